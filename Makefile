@@ -1,0 +1,36 @@
+# Two commands: `make run` installs and starts the chatbot on the seminar corpus; `make test` installs and
+# runs the tests. Everything is installed into a local virtualenv (.venv) from the project's own files.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test eval build clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+build: install
+	$(BIN)/qa build
+
+run: install
+	$(BIN)/qa -v build
+	$(BIN)/qa ask "When was the seminar held?"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+eval: install
+	$(BIN)/qa eval eval/questions/seminar.jsonl --report eval/reports/seminar
+	$(BIN)/qa eval eval/benchmarks/squad2_dev_small.json --report eval/reports/squad2_dev_small
+
+clean:
+	rm -rf $(VENV) index/v-* index/CURRENT index/corpora eval/reports

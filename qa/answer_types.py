@@ -1,0 +1,150 @@
+"""The reader's rules and weights, in one readable place.
+
+* which answer type a question expects, from its wh-word and the head noun after "which"/"what";
+* which spaCy entity labels fit each answer type, and how well;
+* the words that make a noun phrase a title or role, and the modifiers that change a title's meaning
+  ("Vice President" does not answer a question about "the President");
+* the weights that combine the reader's evidence into a span score and a confidence.
+
+Tests in ``tests/test_answer_types.py`` show each rule on a real sentence of the seminar page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Answer types.
+PERSON = "PERSON"
+ORGANISATION = "ORG"
+DATE = "DATE"
+TIME = "TIME"
+PLACE = "PLACE"
+NUMBER = "NUMBER"
+ROLE = "ROLE"
+REASON = "REASON"
+DESCRIPTION = "DESCRIPTION"
+
+# How well each spaCy entity label answers each type ("NP" is a plain noun phrase, "ROLE" a title phrase,
+# "CLAUSE" a reported clause, "PROPN" a run of proper nouns that the entity recogniser missed).
+LABEL_FIT: dict[str, dict[str, float]] = {
+    PERSON: {"PERSON": 1.0, "ORG": 0.55, "NORP": 0.5, "PROPN": 0.6, "GPE": 0.2, "NP": 0.15},
+    ORGANISATION: {"ORG": 1.0, "PROPN": 0.6, "GPE": 0.45, "NORP": 0.45, "FAC": 0.4, "NP": 0.3, "PERSON": 0.1},
+    DATE: {"DATE": 1.0, "TIME": 0.5},
+    TIME: {"TIME": 1.0},
+    PLACE: {"GPE": 1.0, "LOC": 1.0, "FAC": 0.9, "ORG": 0.35, "PROPN": 0.4, "NORP": 0.3, "NP": 0.15},
+    NUMBER: {"CARDINAL": 1.0, "QUANTITY": 1.0, "MONEY": 1.0, "PERCENT": 1.0, "ORDINAL": 0.6, "DATE": 0.3},
+    ROLE: {"ROLE": 1.0, "NP": 0.35},
+    REASON: {"CLAUSE": 1.0, "NP": 0.3},
+    DESCRIPTION: {
+        "NP": 0.7, "CLAUSE": 0.7, "ORG": 0.7, "GPE": 0.7, "LOC": 0.7, "PERSON": 0.6, "NORP": 0.7, "EVENT": 0.8,
+        "WORK_OF_ART": 0.8, "LAW": 0.8, "PRODUCT": 0.7, "FAC": 0.7, "LANGUAGE": 0.8, "DATE": 0.5,
+        "CARDINAL": 0.5, "PROPN": 0.6, "ROLE": 0.6, "ORDINAL": 0.5, "QUANTITY": 0.5, "MONEY": 0.5,
+        "PERCENT": 0.5, "TIME": 0.4,
+    },
+}
+
+# Answer types for which a candidate of the wrong kind means the passage does not answer.
+STRICT_TYPES = frozenset({PERSON, DATE, TIME, NUMBER, PLACE})
+
+# Wh-phrases (lower-case word sequences at the start of a clause) and the type they ask for.
+WH_PHRASES: list[tuple[tuple[str, ...], str]] = [
+    (("how", "many"), NUMBER),
+    (("how", "much"), NUMBER),
+    (("how", "long"), DATE),
+    (("how", "old"), NUMBER),
+    (("what", "time"), TIME),
+    (("which", "time"), TIME),
+    (("what", "year"), DATE),
+    (("which", "year"), DATE),
+    (("what", "date"), DATE),
+    (("what", "day"), DATE),
+    (("who",), PERSON),
+    (("whom",), PERSON),
+    (("whose",), PERSON),
+    (("when",), DATE),
+    (("where",), PLACE),
+    (("why",), REASON),
+    (("how",), DESCRIPTION),
+    (("what",), DESCRIPTION),
+    (("which",), DESCRIPTION),
+    (("name",), DESCRIPTION),
+    (("list",), DESCRIPTION),
+]
+WH_WORDS = frozenset({"who", "whom", "whose", "when", "where", "why", "how", "what", "which"})
+
+# Head nouns after "which"/"what" (lemmas) and the type they ask for.
+HEAD_NOUN_TYPES: dict[str, str] = {
+    **dict.fromkeys(
+        "university universities organisation organization company institute institution commission department "
+        "agency association unit body administration sponsor organiser organizer undertaker host group team "
+        "party school college firm bank laboratory lab authority ministry bureau council committee "
+        "government enterprise corporation club newspaper publisher".split(),
+        ORGANISATION,
+    ),
+    **dict.fromkeys(
+        "city country place province region district location town state area venue nation continent island "
+        "river zone capital village county territory".split(),
+        PLACE,
+    ),
+    **dict.fromkeys("year date day month century decade period era season".split(), DATE),
+    **dict.fromkeys("time hour".split(), TIME),
+    **dict.fromkeys(
+        "person people official leader man woman expert speaker mayor director president king queen ruler "
+        "scientist author founder chairman secretary minister governor emperor duke pope bishop".split(),
+        PERSON,
+    ),
+    **dict.fromkeys("position title role job post rank office capacity".split(), ROLE),
+    **dict.fromkeys("number amount percentage population size count".split(), NUMBER),
+}
+
+# Words that make a noun phrase a title ("Vice Mayor", "Director-General", "Deputy District Mayor").
+TITLE_WORDS = frozenset(
+    """director director-general general mayor president vice secretary minister chairman chairwoman chair
+    head chief dean professor manager officer governor deputy leader commissioner ambassador king queen duke
+    count emperor pope bishop founder ceo cto cfo principal editor spokesman spokesperson""".split()
+)
+
+# Modifiers that change what a title means: a question about "the President" is not answered by a sentence
+# that only mentions a "Vice President".
+TITLE_MODIFIERS = frozenset({"vice", "deputy", "assistant", "acting", "former", "associate", "honorary", "co", "ex"})
+
+# Words a question uses to ask, which never need to be found in the answer's sentence.
+QUESTION_FILLER = frozenset(
+    """name tell give list describe explain mention say state call know find please also exactly
+    do does did be is are was were""".split()
+)
+
+# Clause openers: a REASON answer starts at one of these; reported speech starts after "that".
+REASON_MARKERS = ("because of", "because", "due to", "in order to", "so that", "since", "as a result of", "to")
+REPORTING_VERBS = frozenset(
+    "say point hope propose state note add stress emphasise emphasize believe announce suggest express".split()
+)
+
+
+@dataclass(frozen=True)
+class ReaderWeights:
+    """How the reader weighs its evidence. Span score = sentence evidence + span evidence."""
+
+    # Sentence evidence.
+    coverage: float = 2.0  # share of the question's (idf-weighted) terms found in the sentence
+    dense: float = 1.0  # cosine similarity of sentence and question embeddings
+    passage_rank: float = 0.3  # bonus for the passage's rank in retrieval: weight / (1 + rank)
+    previous_sentence: float = 0.5  # share of credit for question terms found only in the sentence before
+    # Span evidence.
+    type_fit: float = 1.2  # LABEL_FIT of the span's label for the expected type
+    proximity: float = 1.0  # question terms near the span (decaying with distance in tokens)
+    proximity_decay: float = 5.0  # tokens over which proximity falls to 1/e
+    blocked: float = 0.5  # factor per same-kind candidate standing between a term and the span
+    bound_elsewhere: float = 0.5  # factor for a term that a "Name, Title" list binds to a neighbour
+    overlap: float = 1.5  # penalty: share of the span's words that repeat the question
+    length: float = 0.02  # penalty per token over the preferred length
+    preferred_length: int = 5
+    plural_list: float = 0.3  # bonus for a list when the question asks for several things
+    # Confidence = sigmoid(conf_bias + sum of conf_* times the evidence).
+    conf_bias: float = -4.0
+    conf_coverage: float = 4.0
+    conf_dense: float = 2.5
+    conf_type_fit: float = 1.5
+    conf_proximity: float = 1.0
+    # How many of the best sentences are searched for spans.
+    sentences_searched: int = 8

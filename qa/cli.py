@@ -1,0 +1,145 @@
+"""The ``qa`` command line: build an index, ask questions, evaluate.
+
+Errors a user can fix (no index, unreadable file, empty question) are one line on stderr and exit status 2;
+set ``QA_DEBUG=1`` to see a traceback for anything unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import textwrap
+from typing import Any, Sequence
+
+from .config import Settings
+from .errors import QAError
+from .types import Answer
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s", stream=sys.stderr)
+    try:
+        return int(args.handler(args) or 0)
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: one line, and the traceback only on request
+        if os.environ.get("QA_DEBUG"):
+            raise
+        print(f"qa: internal error: {type(exc).__name__}: {exc} (set QA_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Cited, extractive answers from a portal's documents.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what is being done")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="build (or rebuild) an index from documents")
+    build.add_argument("paths", nargs="*", help="files or folders (.txt, .md, .html, SQuAD .json); default: the seminar page")
+    _add_settings_flags(build)
+    build.set_defaults(handler=_build)
+
+    ask = commands.add_parser("ask", help="answer a question (or one per line from stdin)")
+    ask.add_argument("question", nargs="?", help="the question; omit it to read questions from stdin, one per line")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON (always JSON for stdin)")
+    ask.add_argument("-k", type=int, default=None, help="passages to read (default: the top_k setting)")
+    _add_settings_flags(ask)
+    ask.set_defaults(handler=_ask)
+
+    evaluate = commands.add_parser("eval", help="evaluate on a question set (JSONL) or a SQuAD v2 file")
+    evaluate.add_argument("questions", help="a JSONL question set, or a SQuAD v2 JSON file")
+    evaluate.add_argument("--corpus", nargs="+", default=None, help="documents to index for this evaluation")
+    evaluate.add_argument("--report", default=None, help="write report.json, report.md and charts to this folder")
+    evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    evaluate.add_argument("-k", type=int, default=None, help="passages to read per question")
+    evaluate.add_argument("--limit", type=int, default=None, help="evaluate only the first N questions")
+    _add_settings_flags(evaluate)
+    evaluate.set_defaults(handler=_eval)
+    return parser
+
+
+def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", dest="index_dir", default=None, help="index folder (default: index/, or $QA_INDEX_DIR)")
+    parser.add_argument("--model", dest="embedding_model", default=None, help="embedding model: local path or packaged name")
+    parser.add_argument("--threshold", dest="answer_threshold", type=float, default=None, help="confidence below which the bot abstains")
+    parser.add_argument("--reader", default=None, help='"rules" or a local transformers QA checkpoint')
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.load(
+        index_dir=args.index_dir,
+        embedding_model=args.embedding_model,
+        answer_threshold=args.answer_threshold,
+        reader=args.reader,
+    )
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .pipeline import QAPipeline
+
+    settings = _settings(args)
+    pipeline = QAPipeline.open(settings, corpus=list(args.paths) or list(settings.corpus), rebuild=True)
+    info = pipeline.info()
+    print(f"built {info['index']}: {info['documents']} documents, {info['chunks']} chunks, model {info['model']}")
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from .pipeline import QAPipeline
+
+    # The default index is built on first use; a folder named with --index must already hold one.
+    pipeline = QAPipeline.open(_settings(args), build_missing=args.index_dir is None)
+    if args.question is not None:
+        answer = pipeline.ask(args.question, k=args.k)
+        print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else format_answer(answer))
+        return 0
+    failures = 0
+    for line in sys.stdin:
+        question = line.rstrip("\n")
+        if not question.strip():
+            continue
+        try:
+            record: dict[str, Any] = pipeline.ask(question, k=args.k).to_dict()
+        except QAError as exc:
+            failures += 1
+            record = {"question": question, "error": str(exc)}
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    return 1 if failures else 0
+
+
+def format_answer(answer: Answer) -> str:
+    """A readable answer with its citation, for a terminal."""
+    if answer.no_answer or not answer.citations:
+        return "The documents don't say. (No passage answers this question with enough confidence.)"
+    lines = [f"{answer.answer}    (confidence {answer.confidence:.2f})", ""]
+    if answer.sentence:
+        lines += textwrap.wrap(f"“{answer.sentence}”", width=100, initial_indent="  ", subsequent_indent="  ") + [""]
+    for n, c in enumerate(answer.citations, 1):
+        where = " · ".join(part for part in (c.title, c.source, c.date) if part)
+        lines.append(f"[{n}] {where}")
+        lines.append(f"    document {c.doc_id}, answer at characters {c.start}-{c.end}, passage {c.passage_start}-{c.passage_end}")
+    return "\n".join(lines)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from .evaluation.runner import run_cli
+
+    return run_cli(args, _settings(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

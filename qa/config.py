@@ -1,0 +1,79 @@
+"""All configuration in one place.
+
+``Settings`` holds every tunable of the product. Defaults are below; each field can be overridden by an
+environment variable ``QA_<FIELD NAME IN CAPITALS>`` (e.g. ``QA_INDEX_DIR``, ``QA_TOP_K``) and by the CLI's
+flags, in that order of precedence: flag > environment > default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_CORPUS = PACKAGE_DIR / "data" / "seminar_2020-12-17.txt"
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+ENV_PREFIX = "QA_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where the index lives and what it is built from.
+    index_dir: Path = Path("index")
+    corpus: tuple[str, ...] = (str(DEFAULT_CORPUS),)
+    # Embedding model: a local path, or a name that resolves offline (see qa.embedding).
+    embedding_model: str = DEFAULT_MODEL
+    embedding_batch_size: int = 64
+    # Chunking (characters). Chunks are the retrieval unit; answers are spans inside them.
+    chunk_size: int = 700
+    chunk_overlap: int = 150
+    # Retrieval: passages handed to the reader, and the depth of each ranked list before fusion.
+    top_k: int = 5
+    max_top_k: int = 50
+    candidate_depth: int = 30
+    rrf_k: int = 60
+    # Reader: answers below this confidence are withheld ("the documents don't say").
+    answer_threshold: float = 0.5
+    # Reader implementation: "rules" (built in) or a local path to a transformers QA checkpoint.
+    reader: str = "rules"
+    # Input limits.
+    max_question_chars: int = 1000
+
+    @classmethod
+    def load(cls, **overrides: Any) -> "Settings":
+        """Defaults, then ``QA_*`` environment variables, then ``overrides`` (ignoring ``None`` values)."""
+        values: dict[str, Any] = {}
+        hints = get_type_hints(cls)
+        for f in fields(cls):
+            env_value = os.environ.get(ENV_PREFIX + f.name.upper())
+            if env_value is not None and env_value != "":
+                values[f.name] = _coerce(f.name, hints[f.name], env_value)
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            if name not in hints:
+                raise TypeError(f"unknown setting {name!r}")
+            values[name] = _coerce(name, hints[name], value)
+        return dataclasses.replace(cls(), **values)
+
+
+def _coerce(name: str, hint: Any, value: Any) -> Any:
+    """Turn an environment string (or a CLI value) into the field's type."""
+    try:
+        if hint is Path:
+            return Path(value)
+        if hint is int:
+            return int(value)
+        if hint is float:
+            return float(value)
+        if hint == tuple[str, ...]:
+            if isinstance(value, str):
+                return tuple(p for p in value.split(os.pathsep) if p)
+            return tuple(str(v) for v in value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"setting {name}: cannot use {value!r} ({exc})") from None

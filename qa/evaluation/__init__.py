@@ -1,0 +1,1 @@
+"""Evaluation: question sets, the official SQuAD v2 metrics, the runner and its report."""

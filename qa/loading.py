@@ -1,0 +1,256 @@
+"""Loading and cleaning documents: plain text, Markdown, HTML and SQuAD v2 JSON.
+
+Cleaning keeps the document's words exactly as published (answers are quoted verbatim) and removes only
+what is not content: the portal's navigation lines, non-breaking and zero-width spaces, stray whitespace.
+A "Source: ... Date: YYYY-MM-DD" byline and the headline above it become metadata (they stay in the text,
+so that a question about them can still be answered with a quote).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from html.parser import HTMLParser
+from pathlib import Path
+from dataclasses import replace
+from typing import Iterable, Iterator
+
+from .errors import CorpusError
+from .types import Document
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSON_SUFFIXES = {".json"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+# Characters that render as a space but are not one.
+_SPACE_LIKE = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000\t\f\v]")
+_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
+_RUNS_OF_SPACES = re.compile(r" {2,}")
+_BULLET = "•·▪◦●*-–"
+# A navigation item: a bullet followed by a few words and no sentence punctuation ("• English", "• 收藏").
+_NAV_LINE = re.compile(rf"^[{re.escape(_BULLET)}]\s*[^.!?。！？]{{0,30}}$")
+_BYLINE = re.compile(
+    r"Source\s*[:：]\s*(?P<source>.+?)\s*Date\s*[:：]\s*(?P<date>\d{4}-\d{1,2}-\d{1,2})", re.IGNORECASE
+)
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*#*$")
+
+
+def clean_text(raw: str) -> tuple[str, dict[str, str]]:
+    """Return the cleaned text of a page and the metadata found in it (``title``, ``source``, ``date``)."""
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _INVISIBLE.sub("", _SPACE_LIKE.sub(" ", text))
+    lines = [_RUNS_OF_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    lines = [line for line in lines if not _NAV_LINE.match(line)]
+
+    metadata: dict[str, str] = {}
+    content = [i for i, line in enumerate(lines) if line]
+    for position, i in enumerate(content):
+        byline = _BYLINE.search(lines[i])
+        if byline:
+            metadata["source"] = byline.group("source").strip()
+            metadata["date"] = byline.group("date")
+            if position > 0:
+                metadata["title"] = lines[content[position - 1]]
+            break
+        if position >= 3:  # a byline belongs to the top of the page
+            break
+    if "title" not in metadata and content:
+        first = lines[content[0]]
+        heading = _MARKDOWN_HEADING.match(first)
+        if heading:
+            metadata["title"] = heading.group("title")
+        elif len(first) <= 200 and not first.endswith((".", "。")):
+            metadata["title"] = first
+
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in lines:
+        if line:
+            current.append(line)
+        elif current:
+            paragraphs.append("\n".join(current))
+            current = []
+    if current:
+        paragraphs.append("\n".join(current))
+    return "\n\n".join(paragraphs), metadata
+
+
+def checksum_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def slugify(value: str) -> str:
+    slug = re.sub(r"[^0-9A-Za-z]+", "-", value).strip("-").lower()
+    return slug or "doc"
+
+
+def squad_paragraph_id(title: str, paragraph_index: int) -> str:
+    """The document id of one SQuAD context paragraph (shared by loading and evaluation)."""
+    return f"{slugify(title)}-{paragraph_index:03d}"
+
+
+def make_document(raw: str, doc_id: str, path: str = "", **metadata: str) -> Document:
+    """Clean ``raw`` and wrap it as a document; explicit metadata wins over what cleaning found."""
+    text, found = clean_text(raw)
+    found.update({k: v for k, v in metadata.items() if v})
+    return Document(
+        doc_id=doc_id,
+        text=text,
+        title=found.get("title", ""),
+        source=found.get("source", ""),
+        date=found.get("date", ""),
+        path=path,
+        checksum=checksum_text(text),
+    )
+
+
+class _HTMLText(HTMLParser):
+    """Collects the visible text of an HTML page, dropping scripts, styles and page chrome."""
+
+    SKIP = {"script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg"}
+    BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "table",
+             "ul", "ol", "blockquote", "pre", "hr", "dd", "dt", "main", "body", "title"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title_parts: list[str] = []
+        self._skip_depth = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self._skip_depth += 1
+        elif tag == "title":
+            self._in_title = True
+        elif tag in self.BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP and self._skip_depth:
+            self._skip_depth -= 1
+        elif tag == "title":
+            self._in_title = False
+        elif tag in self.BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title_parts.append(data)
+        elif not self._skip_depth:
+            self.parts.append(data.replace("\n", " "))
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """The visible text of an HTML page and its ``<title>``."""
+    parser = _HTMLText()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts), " ".join("".join(parser.title_parts).split())
+
+
+def _read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise CorpusError(f"{path}: {size} bytes is over the {MAX_DOCUMENT_BYTES}-byte limit for one document")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def is_squad_file(path: Path) -> bool:
+    return path.suffix.lower() in JSON_SUFFIXES
+
+
+def load_squad_documents(path: Path) -> list[Document]:
+    """Each context paragraph of a SQuAD v2 file becomes a document titled by its article."""
+    try:
+        data = json.loads(_read_text(path))
+        articles = data["data"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise CorpusError(f"{path}: not a SQuAD v2 JSON file ({exc})") from None
+    documents = []
+    for article in articles:
+        title = str(article.get("title", path.stem)).replace("_", " ")
+        for i, paragraph in enumerate(article.get("paragraphs", [])):
+            context = paragraph["context"]
+            documents.append(
+                Document(
+                    doc_id=squad_paragraph_id(title, i),
+                    text=context,  # kept byte-for-byte: SQuAD answer offsets point into it
+                    title=title,
+                    source=path.name,
+                    path=str(path),
+                    checksum=checksum_text(context),
+                )
+            )
+    return documents
+
+
+def load_file(path: Path, doc_id: str | None = None) -> list[Document]:
+    """The documents in one file (one for text/Markdown/HTML, one per paragraph for SQuAD JSON)."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise CorpusError(f"{path}: unsupported file type {suffix or '(none)'}; use .txt, .md, .html or SQuAD .json")
+    if suffix in JSON_SUFFIXES:
+        return load_squad_documents(path)
+    raw = _read_text(path)
+    doc_id = doc_id or slugify(path.stem)
+    if suffix in HTML_SUFFIXES:
+        text, title = html_to_text(raw)
+        return [make_document(text, doc_id, str(path), title=title)]
+    return [make_document(raw, doc_id, str(path))]
+
+
+def _files_under(folder: Path) -> Iterator[Path]:
+    """Supported files below ``folder``, sorted, never following a symlink out of it."""
+    root = folder.resolve()
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES or not path.is_file():
+            continue
+        if not path.resolve().is_relative_to(root):
+            continue
+        yield path
+
+
+def load_corpus(paths: Iterable[str | Path]) -> list[Document]:
+    """Load every document under ``paths`` (files or folders). Document ids are unique."""
+    documents: list[Document] = []
+    seen: set[str] = set()
+    for raw_path in paths:
+        path = Path(raw_path)
+        if not path.exists():
+            raise CorpusError(f"{path}: no such file or folder")
+        files = list(_files_under(path)) if path.is_dir() else [path]
+        for file in files:
+            for document in load_file(file):
+                doc_id, n = document.doc_id, 2
+                while doc_id in seen:
+                    doc_id, n = f"{document.doc_id}-{n}", n + 1
+                seen.add(doc_id)
+                documents.append(document if doc_id == document.doc_id else replace(document, doc_id=doc_id))
+    if not documents:
+        raise CorpusError("the corpus is empty: no .txt, .md, .html or SQuAD .json file found")
+    return documents
+
+
+def corpus_fingerprint(documents: Iterable[Document]) -> str:
+    """A checksum of the whole corpus: ids and cleaned texts, in order."""
+    digest = hashlib.sha256()
+    for document in documents:
+        digest.update(document.doc_id.encode())
+        digest.update(b"\0")
+        digest.update(document.checksum.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()

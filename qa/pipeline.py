@@ -1,0 +1,205 @@
+"""The question-answering pipeline: question → embedding → retrieval → reading → cited answer."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .chunking import ChunkingSettings
+from .config import Settings
+from .embedding import Embedder, SentenceTransformerEmbedder
+from .errors import IndexUnavailableError, InvalidQuestionError
+from .index import CorpusIndex, build_index, build_key, load_index, read_manifest, save_index, staleness
+from .loading import corpus_fingerprint, load_corpus
+from .reader import Reader, RuleReader, SpanPrediction
+from .retrieval import HybridRetriever, RetrievalSettings, Retriever
+from .types import Answer, Citation, Document, Passage
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_question(question: Any, max_chars: int) -> str:
+    """The question as text to answer, or :class:`InvalidQuestionError` saying what is wrong with it."""
+    if not isinstance(question, str):
+        raise InvalidQuestionError("the question must be text")
+    text = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", question)).split())
+    if not text:
+        raise InvalidQuestionError("the question is empty")
+    if len(text) > max_chars:
+        raise InvalidQuestionError(f"the question is too long ({len(text)} characters; the limit is {max_chars})")
+    return text
+
+
+def chunking_settings(settings: Settings) -> ChunkingSettings:
+    return ChunkingSettings(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+
+
+def ensure_index(
+    settings: Settings,
+    embedder: Embedder,
+    corpus: list[str] | None = None,
+    force: bool = False,
+    build_missing: bool = True,
+) -> CorpusIndex:
+    """The index in ``settings.index_dir``, (re)built first when it is stale or ``force`` is set.
+
+    A missing index is built too, unless ``build_missing`` is false (then it is an error: a user who names an
+    index folder that holds none has most likely mistyped it). ``corpus`` defaults to the paths the existing
+    index was built from, else to ``settings.corpus``.
+    """
+    directory = Path(settings.index_dir)
+    manifest = read_manifest(directory)
+    if manifest is None and not build_missing and not force:
+        raise IndexUnavailableError(f"no index in {directory}: build one with `qa build --index {directory}`")
+    if corpus is None:
+        recorded = (manifest or {}).get("corpus", {}).get("paths")
+        corpus = recorded if recorded and all(Path(p).exists() for p in recorded) else list(settings.corpus)
+    documents = load_corpus(corpus)
+    key = build_key(embedder.name, chunking_settings(settings))
+    reason = "a rebuild was asked for" if force else staleness(manifest, key, corpus_fingerprint(documents))
+    if reason is None:
+        return load_index(directory)
+    log.info("building the index in %s: %s", directory, reason)
+    index = build_index(documents, embedder, chunking_settings(settings), [str(Path(p).resolve()) for p in corpus])
+    save_index(index, directory)
+    return index
+
+
+@dataclass
+class QAPipeline:
+    """Joins the embedder, the retriever and the reader, and turns the reader's span into a cited answer."""
+
+    index: CorpusIndex
+    embedder: Embedder
+    retriever: Retriever
+    reader: Reader
+    settings: Settings
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings | None = None,
+        corpus: list[str] | None = None,
+        rebuild: bool = False,
+        build_missing: bool = True,
+    ) -> "QAPipeline":
+        """Load the model and the index (building it when stale, or missing): once per process."""
+        settings = settings or Settings.load()
+        embedder = make_embedder(settings)
+        index = ensure_index(settings, embedder, corpus=corpus, force=rebuild, build_missing=build_missing)
+        return cls.from_index(index, embedder, settings)
+
+    @classmethod
+    def from_index(cls, index: CorpusIndex, embedder: Embedder, settings: Settings) -> "QAPipeline":
+        retriever = HybridRetriever(index, RetrievalSettings(settings.candidate_depth, settings.rrf_k))
+        return cls(index=index, embedder=embedder, retriever=retriever, reader=make_reader(settings, index), settings=settings)
+
+    def document(self, doc_id: str) -> Document:
+        return self.index.documents[doc_id]
+
+    def info(self) -> dict[str, Any]:
+        """What this pipeline serves: corpus, model, index location and build time."""
+        corpus = self.index.manifest.get("corpus", {})
+        return {
+            "index": self.index.location,
+            "model": self.embedder.name,
+            "documents": len(self.index.documents),
+            "chunks": len(self.index.chunks),
+            "corpus_paths": corpus.get("paths", []),
+            "corpus_fingerprint": corpus.get("fingerprint", ""),
+            "built": self.index.manifest.get("created", ""),
+            "titles": sorted({d.title for d in self.index.documents.values() if d.title})[:20],
+        }
+
+    def retrieve(self, question: Any, k: int | None = None) -> list[Passage]:
+        """The top ``k`` passages for a question, without reading them."""
+        text = clean_question(question, self.settings.max_question_chars)
+        return self.retriever.retrieve(text, self.embedder.encode([text])[0], self._top_k(k))
+
+    def ask(self, question: Any, k: int | None = None) -> Answer:
+        return self.ask_many([question], k)[0]
+
+    def ask_many(self, questions: list[Any], k: int | None = None) -> list[Answer]:
+        """Answer several questions, encoding them in one batch. Raises on the first invalid question."""
+        k = self._top_k(k)
+        texts = [clean_question(q, self.settings.max_question_chars) for q in questions]
+        started = time.perf_counter()
+        vectors = self.embedder.encode(texts)
+        encode_ms = (time.perf_counter() - started) * 1000 / max(1, len(texts))
+        return [self._answer(text, vector, k, encode_ms) for text, vector in zip(texts, vectors)]
+
+    def _top_k(self, k: int | None) -> int:
+        if k is None:
+            return self.settings.top_k
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise InvalidQuestionError("k must be a whole number")
+        if not 1 <= k <= self.settings.max_top_k:
+            raise InvalidQuestionError(f"k must be between 1 and {self.settings.max_top_k}")
+        return k
+
+    def _answer(self, question: str, vector: np.ndarray, k: int, encode_ms: float) -> Answer:
+        timings = {"encode": encode_ms}
+        started = time.perf_counter()
+        passages = self.retriever.retrieve(question, vector, k)
+        timings["retrieve"] = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        prediction = self.reader.read(question, passages, vector) if passages else None
+        timings["read"] = (time.perf_counter() - started) * 1000
+        timings["total"] = sum(timings.values())
+        if prediction is None:
+            return Answer(question, None, True, 0.0, timings_ms=timings, passages=passages)
+        citation = self._citation(prediction)
+        answered = prediction.confidence >= self.settings.answer_threshold
+        document = self.document(prediction.doc_id)
+        return Answer(
+            question=question,
+            answer=citation.quote if answered else None,
+            no_answer=not answered,
+            confidence=prediction.confidence,
+            sentence=document.text[prediction.sentence_start : prediction.sentence_end] if answered else None,
+            citations=[citation] if answered else [],
+            timings_ms=timings,
+            candidate=citation.quote,
+            passages=passages,
+        )
+
+    def _citation(self, prediction: SpanPrediction) -> Citation:
+        """Cite the answer span inside its passage (widened to the whole sentence when the chunk cuts it)."""
+        document = self.document(prediction.doc_id)
+        chunk = prediction.passage.chunk
+        passage_start = min(chunk.start, prediction.sentence_start)
+        passage_end = max(chunk.end, prediction.sentence_end)
+        return Citation(
+            doc_id=document.doc_id,
+            title=document.title,
+            source=document.source,
+            date=document.date,
+            start=prediction.start,
+            end=prediction.end,
+            passage_start=passage_start,
+            passage_end=passage_end,
+            quote=document.text[prediction.start : prediction.end],
+            score=round(float(prediction.passage.score), 6),
+        )
+
+
+def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
+    """The reader ``settings.reader`` names: "rules", or a local transformers QA checkpoint."""
+    if settings.reader == "rules":
+        return RuleReader(index)
+    from .transformers_reader import TransformersReader
+
+    return TransformersReader(settings.reader, index)

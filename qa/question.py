@@ -1,0 +1,155 @@
+"""Question analysis: the answer type a question expects and the content terms it asks about."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Iterable
+
+from . import answer_types as rules
+from .annotation import load_spacy
+
+
+@dataclass(frozen=True)
+class QuestionTerm:
+    """A content word of the question: its lemma and its surface form, both lower-case."""
+
+    lemma: str
+    word: str
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    text: str
+    answer_type: str
+    wh: str  # the wh-phrase found ("how many", "who"), or "" when there is none
+    head: str | None  # lemma of the head noun after "which"/"what", when there is one
+    plural: bool  # the question asks for several things
+    terms: tuple[QuestionTerm, ...]
+    modifiers: frozenset[str]  # title modifiers the question itself uses ("vice", "deputy")
+
+    @property
+    def words(self) -> frozenset[str]:
+        return frozenset(t.lemma for t in self.terms) | frozenset(t.word for t in self.terms)
+
+
+class QuestionAnalyzer:
+    """Analyses questions with spaCy's tagger and lemmatizer (no parser or NER: a few milliseconds).
+
+    ``vocabulary`` is the corpus's words and lemmas; a question word outside it that is one edit away from a
+    corpus word is read as that word ("semniar" → "seminar").
+    """
+
+    def __init__(self, vocabulary: Iterable[str] = ()) -> None:
+        self.vocabulary = frozenset(vocabulary)
+        self._nlp = load_spacy()
+        self._light_pipes = [p for p in ("tok2vec", "tagger", "attribute_ruler", "lemmatizer") if p in self._nlp.pipe_names]
+
+    def analyse(self, question: str) -> QuestionAnalysis:
+        with self._nlp.select_pipes(enable=self._light_pipes):
+            doc = self._nlp(question)
+        tokens = [t for t in doc if not t.is_space]
+        lower = [self._correct_wh(t.lower_) if i == 0 else t.lower_ for i, t in enumerate(tokens)]
+
+        answer_type, wh, wh_at = rules.DESCRIPTION, "", -1
+        for i, word in enumerate(lower):
+            if word in rules.WH_WORDS or (i == 0 and word in ("name", "list")):
+                for phrase, phrase_type in rules.WH_PHRASES:
+                    if tuple(lower[i : i + len(phrase)]) == phrase:
+                        answer_type, wh, wh_at = phrase_type, " ".join(phrase), i
+                        break
+                break
+
+        head, plural = None, False
+        if wh in ("what", "which", "name", "list", "who", "how"):
+            head_token = self._head_noun(tokens, wh_at)
+            if head_token is not None:
+                head = head_token.lemma_.lower()
+                plural = head_token.tag_ in ("NNS", "NNPS")
+                if head in rules.HEAD_NOUN_TYPES and wh != "who":
+                    answer_type = rules.HEAD_NOUN_TYPES[head]
+        if wh == "who" and self._asks_who_someone_is(tokens, wh_at):
+            answer_type = rules.ROLE  # "Who is Du Ping?": the answer is what the person is
+        plural = plural or (wh_at >= 0 and wh_at + 1 < len(lower) and lower[wh_at + 1] in ("were", "are"))
+        plural = plural or wh == "list"
+
+        terms: list[QuestionTerm] = []
+        seen: set[str] = set()
+        modifiers = frozenset(w for w in lower if w in rules.TITLE_MODIFIERS)
+        for token, word in zip(tokens, lower):
+            if token.is_punct or word in rules.WH_WORDS or word in rules.QUESTION_FILLER:
+                continue
+            if token.is_stop and word not in rules.TITLE_WORDS:
+                continue
+            if all(ch in string.punctuation for ch in word):
+                continue
+            lemma = token.lemma_.lower()
+            lemma, word = self._correct(lemma), self._correct(word)
+            if lemma in seen:
+                continue
+            seen.add(lemma)
+            terms.append(QuestionTerm(lemma=lemma, word=word))
+        return QuestionAnalysis(
+            text=question,
+            answer_type=answer_type,
+            wh=wh,
+            head=head,
+            plural=plural,
+            terms=tuple(terms),
+            modifiers=modifiers,
+        )
+
+    @staticmethod
+    def _asks_who_someone_is(tokens: list, wh_at: int) -> bool:  # type: ignore[type-arg]
+        """ "Who is/was NAME?": the wh-word, a form of "be", then only a proper name."""
+        rest = [t for t in tokens[wh_at + 1 :] if not t.is_punct]
+        return len(rest) >= 2 and rest[0].lemma_ == "be" and all(t.pos_ == "PROPN" for t in rest[1:])
+
+    @staticmethod
+    def _head_noun(tokens: list, wh_at: int):  # type: ignore[no-untyped-def]
+        """The noun a wh-word asks about: "which *university*", "what is the *name* of the *city*"."""
+        if wh_at < 0:
+            return None
+        window = tokens[wh_at + 1 : wh_at + 7]
+        for i, token in enumerate(window):
+            if token.pos_ in ("NOUN", "PROPN"):
+                # "the name of the city": the noun after "of" is the head.
+                if token.lemma_.lower() in ("name", "kind", "type", "sort") and i + 1 < len(window):
+                    rest = [t for t in window[i + 1 :] if t.pos_ in ("NOUN", "PROPN")]
+                    if rest and window[i + 1].lower_ == "of":
+                        return rest[0]
+                return token
+            if token.pos_ not in ("DET", "ADJ", "ADV", "AUX", "NUM") and token.lower_ not in ("'s",):
+                if i > 0:
+                    return None
+        return None
+
+    def _correct_wh(self, word: str) -> str:
+        if word in rules.WH_WORDS or word in self.vocabulary:
+            return word
+        for wh in ("when", "where", "what", "which", "who"):
+            if _edit_distance_at_most_one(word, wh):
+                return wh
+        return word
+
+    def _correct(self, word: str) -> str:
+        if not self.vocabulary or word in self.vocabulary or len(word) < 5 or not word.isalpha():
+            return word
+        for candidate in _edits1(word):
+            if candidate in self.vocabulary:
+                return candidate
+        return word
+
+
+def _edits1(word: str) -> list[str]:
+    letters = string.ascii_lowercase
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = [a + b[1:] for a, b in splits if b]
+    transposes = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
+    replaces = [a + c + b[1:] for a, b in splits if b for c in letters]
+    inserts = [a + c + b for a, b in splits for c in letters]
+    return deletes + transposes + replaces + inserts
+
+
+def _edit_distance_at_most_one(a: str, b: str) -> bool:
+    return a == b or a in set(_edits1(b))

@@ -1,0 +1,382 @@
+"""Extractive readers: pick the answer span in the retrieved passages, or abstain.
+
+``RuleReader`` is the built-in reader (no pretrained QA model can be installed here): it analyses the
+question (answer type, content terms), ranks the sentences of the retrieved passages by how much of the
+question they contain, generates candidate spans of the expected type from the best sentences (entities,
+lists of entities, titles, noun phrases, reported clauses) and scores each by type fit, closeness to the
+question's terms and novelty (an answer does not repeat the question). ``TransformersReader`` plugs in a
+transformers extractive-QA checkpoint from a local path instead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from . import answer_types as rules
+from .index import CorpusIndex
+from .question import QuestionAnalysis, QuestionAnalyzer
+from .types import Passage, Sentence, Token
+
+
+@dataclass(frozen=True)
+class SpanPrediction:
+    """A reader's best span: offsets into the document, its sentence, the passage it came from."""
+
+    doc_id: str
+    start: int
+    end: int
+    sentence_start: int
+    sentence_end: int
+    passage: Passage
+    confidence: float
+    label: str = ""
+
+
+class Reader(Protocol):
+    def read(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> SpanPrediction | None:
+        """The best span in ``passages`` with a confidence in 0..1 (``None`` when there is no candidate)."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    first: int  # token index of the first token
+    last: int  # token index after the last token
+    label: str
+    is_list: bool = False
+
+
+class RuleReader:
+    """The built-in extractive reader. All its rules and weights are in :mod:`qa.answer_types`."""
+
+    def __init__(self, index: CorpusIndex, weights: rules.ReaderWeights | None = None) -> None:
+        self.index = index
+        self.weights = weights or rules.ReaderWeights()
+        document_frequency: dict[str, int] = {}
+        vocabulary: set[str] = set()
+        for sentence in index.sentences:
+            seen = {t.lemma for t in sentence.tokens} | {_word(sentence, t) for t in sentence.tokens}
+            vocabulary |= seen
+            for lemma in seen:
+                document_frequency[lemma] = document_frequency.get(lemma, 0) + 1
+        n = max(1, len(index.sentences))
+        self._idf = {w: math.log((n + 1) / (f + 0.5)) for w, f in document_frequency.items()}
+        self._unseen_idf = math.log((n + 1) / 0.5)
+        self.analyzer = QuestionAnalyzer(vocabulary)
+
+    def analyse(self, question: str) -> QuestionAnalysis:
+        return self.analyzer.analyse(question)
+
+    def read(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> SpanPrediction | None:
+        analysis = self.analyzer.analyse(question)
+        w = self.weights
+        idf = {t.lemma: self._idf.get(t.lemma, self._idf.get(t.word, self._unseen_idf)) for t in analysis.terms}
+        total_idf = sum(idf.values()) or 1.0
+
+        # Sentences of the passages, each with the best rank of a passage that holds it.
+        sentence_rank: dict[int, tuple[int, Passage]] = {}
+        for passage in passages:
+            for sid in passage.chunk.sentence_ids:
+                if sid not in sentence_rank:
+                    sentence_rank[sid] = (passage.rank, passage)
+        scored = []
+        for sid, (rank, passage) in sentence_rank.items():
+            sentence = self.index.sentences[sid]
+            matches = self._term_matches(sentence, analysis)
+            coverage = sum(idf[lemma] for lemma in matches) / total_idf
+            previous = self._previous_in_paragraph(sentence)
+            if previous is not None:  # "Ai Xuefeng pointed out ... . We hope that ...": the subject is one sentence back
+                carried = set(self._term_matches(previous, analysis)) - set(matches)
+                coverage += w.previous_sentence * sum(idf[lemma] for lemma in carried) / total_idf
+            dense = float(self.index.sentence_vectors[sid] @ question_vector)
+            evidence = w.coverage * coverage + w.dense * dense + w.passage_rank / (1 + rank)
+            scored.append((evidence, sid, passage, matches, coverage, dense))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+
+        best: tuple[float, SpanPrediction] | None = None
+        for evidence, sid, passage, matches, coverage, dense in scored[: w.sentences_searched]:
+            sentence = self.index.sentences[sid]
+            for candidate, fit, proximity, span_score in self._score_candidates(sentence, analysis, matches, idf, total_idf):
+                score = evidence + span_score
+                if best is not None and score <= best[0]:
+                    continue
+                logit = (
+                    w.conf_bias
+                    + w.conf_coverage * coverage
+                    + w.conf_dense * dense
+                    + w.conf_type_fit * fit
+                    + w.conf_proximity * proximity
+                )
+                start, end = sentence.tokens[candidate.first].start, sentence.tokens[candidate.last - 1].end
+                best = (
+                    score,
+                    SpanPrediction(
+                        doc_id=sentence.doc_id,
+                        start=start,
+                        end=end,
+                        sentence_start=sentence.start,
+                        sentence_end=sentence.end,
+                        passage=passage,
+                        confidence=1.0 / (1.0 + math.exp(-logit)),
+                        label=candidate.label,
+                    ),
+                )
+        return best[1] if best else None
+
+    # -- evidence -------------------------------------------------------------------------------------------
+
+    def _previous_in_paragraph(self, sentence: Sentence) -> Sentence | None:
+        if sentence.sentence_id == 0:
+            return None
+        previous = self.index.sentences[sentence.sentence_id - 1]
+        if previous.doc_id != sentence.doc_id:
+            return None
+        document = self.index.documents[sentence.doc_id]
+        return None if "\n" in document.text[previous.end : sentence.start] else previous
+
+    def _term_matches(self, sentence: Sentence, analysis: QuestionAnalysis) -> dict[str, list[int]]:
+        """Token positions in ``sentence`` of each question term (by lemma), titles checked for modifiers."""
+        by_lemma = {t.lemma: t for t in analysis.terms}
+        by_word = {t.word: t for t in analysis.terms}
+        matches: dict[str, list[int]] = {}
+        for i, token in enumerate(sentence.tokens):
+            term = by_lemma.get(token.lemma) or by_word.get(_word(sentence, token))
+            if term is None:
+                continue
+            if term.lemma in rules.TITLE_WORDS and self._modified_title(sentence, i, analysis):
+                continue
+            matches.setdefault(term.lemma, []).append(i)
+        return matches
+
+    @staticmethod
+    def _modified_title(sentence: Sentence, i: int, analysis: QuestionAnalysis) -> bool:
+        """Whether the title word at ``i`` is part of a longer title the question does not name.
+
+        "Vice Mayor", "District Mayor" and "Vice Director-General" are other offices than "Mayor" and
+        "Director-General": a word before the title in the same compound ("Vice", "District") must be in
+        the question too.
+        """
+        tokens = sentence.tokens
+        first = i
+        while first > 0:
+            previous = tokens[first - 1]
+            hyphenated = previous.end == tokens[first].start
+            if hyphenated or (previous.pos in ("PROPN", "NOUN", "ADJ") and _word(sentence, previous).isalpha()):
+                first -= 1
+            else:
+                break
+        question_words = analysis.words | analysis.modifiers
+        for j in range(first, i):
+            word = _word(sentence, tokens[j])
+            if word.isalpha() and word not in question_words and tokens[j].lemma not in question_words:
+                if word in rules.TITLE_MODIFIERS or word not in rules.TITLE_WORDS:
+                    return True
+        return False
+
+    def _score_candidates(self, sentence, analysis, matches, idf, total_idf):  # type: ignore[no-untyped-def]
+        """Yield ``(candidate, type fit, proximity, span score)`` for every admissible span of ``sentence``."""
+        w = self.weights
+        fits = rules.LABEL_FIT[analysis.answer_type]
+        candidates = _candidates(sentence, analysis)
+        same_kind_positions: dict[str, list[tuple[int, int]]] = {}
+        for c in candidates:
+            if not c.is_list:
+                same_kind_positions.setdefault(c.label, []).append((c.first, c.last))
+        question_words = analysis.words - ({analysis.head} if analysis.head else set())
+        for c in candidates:
+            fit = fits.get(c.label, 0.0)
+            if fit <= 0.0:
+                continue
+            content = [
+                t for t in sentence.tokens[c.first : c.last] if not t.is_stop and t.pos not in ("PUNCT", "SYM", "DET")
+            ]
+            if not content:
+                continue
+            repeated = sum(1 for t in content if t.lemma in question_words or _word(sentence, t) in question_words)
+            if repeated == len(content):
+                continue  # the span only repeats the question
+            overlap = repeated / len(content)
+            proximity = 0.0
+            for lemma, positions in matches.items():
+                best_closeness = 0.0
+                for p in positions:
+                    if c.first <= p < c.last:
+                        continue
+                    distance = c.first - p if p < c.first else p - c.last + 1
+                    blockers = sum(
+                        1 for a, b in same_kind_positions.get(c.label, ()) if (p < a and b <= c.first) or (c.last <= a and b <= p)
+                    )
+                    closeness = math.exp(-distance / w.proximity_decay) * (w.blocked**blockers)
+                    if _bound_elsewhere(sentence, c, p):
+                        closeness *= w.bound_elsewhere
+                    best_closeness = max(best_closeness, closeness)
+                proximity += idf[lemma] * best_closeness
+            proximity /= total_idf
+            length = c.last - c.first
+            span_score = (
+                w.type_fit * fit
+                + w.proximity * proximity
+                - w.overlap * overlap
+                - (w.length * max(0, length - w.preferred_length) if c.label in _CHOSEN_LENGTH_LABELS else 0.0)
+                + (w.plural_list if c.is_list and analysis.plural else 0.0)
+            )
+            yield c, fit, proximity, span_score
+
+
+# Labels whose extent the reader chooses (so shorter is better); an entity's extent is given by the text.
+_CHOSEN_LENGTH_LABELS = frozenset({"NP", "CLAUSE", "ROLE"})
+
+
+def _word(sentence: Sentence, token: Token) -> str:
+    return sentence.text[token.start - sentence.start : token.end - sentence.start].lower()
+
+
+def _bound_elsewhere(sentence: Sentence, candidate: _Candidate, p: int) -> bool:
+    """Whether the term at ``p`` belongs to a neighbour of the candidate in a "Name, Title" list.
+
+    In "A, Vice Mayor of X, B, Vice President of Y and C, Director of Z" a title follows its name: the words
+    before a name's comma are the previous person's, and a name after a title (past "," or "and") is the
+    next title's.
+    """
+    if candidate.label == "ROLE":
+        between = sentence.tokens[candidate.last : p] if p >= candidate.last else []
+        return any(_word(sentence, t) in (",", "and") for t in between)
+    between = sentence.tokens[p + 1 : candidate.first] if p < candidate.first else []
+    return any(_word(sentence, t) == "," for t in between)
+
+
+def _token_range(sentence: Sentence, start: int, end: int) -> tuple[int, int] | None:
+    first = next((i for i, t in enumerate(sentence.tokens) if t.end > start), None)
+    if first is None:
+        return None
+    last = first
+    while last < len(sentence.tokens) and sentence.tokens[last].start < end:
+        last += 1
+    return (first, last) if last > first else None
+
+
+def _trim(sentence: Sentence, first: int, last: int) -> tuple[int, int]:
+    """Drop leading and trailing punctuation, conjunctions and determiners from a token range."""
+    tokens = sentence.tokens
+    while first < last and (tokens[first].pos in ("PUNCT", "CCONJ", "SYM") or _word(sentence, tokens[first]) in ("and", "or")):
+        first += 1
+    while last > first and (tokens[last - 1].pos in ("PUNCT", "CCONJ", "DET", "ADP", "SYM") or _word(sentence, tokens[last - 1]) in ("and", "or")):
+        last -= 1
+    return first, last
+
+
+def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candidate]:
+    """Candidate answer spans of a sentence, as token ranges with a label."""
+    tokens = sentence.tokens
+    found: dict[tuple[int, int], _Candidate] = {}
+
+    def add(first: int, last: int, label: str, is_list: bool = False) -> None:
+        first, last = _trim(sentence, first, last)
+        if last > first and (first, last) not in found:
+            found[(first, last)] = _Candidate(first, last, label, is_list)
+
+    entities: list[_Candidate] = []
+    for entity in sentence.entities:
+        rng = _token_range(sentence, entity.start, entity.end)
+        if rng is None:
+            continue
+        first, last = rng
+        if entity.label == "ORG":  # "the Development and Reform Commission" + " of Shenzhen"
+            while last + 1 < len(tokens) and _word(sentence, tokens[last]) == "of" and tokens[last + 1].pos == "PROPN":
+                last += 1
+                while last < len(tokens) and tokens[last].pos == "PROPN":
+                    last += 1
+        entities.append(_Candidate(first, last, entity.label))
+        add(first, last, entity.label)
+    covered = {i for e in entities for i in range(e.first, e.last)}
+
+    # Runs of proper nouns the entity recogniser missed.
+    i = 0
+    while i < len(tokens):
+        if tokens[i].pos == "PROPN" and i not in covered:
+            j = i
+            while j < len(tokens) and tokens[j].pos == "PROPN" and j not in covered:
+                j += 1
+            proper = _Candidate(i, j, "PROPN")
+            entities.append(proper)
+            add(i, j, "PROPN")
+            i = j
+        else:
+            i += 1
+    entities.sort(key=lambda c: c.first)
+
+    # Lists: entities of one kind joined by ", " / " and " / ", and ".
+    run: list[_Candidate] = []
+    for entity in entities + [None]:  # type: ignore[list-item]
+        if entity is not None and run and entity.label == run[-1].label and _joins_list(sentence, run[-1], entity):
+            run.append(entity)
+            continue
+        if len(run) > 1:
+            add(run[0].first, run[-1].last, run[0].label, is_list=True)
+        run = [entity] if entity is not None else []
+
+    for chunk in sentence.noun_chunks:
+        rng = _token_range(sentence, chunk.start, chunk.end)
+        if rng:
+            add(*rng, "NP")
+
+    if analysis.answer_type in (rules.ROLE, rules.DESCRIPTION):
+        for first, last in _title_phrases(sentence, entities):
+            add(first, last, "ROLE")
+    if analysis.answer_type in (rules.REASON, rules.DESCRIPTION):
+        for first, last in _clauses(sentence, analysis):
+            add(first, last, "CLAUSE")
+    return list(found.values())
+
+
+def _joins_list(sentence: Sentence, left: _Candidate, right: _Candidate) -> bool:
+    between = sentence.text[sentence.tokens[left.last - 1].end - sentence.start : sentence.tokens[right.first].start - sentence.start]
+    return between.strip().lower() in (",", "and", ", and", "or", ", or", "、") or between.strip() == ""
+
+
+def _title_phrases(sentence: Sentence, entities: list[_Candidate]) -> list[tuple[int, int]]:
+    """Title phrases: a stretch between commas that holds a title word, cut before the next person's name."""
+    tokens = sentence.tokens
+    person_starts = {e.first for e in entities if e.label == "PERSON"}
+    phrases = []
+    first = 0
+    for i in range(len(tokens) + 1):
+        if i == len(tokens) or _word(sentence, tokens[i]) in (",", ";", "(", ")"):
+            segment_end = i
+            # cut at the start of a name ("... of Shenzhen and Zeng Jianpeng")
+            for j in range(first + 1, segment_end):
+                if j in person_starts:
+                    segment_end = j
+                    break
+            words = {_word(sentence, t) for t in tokens[first:segment_end]} | {t.lemma for t in tokens[first:segment_end]}
+            if words & rules.TITLE_WORDS and not (first in person_starts):
+                phrases.append((first, segment_end))
+            first = i + 1
+    return phrases
+
+
+def _clauses(sentence: Sentence, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+    """Reported clauses ("said that ...") and reasons ("because ...", "to ..."), up to the clause's end."""
+    tokens = sentence.tokens
+    spans = []
+    for i, token in enumerate(tokens):
+        word = _word(sentence, token)
+        starts_reason = analysis.answer_type == rules.REASON and any(
+            word == marker.split()[0] for marker in rules.REASON_MARKERS
+        )
+        reported = word == "that" and i > 0 and tokens[i - 1].lemma in rules.REPORTING_VERBS | {"out"}
+        if not (starts_reason or reported):
+            continue
+        first = i + 1 if reported else i
+        last = first
+        while last < len(tokens) and not (reported is False and _word(sentence, tokens[last]) in (",", ";")):
+            if _word(sentence, tokens[last]) in (".", "!", "?"):
+                break
+            last += 1
+        if last > first:
+            spans.append((first, last))
+    return spans

@@ -1,0 +1,118 @@
+"""Retrieval: dense (FAISS inner product) and lexical (BM25) rankings of chunks, fused by reciprocal rank.
+
+Dense retrieval finds paraphrases and survives misspellings; BM25 finds rare exact terms (names, numbers)
+that a small embedding model blurs. Reciprocal rank fusion combines the two rankings without having to
+calibrate their scores against each other.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from .index import CorpusIndex
+from .text import words
+from .types import Passage
+
+# Function words that carry no retrieval signal (a short list: BM25's idf discounts the rest).
+STOPWORDS = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have he her his how i if in
+    into is it its me my of on or our she so than that the their them then there these they this those to
+    was we were what when where which who whom whose why will with would you your""".split()
+)
+
+
+def lexical_terms(text: str) -> list[str]:
+    """Terms for BM25: lower-cased words without stopwords, with a light plural folding."""
+    return [_fold(w) for w in words(text) if w not in STOPWORDS]
+
+
+def _fold(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+class BM25:
+    """Okapi BM25 over a fixed list of texts."""
+
+    def __init__(self, texts: list[str], k1: float = 1.5, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self._docs = [Counter(lexical_terms(t)) for t in texts]
+        self._lengths = np.array([sum(d.values()) for d in self._docs], dtype=np.float64)
+        self._avg_length = float(self._lengths.mean()) if len(self._docs) else 0.0
+        df: Counter[str] = Counter()
+        for doc in self._docs:
+            df.update(doc.keys())
+        n = len(self._docs)
+        self.idf = {term: math.log(1 + (n - f + 0.5) / (f + 0.5)) for term, f in df.items()}
+        self._postings: dict[str, list[int]] = {}
+        for i, doc in enumerate(self._docs):
+            for term in doc:
+                self._postings.setdefault(term, []).append(i)
+
+    def scores(self, query: str) -> np.ndarray:
+        scores = np.zeros(len(self._docs), dtype=np.float64)
+        for term in set(lexical_terms(query)):
+            idf = self.idf.get(term)
+            if idf is None:
+                continue
+            for i in self._postings[term]:
+                tf = self._docs[i][term]
+                norm = self.k1 * (1 - self.b + self.b * self._lengths[i] / self._avg_length)
+                scores[i] += idf * tf * (self.k1 + 1) / (tf + norm)
+        return scores
+
+
+class Retriever(Protocol):
+    """Selects passages for a question. ``question_vector`` is the question's embedding."""
+
+    def retrieve(self, question: str, question_vector: np.ndarray, k: int) -> list[Passage]: ...
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    candidate_depth: int
+    rrf_k: int
+
+
+class HybridRetriever:
+    """Dense + BM25 retrieval over the chunks of a :class:`CorpusIndex`, fused by reciprocal rank."""
+
+    def __init__(self, index: CorpusIndex, settings: RetrievalSettings) -> None:
+        self.index = index
+        self.settings = settings
+        self.bm25 = BM25([c.text for c in index.chunks])
+
+    def retrieve(self, question: str, question_vector: np.ndarray, k: int) -> list[Passage]:
+        n = len(self.index.chunks)
+        if n == 0 or k <= 0:
+            return []
+        depth = min(n, max(k, self.settings.candidate_depth))
+        dense_scores, dense_ids = self.index.chunk_vectors.search(question_vector.reshape(1, -1), depth)
+        dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0]) if i >= 0}
+        lexical_all = self.bm25.scores(question)
+        lexical_order = np.argsort(-lexical_all, kind="stable")[:depth]
+        lexical = {int(i): float(lexical_all[i]) for i in lexical_order if lexical_all[i] > 0}
+
+        fused: dict[int, float] = {}
+        for ranking in (list(dense), list(lexical)):
+            for rank, chunk_id in enumerate(ranking):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.settings.rrf_k + rank + 1)
+        best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        return [
+            Passage(
+                chunk=self.index.chunks[i],
+                score=fused[i],
+                rank=rank,
+                dense_score=dense.get(i, float(self.index.chunk_vectors.reconstruct(i) @ question_vector)),
+                lexical_score=float(lexical_all[i]),
+            )
+            for rank, i in enumerate(best)
+        ]

@@ -1,0 +1,95 @@
+"""A reader backed by a transformers extractive-QA checkpoint on local disk (SQuAD-style start/end heads).
+
+No such checkpoint can be installed on the project's machines, so the built-in reader is
+:class:`qa.reader.RuleReader`; this one is for users who have a fine-tuned model (``--reader PATH``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .index import CorpusIndex
+from .reader import SpanPrediction
+from .types import Passage
+
+MAX_ANSWER_TOKENS = 30
+BEST_LOGITS = 20
+
+
+class TransformersReader:
+    def __init__(self, model_path: str, index: CorpusIndex, max_length: int = 384, stride: int = 128) -> None:
+        path = Path(model_path).expanduser()
+        if not path.is_dir():
+            raise ModelError(f"reader {model_path!r} is neither 'rules' nor a local model folder")
+        try:
+            import torch
+            from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+            self._torch = torch
+            self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            self.model = AutoModelForQuestionAnswering.from_pretrained(str(path), local_files_only=True).eval()
+        except Exception as exc:
+            raise ModelError(f"cannot load the QA model in {path}: {exc}") from None
+        if not getattr(self.tokenizer, "is_fast", False):
+            raise ModelError(f"the QA model in {path} needs a fast tokenizer (for character offsets)")
+        self.index = index
+        self.max_length = max_length
+        self.stride = stride
+
+    def read(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> SpanPrediction | None:
+        best: tuple[float, float, Passage, int, int] | None = None  # (span score, null score, passage, start, end)
+        for passage in passages:
+            encoded = self.tokenizer(
+                question,
+                passage.chunk.text,
+                truncation="only_second",
+                max_length=self.max_length,
+                stride=self.stride,
+                return_overflowing_tokens=True,
+                return_offsets_mapping=True,
+                padding=True,
+                return_tensors="pt",
+            )
+            offsets = encoded.pop("offset_mapping").tolist()
+            encoded.pop("overflow_to_sample_mapping", None)
+            with self._torch.no_grad():
+                output = self.model(**encoded)
+            for window in range(len(offsets)):
+                sequence_ids = encoded.sequence_ids(window)
+                starts = output.start_logits[window].tolist()
+                ends = output.end_logits[window].tolist()
+                null_score = starts[0] + ends[0]
+                context = [i for i, s in enumerate(sequence_ids) if s == 1]
+                top_starts = sorted(context, key=lambda i: -starts[i])[:BEST_LOGITS]
+                top_ends = sorted(context, key=lambda i: -ends[i])[:BEST_LOGITS]
+                for s in top_starts:
+                    for e in top_ends:
+                        if e < s or e - s + 1 > MAX_ANSWER_TOKENS:
+                            continue
+                        score = starts[s] + ends[e]
+                        if best is None or score > best[0]:
+                            best = (score, null_score, passage, offsets[window][s][0], offsets[window][e][1])
+        if best is None:
+            return None
+        score, null_score, passage, start, end = best
+        chunk = passage.chunk
+        doc_start, doc_end = chunk.start + start, chunk.start + end
+        sentence = next(
+            (self.index.sentences[i] for i in chunk.sentence_ids
+             if self.index.sentences[i].start <= doc_start < self.index.sentences[i].end),
+            None,
+        )
+        return SpanPrediction(
+            doc_id=chunk.doc_id,
+            start=doc_start,
+            end=doc_end,
+            sentence_start=sentence.start if sentence else chunk.start,
+            sentence_end=max(sentence.end, doc_end) if sentence else chunk.end,
+            passage=passage,
+            confidence=1.0 / (1.0 + math.exp(-(score - null_score))),
+            label="SPAN",
+        )

@@ -1,0 +1,135 @@
+"""The data that flows between the pipeline's components.
+
+Every offset is a character offset into ``Document.text`` (the cleaned text of the source document),
+so that ``document.text[start:end]`` always reproduces the quoted text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned source document and its metadata."""
+
+    doc_id: str
+    text: str
+    title: str = ""
+    source: str = ""
+    date: str = ""
+    path: str = ""
+    checksum: str = ""
+
+
+@dataclass(frozen=True)
+class Span:
+    """A labelled character span of a document (an entity, a noun chunk or a token)."""
+
+    start: int
+    end: int
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token of an annotated sentence: offsets into the document, lower-cased lemma, POS and stop flag."""
+
+    start: int
+    end: int
+    lemma: str
+    pos: str
+    is_stop: bool
+
+
+@dataclass
+class Sentence:
+    """A sentence of a document with the linguistic annotations the reader needs.
+
+    Annotations are computed once, when the index is built, so that answering a question never runs
+    the tagger over passages.
+    """
+
+    sentence_id: int
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    tokens: list[Token] = field(default_factory=list)
+    entities: list[Span] = field(default_factory=list)
+    noun_chunks: list[Span] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable unit: a slice ``[start, end)`` of a document and the sentences it overlaps."""
+
+    chunk_id: int
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    sentence_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk selected by the retriever for one question, with its fused score and rank."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    dense_score: float = 0.0
+    lexical_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where an answer comes from: the answer span and the cited passage, as offsets into the document."""
+
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    start: int
+    end: int
+    passage_start: int
+    passage_end: int
+    quote: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """The pipeline's answer to one question.
+
+    ``answer`` is a verbatim span of a document, or ``None`` when the documents do not answer the
+    question (``no_answer`` is then true). ``candidate`` keeps the best span the reader found even
+    when it abstained, so that evaluation can show what was held back.
+    """
+
+    question: str
+    answer: str | None
+    no_answer: bool
+    confidence: float
+    sentence: str | None = None
+    citations: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    candidate: str | None = None
+    passages: list[Passage] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public JSON shape of an answer (``qa ask --json`` and the HTTP API)."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "no_answer": self.no_answer,
+            "confidence": round(float(self.confidence), 4),
+            "sentence": self.sentence,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+        }

@@ -1,0 +1,39 @@
+"""Shared fixtures: the embedding model and the seminar pipeline are loaded once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.config import DEFAULT_CORPUS, Settings
+from qa.pipeline import QAPipeline, make_embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+SEMINAR_QUESTIONS = ROOT / "eval" / "questions" / "seminar.jsonl"
+SQUAD_SET = ROOT / "eval" / "benchmarks" / "squad2_dev_small.json"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    return make_embedder(Settings.load())
+
+
+@pytest.fixture(scope="session")
+def seminar_settings(tmp_path_factory) -> Settings:
+    return Settings.load(index_dir=tmp_path_factory.mktemp("seminar-index"), corpus=[str(DEFAULT_CORPUS)])
+
+
+@pytest.fixture(scope="session")
+def seminar_pipeline(seminar_settings, embedder) -> QAPipeline:
+    from qa.pipeline import ensure_index
+
+    index = ensure_index(seminar_settings, embedder)
+    return QAPipeline.from_index(index, embedder, seminar_settings)
+
+
+@pytest.fixture(scope="session")
+def seminar_text() -> str:
+    from qa.loading import load_corpus
+
+    return load_corpus([DEFAULT_CORPUS])[0].text

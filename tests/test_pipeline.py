@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+
+from qa.errors import InvalidQuestionError
+
+ANSWER_KEYS = {"question", "answer", "no_answer", "confidence", "sentence", "citations", "timings_ms"}
+CITATION_KEYS = {"doc_id", "title", "source", "date", "start", "end", "passage_start", "passage_end", "quote", "score"}
+
+
+def check_schema(record: dict) -> None:
+    assert set(record) == ANSWER_KEYS
+    assert isinstance(record["no_answer"], bool)
+    assert 0.0 <= record["confidence"] <= 1.0
+    if record["no_answer"]:
+        assert record["answer"] is None and record["citations"] == []
+    else:
+        assert isinstance(record["answer"], str) and record["answer"]
+        assert record["citations"] and record["sentence"]
+    for citation in record["citations"]:
+        assert set(citation) == CITATION_KEYS
+        assert citation["passage_start"] <= citation["start"] < citation["end"] <= citation["passage_end"]
+    assert {"encode", "retrieve", "read", "total"} <= set(record["timings_ms"])
+
+
+def test_when_was_the_seminar_held(seminar_pipeline):
+    answer = seminar_pipeline.ask("When was the seminar held?")
+    assert answer.answer == "December 15th" and not answer.no_answer
+    [citation] = answer.citations
+    document = seminar_pipeline.document(citation.doc_id)
+    assert document.text[citation.start : citation.end] == citation.quote == "December 15th"
+    assert citation.title == document.title and citation.date == "2020-12-17"
+    assert citation.source == "Department of Big Data Development"
+    assert "December 15th" in document.text[citation.passage_start : citation.passage_end]
+    assert "December 15th" in answer.sentence and answer.sentence in document.text
+    check_schema(answer.to_dict())
+
+
+def test_vice_mayor(seminar_pipeline):
+    assert seminar_pipeline.ask("Who is the Vice Mayor of the Shenzhen Municipal Government?").answer == "Ai Xuefeng"
+
+
+@pytest.mark.parametrize(
+    "question", ["What is the capital of France?", "Who is the President of the SIC?", "What time did the seminar start?"]
+)
+def test_documents_do_not_say(seminar_pipeline, question):
+    answer = seminar_pipeline.ask(question)
+    assert answer.no_answer and answer.answer is None and answer.citations == []
+    check_schema(answer.to_dict())
+
+
+def test_every_citation_quotes_its_document(seminar_pipeline):
+    questions = [
+        "Where was the seminar held?", "Who is the Director of the Institute?", "Who sponsored the seminar?",
+        "Which universities sent experts?", "When was the partnership established?", "Who is Du Ping?",
+    ]
+    for answer in seminar_pipeline.ask_many(questions):
+        check_schema(answer.to_dict())
+        for c in answer.citations:
+            text = seminar_pipeline.document(c.doc_id).text
+            assert text[c.start : c.end] == c.quote == answer.answer
+            assert answer.sentence in text[c.passage_start : c.passage_end]
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t ", None, 5, "x" * 5000])
+def test_invalid_questions_raise_a_clear_error(seminar_pipeline, question):
+    with pytest.raises(InvalidQuestionError):
+        seminar_pipeline.ask(question)
+
+
+@pytest.mark.parametrize("k", [0, -1, 10**9, "3", True])
+def test_invalid_k(seminar_pipeline, k):
+    with pytest.raises(InvalidQuestionError, match="k must"):
+        seminar_pipeline.ask("When was the seminar held?", k=k)
+
+
+def test_control_characters_are_ignored(seminar_pipeline):
+    answer = seminar_pipeline.ask("When\x00 was the\x1b seminar held?")
+    assert answer.answer == "December 15th"
+
+
+def test_k_limits_the_passages_read(seminar_pipeline):
+    assert len(seminar_pipeline.ask("Who attended?", k=2).passages) == 2
+    assert len(seminar_pipeline.retrieve("Who attended?", k=7)) == 7
