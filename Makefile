@@ -22,8 +22,7 @@ build: install
 	$(BIN)/qa build
 
 run: install
-	$(BIN)/qa -v build
-	$(BIN)/qa ask "When was the seminar held?"
+	$(BIN)/python app.py
 
 test: install
 	$(BIN)/python -m pytest -q

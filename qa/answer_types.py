@@ -134,6 +134,8 @@ class ReaderWeights:
     type_fit: float = 1.2  # LABEL_FIT of the span's label for the expected type
     proximity: float = 1.0  # question terms near the span (decaying with distance in tokens)
     proximity_decay: float = 5.0  # tokens over which proximity falls to 1/e
+    tree_decay: float = 2.0  # dependency-tree edges over which proximity falls to 1/e
+    head_match: float = 0.5  # bonus for a span headed by the question's head noun ("which *river*")
     blocked: float = 0.5  # factor per same-kind candidate standing between a term and the span
     bound_elsewhere: float = 0.5  # factor for a term that a "Name, Title" list binds to a neighbour
     overlap: float = 1.5  # penalty: share of the span's words that repeat the question

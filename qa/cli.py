@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=None, help="evaluate only the first N questions")
     _add_settings_flags(evaluate)
     evaluate.set_defaults(handler=_eval)
+
+    feedback = commands.add_parser("feedback", help="visitors' like/dislike feedback")
+    feedback_commands = feedback.add_subparsers(dest="feedback_command", required=True, metavar="ACTION")
+    export = feedback_commands.add_parser("export", help="write all feedback as CSV")
+    export.add_argument("--db", default=None, help="feedback database (default: the feedback_db setting)")
+    export.add_argument("-o", "--output", default="-", help="CSV file to write (default: stdout)")
+    export.set_defaults(handler=_feedback_export)
     return parser
 
 
@@ -133,6 +140,25 @@ def format_answer(answer: Answer) -> str:
         lines.append(f"[{n}] {where}")
         lines.append(f"    document {c.doc_id}, answer at characters {c.start}-{c.end}, passage {c.passage_start}-{c.passage_end}")
     return "\n".join(lines)
+
+
+def _feedback_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .errors import CorpusError
+    from .feedback import FeedbackStore
+
+    path = Path(args.db) if args.db else Settings.load().feedback_db
+    if not path.is_file():
+        raise CorpusError(f"no feedback database at {path}")
+    store = FeedbackStore(path)
+    if args.output == "-":
+        count = store.export_csv(sys.stdout)
+    else:
+        with open(args.output, "w", newline="", encoding="utf-8") as out:
+            count = store.export_csv(out)
+    print(f"exported {count} feedback records", file=sys.stderr)
+    return 0
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -42,6 +42,14 @@ class Settings:
     reader: str = "rules"
     # Input limits.
     max_question_chars: int = 1000
+    # The app: address, origins allowed to embed it or call the API (none: same origin only), limits.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    allowed_origins: tuple[str, ...] = ()
+    rate_limit_per_minute: float = 60.0
+    rate_limit_burst: int = 20
+    queue_concurrency: int = 4
+    feedback_db: Path = Path("feedback.sqlite3")
 
     @classmethod
     def load(cls, **overrides: Any) -> "Settings":
@@ -72,7 +80,8 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
             return float(value)
         if hint == tuple[str, ...]:
             if isinstance(value, str):
-                return tuple(p for p in value.split(os.pathsep) if p)
+                separator = "," if name == "allowed_origins" else os.pathsep
+                return tuple(p.strip() for p in value.split(separator) if p.strip())
             return tuple(str(v) for v in value)
         return str(value)
     except (TypeError, ValueError) as exc:

@@ -237,7 +237,7 @@ def _sentence_row(sentence: Sentence) -> dict[str, Any]:
         "start": sentence.start,
         "end": sentence.end,
         "text": sentence.text,
-        "tokens": [[t.start, t.end, t.lemma, t.pos, int(t.is_stop)] for t in sentence.tokens],
+        "tokens": [[t.start, t.end, t.lemma, t.pos, int(t.is_stop), t.head, t.dep] for t in sentence.tokens],
         "entities": [[e.start, e.end, e.label] for e in sentence.entities],
         "noun_chunks": [[n.start, n.end] for n in sentence.noun_chunks],
     }
@@ -250,7 +250,7 @@ def _sentence_from_row(row: dict[str, Any]) -> Sentence:
         start=row["start"],
         end=row["end"],
         text=row["text"],
-        tokens=[Token(s, e, lemma, pos, bool(stop)) for s, e, lemma, pos, stop in row["tokens"]],
+        tokens=[Token(s, e, lemma, pos, bool(stop), head, dep) for s, e, lemma, pos, stop, head, dep in row["tokens"]],
         entities=[Span(s, e, label) for s, e, label in row["entities"]],
         noun_chunks=[Span(s, e, "NP") for s, e in row["noun_chunks"]],
     )

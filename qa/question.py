@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+import threading
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -43,11 +44,16 @@ class QuestionAnalyzer:
     def __init__(self, vocabulary: Iterable[str] = ()) -> None:
         self.vocabulary = frozenset(vocabulary)
         self._nlp = load_spacy()
-        self._light_pipes = [p for p in ("tok2vec", "tagger", "attribute_ruler", "lemmatizer") if p in self._nlp.pipe_names]
+        self._light_pipes = [
+            self._nlp.get_pipe(name) for name in ("tok2vec", "tagger", "attribute_ruler", "lemmatizer") if name in self._nlp.pipe_names
+        ]
+        self._lock = threading.Lock()  # spaCy components are not documented as thread-safe; this takes ~2 ms
 
     def analyse(self, question: str) -> QuestionAnalysis:
-        with self._nlp.select_pipes(enable=self._light_pipes):
-            doc = self._nlp(question)
+        with self._lock:
+            doc = self._nlp.make_doc(question)
+            for component in self._light_pipes:
+                doc = component(doc)
         tokens = [t for t in doc if not t.is_space]
         lower = [self._correct_wh(t.lower_) if i == 0 else t.lower_ for i, t in enumerate(tokens)]
 
@@ -61,13 +67,12 @@ class QuestionAnalyzer:
                 break
 
         head, plural = None, False
-        if wh in ("what", "which", "name", "list", "who", "how"):
+        if wh in ("what", "which", "name", "list"):
             head_token = self._head_noun(tokens, wh_at)
             if head_token is not None:
                 head = head_token.lemma_.lower()
                 plural = head_token.tag_ in ("NNS", "NNPS")
-                if head in rules.HEAD_NOUN_TYPES and wh != "who":
-                    answer_type = rules.HEAD_NOUN_TYPES[head]
+                answer_type = rules.HEAD_NOUN_TYPES.get(head, answer_type)
         if wh == "who" and self._asks_who_someone_is(tokens, wh_at):
             answer_type = rules.ROLE  # "Who is Du Ping?": the answer is what the person is
         plural = plural or (wh_at >= 0 and wh_at + 1 < len(lower) and lower[wh_at + 1] in ("were", "are"))

@@ -187,6 +187,7 @@ class RuleReader:
             if not c.is_list:
                 same_kind_positions.setdefault(c.label, []).append((c.first, c.last))
         question_words = analysis.words - ({analysis.head} if analysis.head else set())
+        tree_distances = {p: _tree_distances(sentence, p) for positions in matches.values() for p in positions}
         for c in candidates:
             fit = fits.get(c.label, 0.0)
             if fit <= 0.0:
@@ -200,6 +201,7 @@ class RuleReader:
             if repeated == len(content):
                 continue  # the span only repeats the question
             overlap = repeated / len(content)
+            root = _root(sentence, c)
             proximity = 0.0
             for lemma, positions in matches.items():
                 best_closeness = 0.0
@@ -210,14 +212,18 @@ class RuleReader:
                     blockers = sum(
                         1 for a, b in same_kind_positions.get(c.label, ()) if (p < a and b <= c.first) or (c.last <= a and b <= p)
                     )
-                    closeness = math.exp(-distance / w.proximity_decay) * (w.blocked**blockers)
+                    closeness = max(
+                        math.exp(-distance / w.proximity_decay), math.exp(-tree_distances[p][root] / w.tree_decay)
+                    ) * (w.blocked**blockers)
                     if _bound_elsewhere(sentence, c, p):
                         closeness *= w.bound_elsewhere
                     best_closeness = max(best_closeness, closeness)
                 proximity += idf[lemma] * best_closeness
             proximity /= total_idf
             length = c.last - c.first
+            head_match = analysis.head is not None and sentence.tokens[root].lemma == analysis.head
             span_score = (
+                (w.head_match if head_match else 0.0) + 
                 w.type_fit * fit
                 + w.proximity * proximity
                 - w.overlap * overlap
@@ -247,6 +253,37 @@ def _bound_elsewhere(sentence: Sentence, candidate: _Candidate, p: int) -> bool:
         return any(_word(sentence, t) in (",", "and") for t in between)
     between = sentence.tokens[p + 1 : candidate.first] if p < candidate.first else []
     return any(_word(sentence, t) == "," for t in between)
+
+
+def _root(sentence: Sentence, candidate: _Candidate) -> int:
+    """The token of a span whose dependency head lies outside it (the span's syntactic head)."""
+    for i in range(candidate.first, candidate.last):
+        head = sentence.tokens[i].head
+        if head == i or not candidate.first <= head < candidate.last:
+            return i
+    return candidate.last - 1
+
+
+def _tree_distances(sentence: Sentence, source: int) -> list[int]:
+    """Edges on the dependency tree from token ``source`` to every token of the sentence."""
+    n = len(sentence.tokens)
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    for i, token in enumerate(sentence.tokens):
+        if token.head != i and 0 <= token.head < n:
+            neighbours[i].append(token.head)
+            neighbours[token.head].append(i)
+    distance = [n] * n
+    distance[source] = 0
+    frontier = [source]
+    while frontier:
+        following = []
+        for i in frontier:
+            for j in neighbours[i]:
+                if distance[j] > distance[i] + 1:
+                    distance[j] = distance[i] + 1
+                    following.append(j)
+        frontier = following
+    return distance
 
 
 def _token_range(sentence: Sentence, start: int, end: int) -> tuple[int, int] | None:
@@ -292,22 +329,22 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
                     last += 1
         entities.append(_Candidate(first, last, entity.label))
         add(first, last, entity.label)
-    covered = {i for e in entities for i in range(e.first, e.last)}
+    entity_ranges = {(e.first, e.last) for e in entities}
 
-    # Runs of proper nouns the entity recogniser missed.
+    # Runs of proper nouns ("King Harold II"): names the entity recogniser missed, and titles joined to names.
     i = 0
     while i < len(tokens):
-        if tokens[i].pos == "PROPN" and i not in covered:
+        if tokens[i].pos == "PROPN":
             j = i
-            while j < len(tokens) and tokens[j].pos == "PROPN" and j not in covered:
+            while j < len(tokens) and tokens[j].pos == "PROPN":
                 j += 1
-            proper = _Candidate(i, j, "PROPN")
-            entities.append(proper)
-            add(i, j, "PROPN")
+            if (i, j) not in entity_ranges and not any(e.first <= i and j <= e.last for e in entities):
+                entities.append(_Candidate(i, j, "PROPN"))
+                add(i, j, "PROPN")
             i = j
         else:
             i += 1
-    entities.sort(key=lambda c: c.first)
+    entities.sort(key=lambda c: (c.first, -c.last))
 
     # Lists: entities of one kind joined by ", " / " and " / ", and ".
     run: list[_Candidate] = []
@@ -319,10 +356,14 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
             add(run[0].first, run[-1].last, run[0].label, is_list=True)
         run = [entity] if entity is not None else []
 
-    for chunk in sentence.noun_chunks:
-        rng = _token_range(sentence, chunk.start, chunk.end)
-        if rng:
-            add(*rng, "NP")
+    noun_phrases = [rng for chunk in sentence.noun_chunks if (rng := _token_range(sentence, chunk.start, chunk.end))]
+    for first, last in noun_phrases:
+        add(first, last, "NP")
+    # "analysis of algorithms", "time or space": two noun phrases joined by "of", "and" or "or".
+    for (first, last), (next_first, next_last) in zip(noun_phrases, noun_phrases[1:]):
+        joiner = [_word(sentence, t) for t in tokens[last:next_first]]
+        if joiner in (["of"], ["and"], ["or"], [",", "and"]):
+            add(first, next_last, "NP")
 
     if analysis.answer_type in (rules.ROLE, rules.DESCRIPTION):
         for first, last in _title_phrases(sentence, entities):

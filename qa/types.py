@@ -34,13 +34,16 @@ class Span:
 
 @dataclass(frozen=True)
 class Token:
-    """A token of an annotated sentence: offsets into the document, lower-cased lemma, POS and stop flag."""
+    """A token of an annotated sentence: offsets into the document, lower-cased lemma, POS, stop flag, and
+    its dependency head (an index into the sentence's tokens; the root is its own head) and relation."""
 
     start: int
     end: int
     lemma: str
     pos: str
     is_stop: bool
+    head: int = 0
+    dep: str = ""
 
 
 @dataclass

@@ -73,3 +73,16 @@ def test_errors_are_one_line_without_traceback(index_dir, tmp_path, args, messag
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_feedback_export(tmp_path):
+    from qa.feedback import FeedbackStore
+
+    db = tmp_path / "feedback.sqlite3"
+    FeedbackStore(db).record({"question": "Where?", "answer": "Shenzhen", "no_answer": False, "confidence": 0.9, "citations": []}, "like")
+    out = tmp_path / "feedback.csv"
+    result = run_qa("feedback", "export", "--db", str(db), "-o", str(out))
+    assert result.returncode == 0 and "exported 1" in result.stderr
+    assert out.read_text().splitlines()[1].endswith(",like")
+    missing = run_qa("feedback", "export", "--db", str(tmp_path / "none.sqlite3"))
+    assert missing.returncode == 2 and "no feedback database" in missing.stderr

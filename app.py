@@ -1,0 +1,207 @@
+"""The chat app: the Gradio chat at ``/``, a JSON API, a health check and the portal's embeddable widget.
+
+    python app.py [--host H] [--port P] [--index DIR]      (or QA_HOST, QA_PORT, QA_INDEX_DIR)
+
+The model and the index load once, at start-up (the index is built first when missing or stale).
+Routes: ``/`` chat page · ``POST /api/ask`` · ``GET /healthz`` · ``/gradio.js`` web component script ·
+the Gradio API (``gradio_client.Client(url).predict(question, api_name="/ask")``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from qa import QAPipeline, Settings
+from qa.conversation import resolve_follow_up
+from qa.errors import InvalidQuestionError, QAError
+from qa.feedback import FeedbackStore
+from qa.presentation import answer_html, escape_text
+from qa.ratelimit import RateLimiter
+
+log = logging.getLogger("seminar-qa")
+
+GRADIO_JS = Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js"
+EXAMPLES = [
+    "When was the seminar held?",
+    "Where was the seminar held?",
+    "Who is the Vice Mayor of the Shenzhen Municipal Government?",
+    "Who sponsored the seminar?",
+    "Who is the Director of the Institute?",
+    "Which universities sent experts?",
+]
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: StrictStr
+    k: StrictInt | None = None
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def create_app(pipeline: QAPipeline, settings: Settings, feedback: FeedbackStore | None = None) -> FastAPI:
+    """The whole service on one FastAPI app: API routes, then the Gradio chat mounted at ``/``."""
+    app = FastAPI(title="seminar-qa", docs_url=None, redoc_url=None)
+    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    origins = list(settings.allowed_origins)
+    frame_ancestors = " ".join(["'self'", *origins])
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = f"frame-ancestors {frame_ancestors}"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        return response
+
+    # Added after the header middleware, so it runs first and answers CORS preflights itself.
+    app.add_middleware(
+        CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"], max_age=600
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg', 'invalid')}" for e in exc.errors()
+        )
+        return _error(422, f"invalid request: {problems}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.post("/api/ask")
+    def api_ask(body: AskRequest, request: Request) -> Any:
+        retry_after = limiter.acquire(request.client.host if request.client else "unknown")
+        if retry_after is not None:
+            return _error(429, "too many requests: slow down", {"Retry-After": str(math.ceil(retry_after))})
+        if len(body.question) > settings.max_question_chars:
+            return _error(413, f"the question is too long (the limit is {settings.max_question_chars} characters)")
+        try:
+            return pipeline.ask(body.question, k=body.k).to_dict()
+        except InvalidQuestionError as exc:
+            return _error(422, str(exc))
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "index_loaded": True, **pipeline.info()}
+
+    @app.get("/gradio.js", include_in_schema=False)
+    def gradio_js() -> FileResponse:
+        if not GRADIO_JS.is_file():
+            raise HTTPException(404, "gradio.js is not shipped by this gradio version")
+        return FileResponse(GRADIO_JS, media_type="application/javascript")
+
+    demo = build_chat(pipeline, settings, feedback)
+    return gr.mount_gradio_app(app, demo, path="/", footer_links=["api"])
+
+
+def build_chat(pipeline: QAPipeline, settings: Settings, feedback: FeedbackStore | None) -> gr.Blocks:
+    info = pipeline.info()
+    documents = [pipeline.document(doc_id) for doc_id in list(pipeline.index.documents)[:3]]
+    known = "; ".join(
+        escape_text(" · ".join(p for p in (d.title, d.source, d.date) if p)) for d in documents if d.title
+    ) or f"{info['documents']} documents"
+    hint = "You can ask, for example: " + " · ".join(f"“{escape_text(q)}”" for q in EXAMPLES[:3])
+
+    def respond(message: str, history: list[dict], records: list[dict]):  # type: ignore[no-untyped-def]
+        history = list(history or [])
+        records = list(records or [])
+        shown_question = escape_text(message or "")
+        try:
+            question = resolve_follow_up(message or "", [r["question"] for r in records])
+            answer = pipeline.ask(question)
+            reply = answer_html(answer, pipeline.document, no_answer_hint=hint)
+            records.append(answer.to_dict())
+        except InvalidQuestionError as exc:
+            reply = f"Please type a question ({escape_text(str(exc))})."
+            records.append({"question": message or "", "answer": None, "no_answer": True, "confidence": 0.0, "citations": []})
+        except QAError as exc:
+            log.warning("could not answer: %s", exc)
+            reply = "Sorry, I can't answer right now. Please try again in a moment."
+            records.append({"question": message or "", "answer": None, "no_answer": True, "confidence": 0.0, "citations": []})
+        history += [{"role": "user", "content": shown_question}, {"role": "assistant", "content": reply}]
+        return "", history, records
+
+    def ask_api(question: str) -> dict[str, Any]:
+        try:
+            return pipeline.ask(question).to_dict()
+        except InvalidQuestionError as exc:
+            return {"question": question, "error": str(exc)}
+
+    def on_feedback(records: list[dict], data: gr.LikeData) -> None:
+        if feedback is None or data.liked not in (True, False):
+            return
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        position = int(index) // 2  # user and assistant messages alternate
+        if 0 <= position < len(records):
+            feedback.record(records[position], "like" if data.liked else "dislike")
+
+    with gr.Blocks(title="Seminar Q&A") as demo:
+        gr.HTML(
+            "<h2>Ask the seminar report</h2>"
+            f"<p>Answers are quoted word for word from: {known}. Each answer cites its passage; "
+            "when the documents don't say, the bot says so.</p>"
+        )
+        chatbot = gr.Chatbot(
+            label="Answers",
+            height=460,
+            sanitize_html=True,
+            render_markdown=True,
+            allow_tags=False,
+            feedback_options=("Like", "Dislike"),
+            placeholder="Ask about the seminar: when and where it was held, who spoke, who sponsored it…",
+        )
+        records = gr.State([])
+        with gr.Row():
+            box = gr.Textbox(
+                placeholder="Type a question and press Enter", show_label=False, scale=8,
+                max_length=settings.max_question_chars, autofocus=True,
+            )
+            send = gr.Button("Ask", variant="primary", scale=1)
+            clear = gr.Button("Clear", scale=1)
+        gr.Examples(EXAMPLES, inputs=box, label="Examples")
+        for trigger in (box.submit, send.click):
+            trigger(respond, [box, chatbot, records], [box, chatbot, records], api_visibility="private", show_progress="minimal")
+        clear.click(lambda: ("", [], []), None, [box, chatbot, records], api_visibility="private")
+        chatbot.like(on_feedback, [records], None, api_visibility="private")
+        gr.api(ask_api, api_name="ask")
+    demo.queue(default_concurrency_limit=settings.queue_concurrency)
+    return demo
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the seminar-qa chat and API.")
+    parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1, or $QA_HOST)")
+    parser.add_argument("--port", type=int, default=None, help="port (default 7860, or $QA_PORT)")
+    parser.add_argument("--index", dest="index_dir", default=None, help="index folder (default index/, or $QA_INDEX_DIR)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.load(host=args.host, port=args.port, index_dir=args.index_dir)
+    try:
+        pipeline = QAPipeline.open(settings)
+    except QAError as exc:
+        raise SystemExit(f"app: error: {exc}") from None
+    app = create_app(pipeline, settings, FeedbackStore(settings.feedback_db))
+    log.info("serving %s documents on http://%s:%s/", pipeline.info()["documents"], settings.host, settings.port)
+    # No client addresses in the access log: questions and timings are logged by the app, nothing more.
+    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, timeout_graceful_shutdown=10)
+
+
+if __name__ == "__main__":
+    main()

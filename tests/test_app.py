@@ -1,0 +1,207 @@
+"""The HTTP API, the security headers, the chat's rendering, follow-ups and feedback (in-process)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from qa.feedback import FeedbackStore
+from qa.presentation import answer_html, escape_text
+from tests.test_pipeline import check_schema
+
+PORTAL = "http://portal.example"
+
+
+@pytest.fixture(scope="module")
+def client(seminar_pipeline, tmp_path_factory):
+    import app as app_module
+
+    settings = dataclasses.replace(
+        seminar_pipeline.settings, allowed_origins=(PORTAL,), rate_limit_per_minute=600, rate_limit_burst=200
+    )
+    feedback = FeedbackStore(tmp_path_factory.mktemp("feedback") / "feedback.sqlite3")
+    with TestClient(app_module.create_app(seminar_pipeline, settings, feedback)) as test_client:
+        yield test_client
+
+
+def test_ask_returns_the_cli_json(client):
+    response = client.post("/api/ask", json={"question": "When was the seminar held?", "k": 5})
+    assert response.status_code == 200
+    check_schema(response.json())
+    assert response.json()["answer"] == "December 15th"
+
+
+def test_healthz(client):
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["index_loaded"] is True
+    assert body["model"] == "all-MiniLM-L6-v2" and body["documents"] == 1
+    assert body["corpus_fingerprint"]
+
+
+@pytest.mark.parametrize(
+    "payload, status",
+    [
+        ({"question": 5}, 422),
+        ({"question": ""}, 422),
+        ({"question": "   "}, 422),
+        ({"question": "hi", "extra": 1}, 422),
+        ({"question": "hi", "k": 0}, 422),
+        ({"question": "hi", "k": -1}, 422),
+        ({"question": "hi", "k": 10**9}, 422),
+        ({"question": "hi", "k": "5"}, 422),
+        ({}, 422),
+        ({"question": "x" * 100_000}, 413),
+    ],
+)
+def test_bad_requests_get_a_json_4xx(client, payload, status):
+    response = client.post("/api/ask", json=payload)
+    assert response.status_code == status
+    assert "error" in response.json()
+
+
+@pytest.mark.parametrize("body", [b"{bad json", b"\xff\xfe\x00", b""])
+def test_malformed_bodies(client, body):
+    response = client.post("/api/ask", content=body, headers={"content-type": "application/json"})
+    assert response.status_code in (400, 422) and response.json()["error"]
+
+
+def test_rate_limit_answers_429_with_retry_after(seminar_pipeline):
+    import app as app_module
+
+    settings = dataclasses.replace(seminar_pipeline.settings, rate_limit_per_minute=1, rate_limit_burst=2)
+    with TestClient(app_module.create_app(seminar_pipeline, settings)) as limited:
+        codes = [limited.post("/api/ask", json={"question": "Where was it held?"}).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        response = limited.post("/api/ask", json={"question": "Where was it held?"})
+        assert response.status_code == 429 and int(response.headers["retry-after"]) >= 1
+
+
+def test_cors_allows_only_configured_origins(client):
+    allowed = client.options(
+        "/api/ask", headers={"Origin": PORTAL, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    )
+    assert allowed.headers.get("access-control-allow-origin") == PORTAL
+    refused = client.options(
+        "/api/ask", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert refused.headers.get("access-control-allow-origin") is None
+    simple = client.post("/api/ask", json={"question": "Where?"}, headers={"Origin": "http://evil.example"})
+    assert simple.headers.get("access-control-allow-origin") is None
+
+
+def test_frame_ancestors_lists_the_allowed_origins(client):
+    policy = client.get("/").headers["content-security-policy"]
+    assert policy == f"frame-ancestors 'self' {PORTAL}"
+
+
+def test_default_is_same_origin_only(seminar_pipeline):
+    import app as app_module
+
+    with TestClient(app_module.create_app(seminar_pipeline, seminar_pipeline.settings)) as same_origin:
+        assert same_origin.get("/healthz").headers["content-security-policy"] == "frame-ancestors 'self'"
+        preflight = same_origin.options(
+            "/api/ask", headers={"Origin": "http://portal.example", "Access-Control-Request-Method": "POST"}
+        )
+        assert preflight.headers.get("access-control-allow-origin") is None
+
+
+def test_web_component_script_is_served_locally(client):
+    response = client.get("/gradio.js")
+    assert response.status_code == 200 and "javascript" in response.headers["content-type"]
+    asset = response.text.split('"./')[1].split('"')[0]
+    assert client.get("/" + asset).status_code == 200  # the script's ./assets/... resolve beside it
+
+
+def test_chat_page_is_served(client):
+    response = client.get("/")
+    assert response.status_code == 200 and "<gradio-app" in response.text or "gradio" in response.text
+
+
+# -- rendering ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ['<script>alert(1)</script>', '<img src=x onerror="alert(1)">', "[click](javascript:alert(1))", "<iframe src=//x>"],
+)
+def test_escape_text_leaves_no_markup(hostile):
+    escaped = escape_text(hostile)
+    assert "<" not in escaped and ">" not in escaped and "](" not in escaped and '"' not in escaped
+
+
+def test_answer_html_highlights_and_escapes(seminar_pipeline):
+    answer = seminar_pipeline.ask("When was the seminar held?")
+    rendered = answer_html(answer, seminar_pipeline.document)
+    assert rendered.startswith("<strong>December 15th</strong>")
+    assert "<mark>December 15th</mark>" in rendered
+    assert "<details><summary>[1] Guangdong&#45;Hong Kong&#45;Macao" in rendered
+    assert "2020&#45;12&#45;17" in rendered
+
+
+def test_no_answer_is_kind_and_suggests(seminar_pipeline):
+    answer = seminar_pipeline.ask("What is the capital of France?")
+    rendered = answer_html(answer, seminar_pipeline.document, no_answer_hint="You can ask, for example: …")
+    assert "couldn't find that in the documents" in rendered and "for example" in rendered
+
+
+# -- follow-ups ------------------------------------------------------------------------------------------------
+
+
+def test_follow_up_pronoun_takes_the_previous_topic(seminar_pipeline):
+    from qa.conversation import resolve_follow_up
+
+    resolved = resolve_follow_up("When was it held?", ["Where was the seminar held?"])
+    assert resolved == "When was the seminar held?"
+    assert seminar_pipeline.ask(resolved).answer == "December 15th"
+    assert resolve_follow_up("And who is the Director of the Institute?", ["When was it held?"]) == "who is the Director of the Institute?"
+    assert resolve_follow_up("What is his position?", ["Who is Du Ping?"]) == "What is Du Ping's position?"
+    assert resolve_follow_up("When was it held?", []) == "When was it held?"
+
+
+# -- feedback --------------------------------------------------------------------------------------------------
+
+
+def test_feedback_store_and_csv_export(tmp_path, seminar_pipeline):
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    answer = seminar_pipeline.ask("When was the seminar held?").to_dict()
+    store.record(answer, "like")
+    store.record({**answer, "question": 'Tricky, "quoted"\nquestion'}, "dislike")
+    with pytest.raises(ValueError):
+        store.record(answer, "meh")
+    out = io.StringIO()
+    assert store.export_csv(out) == 2
+    import csv
+
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0][:3] == ["id", "time", "question"] and rows[1][7] == "like" and rows[2][2] == 'Tricky, "quoted"\nquestion'
+    assert "December 15th" in rows[1][6]  # citations kept as JSON
+
+
+def test_feedback_survives_concurrent_writers(tmp_path):
+    import threading
+
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    record = {"question": "q", "answer": "a", "no_answer": False, "confidence": 0.5, "citations": []}
+    threads = [threading.Thread(target=lambda: [store.record(record, "like") for _ in range(25)]) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(list(store.rows())) == 200
+    assert len(list(FeedbackStore(tmp_path / "f.sqlite3").rows())) == 200  # a second connection sees them all
+
+
+def test_rate_limiter_refills():
+    from qa.ratelimit import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(per_minute=60, burst=2, clock=lambda: now[0])
+    assert limiter.acquire("a") is None and limiter.acquire("a") is None
+    wait = limiter.acquire("a")
+    assert wait == pytest.approx(1.0)
+    assert limiter.acquire("b") is None  # per client
+    now[0] += 1.0
+    assert limiter.acquire("a") is None
