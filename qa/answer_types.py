@@ -11,7 +11,7 @@ Tests in ``tests/test_answer_types.py`` show each rule on a real sentence of the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Answer types.
 PERSON = "PERSON"
@@ -134,19 +134,27 @@ class ReaderWeights:
     type_fit: float = 1.2  # LABEL_FIT of the span's label for the expected type
     proximity: float = 1.0  # question terms near the span (decaying with distance in tokens)
     proximity_decay: float = 5.0  # tokens over which proximity falls to 1/e
-    tree_decay: float = 2.0  # dependency-tree edges over which proximity falls to 1/e
+    tree_decay: float = 4.0  # dependency-tree edges over which proximity falls to 1/e
     head_match: float = 0.5  # bonus for a span headed by the question's head noun ("which *river*")
     blocked: float = 0.5  # factor per same-kind candidate standing between a term and the span
     bound_elsewhere: float = 0.5  # factor for a term that a "Name, Title" list binds to a neighbour
-    overlap: float = 1.5  # penalty: share of the span's words that repeat the question
+    overlap: float = 0.5  # penalty: share of the span's words that repeat the question
     length: float = 0.02  # penalty per token over the preferred length
     preferred_length: int = 5
-    plural_list: float = 0.3  # bonus for a list when the question asks for several things
-    # Confidence = sigmoid(conf_bias + sum of conf_* times the evidence).
-    conf_bias: float = -4.0
-    conf_coverage: float = 4.0
-    conf_dense: float = 2.5
-    conf_type_fit: float = 1.5
-    conf_proximity: float = 1.0
+    # A list of entities, by the number the question asks for: several, one, or unsaid ("Who sponsored it?"
+    # is answered by all the sponsors).
+    list_fit: dict[bool | None, float] = field(default_factory=lambda: {True: 0.3, False: -0.3, None: 0.03})
+    # Confidence = sigmoid(conf_bias + sum of confidence[feature] * feature), features as the reader
+    # computes them for its best span (``SpanPrediction.features``).
+    conf_bias: float = -5.0
+    confidence: dict[str, float] = field(
+        default_factory=lambda: {
+            "coverage": 4.0,  # idf-weighted share of the question's terms in the sentence
+            "dense": 2.5,  # sentence-question cosine similarity
+            "type_fit": 1.5,  # how well the span's label fits the expected answer type
+            "proximity": 1.0,  # question terms close to the span
+            "rarest_term": 2.0,  # 1 when the question's rarest term is in the sentence (or the one before)
+        }
+    )
     # How many of the best sentences are searched for spans.
     sentences_searched: int = 8

@@ -25,7 +25,7 @@ class QuestionAnalysis:
     answer_type: str
     wh: str  # the wh-phrase found ("how many", "who"), or "" when there is none
     head: str | None  # lemma of the head noun after "which"/"what", when there is one
-    plural: bool  # the question asks for several things
+    plural: bool | None  # the question asks for several things (True), one (False), or does not say (None)
     terms: tuple[QuestionTerm, ...]
     modifiers: frozenset[str]  # title modifiers the question itself uses ("vice", "deputy")
 
@@ -66,7 +66,8 @@ class QuestionAnalyzer:
                         break
                 break
 
-        head, plural = None, False
+        head: str | None = None
+        plural: bool | None = None
         if wh in ("what", "which", "name", "list"):
             head_token = self._head_noun(tokens, wh_at)
             if head_token is not None:
@@ -75,8 +76,11 @@ class QuestionAnalyzer:
                 answer_type = rules.HEAD_NOUN_TYPES.get(head, answer_type)
         if wh == "who" and self._asks_who_someone_is(tokens, wh_at):
             answer_type = rules.ROLE  # "Who is Du Ping?": the answer is what the person is
-        plural = plural or (wh_at >= 0 and wh_at + 1 < len(lower) and lower[wh_at + 1] in ("were", "are"))
-        plural = plural or wh == "list"
+        after_wh = lower[wh_at + 1] if 0 <= wh_at < len(lower) - 1 else ""
+        if after_wh in ("were", "are") or wh == "list":
+            plural = True
+        elif plural is None and after_wh in ("is", "was"):
+            plural = False  # "Who is the ...", "What was the ..."
 
         terms: list[QuestionTerm] = []
         seen: set[str] = set()

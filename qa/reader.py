@@ -11,7 +11,7 @@ transformers extractive-QA checkpoint from a local path instead.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -34,6 +34,7 @@ class SpanPrediction:
     passage: Passage
     confidence: float
     label: str = ""
+    features: dict[str, float] = field(default_factory=dict)  # the evidence behind the confidence
 
 
 class Reader(Protocol):
@@ -83,34 +84,42 @@ class RuleReader:
             for sid in passage.chunk.sentence_ids:
                 if sid not in sentence_rank:
                     sentence_rank[sid] = (passage.rank, passage)
+        # The question's rarest term that the corpus has: missing from a sentence, it marks a near miss
+        # ("the Mayor" where the page has only a "Vice Mayor"). Words the corpus never uses are paraphrases.
+        known = [lemma for lemma in idf if idf[lemma] < self._unseen_idf]
+        rarest = max(known, key=lambda lemma: idf[lemma]) if known else None
         scored = []
         for sid, (rank, passage) in sentence_rank.items():
             sentence = self.index.sentences[sid]
             matches = self._term_matches(sentence, analysis)
+            found = set(matches)
             coverage = sum(idf[lemma] for lemma in matches) / total_idf
             previous = self._previous_in_paragraph(sentence)
             if previous is not None:  # "Ai Xuefeng pointed out ... . We hope that ...": the subject is one sentence back
-                carried = set(self._term_matches(previous, analysis)) - set(matches)
+                carried = set(self._term_matches(previous, analysis)) - found
                 coverage += w.previous_sentence * sum(idf[lemma] for lemma in carried) / total_idf
+                found |= carried
             dense = float(self.index.sentence_vectors[sid] @ question_vector)
             evidence = w.coverage * coverage + w.dense * dense + w.passage_rank / (1 + rank)
-            scored.append((evidence, sid, passage, matches, coverage, dense))
+            rarest_found = 1.0 if rarest is not None and rarest in found else 0.0
+            scored.append((evidence, sid, passage, matches, coverage, dense, rarest_found))
         scored.sort(key=lambda item: (-item[0], item[1]))
 
         best: tuple[float, SpanPrediction] | None = None
-        for evidence, sid, passage, matches, coverage, dense in scored[: w.sentences_searched]:
+        for evidence, sid, passage, matches, coverage, dense, rarest_found in scored[: w.sentences_searched]:
             sentence = self.index.sentences[sid]
             for candidate, fit, proximity, span_score in self._score_candidates(sentence, analysis, matches, idf, total_idf):
                 score = evidence + span_score
                 if best is not None and score <= best[0]:
                     continue
-                logit = (
-                    w.conf_bias
-                    + w.conf_coverage * coverage
-                    + w.conf_dense * dense
-                    + w.conf_type_fit * fit
-                    + w.conf_proximity * proximity
-                )
+                features = {
+                    "coverage": coverage,
+                    "dense": dense,
+                    "type_fit": fit,
+                    "proximity": proximity,
+                    "rarest_term": rarest_found,
+                }
+                logit = w.conf_bias + sum(w.confidence[name] * value for name, value in features.items())
                 start, end = sentence.tokens[candidate.first].start, sentence.tokens[candidate.last - 1].end
                 best = (
                     score,
@@ -123,6 +132,7 @@ class RuleReader:
                         passage=passage,
                         confidence=1.0 / (1.0 + math.exp(-logit)),
                         label=candidate.label,
+                        features=features,
                     ),
                 )
         return best[1] if best else None
@@ -228,7 +238,7 @@ class RuleReader:
                 + w.proximity * proximity
                 - w.overlap * overlap
                 - (w.length * max(0, length - w.preferred_length) if c.label in _CHOSEN_LENGTH_LABELS else 0.0)
-                + (w.plural_list if c.is_list and analysis.plural else 0.0)
+                + (w.list_fit[analysis.plural] if c.is_list else 0.0)
             )
             yield c, fit, proximity, span_score
 
@@ -245,14 +255,14 @@ def _bound_elsewhere(sentence: Sentence, candidate: _Candidate, p: int) -> bool:
     """Whether the term at ``p`` belongs to a neighbour of the candidate in a "Name, Title" list.
 
     In "A, Vice Mayor of X, B, Vice President of Y and C, Director of Z" a title follows its name: the words
-    before a name's comma are the previous person's, and a name after a title (past "," or "and") is the
-    next title's.
+    before a name (past "," or "and") are the previous person's, and a name after a title (past "," or
+    "and") is the next title's.
     """
     if candidate.label == "ROLE":
         between = sentence.tokens[candidate.last : p] if p >= candidate.last else []
         return any(_word(sentence, t) in (",", "and") for t in between)
     between = sentence.tokens[p + 1 : candidate.first] if p < candidate.first else []
-    return any(_word(sentence, t) == "," for t in between)
+    return any(_word(sentence, t) in (",", "and") for t in between)
 
 
 def _root(sentence: Sentence, candidate: _Candidate) -> int:
@@ -356,6 +366,14 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
             add(run[0].first, run[-1].last, run[0].label, is_list=True)
         run = [entity] if entity is not None else []
 
+    # Titles and clauses before plain noun phrases: a span that is both keeps the more specific label.
+    if analysis.answer_type in (rules.ROLE, rules.DESCRIPTION):
+        for first, last in _title_phrases(sentence, entities):
+            add(first, last, "ROLE")
+    if analysis.answer_type in (rules.REASON, rules.DESCRIPTION):
+        for first, last in _clauses(sentence, analysis):
+            add(first, last, "CLAUSE")
+
     noun_phrases = [rng for chunk in sentence.noun_chunks if (rng := _token_range(sentence, chunk.start, chunk.end))]
     for first, last in noun_phrases:
         add(first, last, "NP")
@@ -364,13 +382,6 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
         joiner = [_word(sentence, t) for t in tokens[last:next_first]]
         if joiner in (["of"], ["and"], ["or"], [",", "and"]):
             add(first, next_last, "NP")
-
-    if analysis.answer_type in (rules.ROLE, rules.DESCRIPTION):
-        for first, last in _title_phrases(sentence, entities):
-            add(first, last, "ROLE")
-    if analysis.answer_type in (rules.REASON, rules.DESCRIPTION):
-        for first, last in _clauses(sentence, analysis):
-            add(first, last, "CLAUSE")
     return list(found.values())
 
 

@@ -1,0 +1,84 @@
+"""Each reader rule of qa/answer_types.py, shown on a real sentence of the seminar page."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa import answer_types as rules
+
+
+@pytest.fixture(scope="module")
+def analyse(seminar_pipeline):
+    return seminar_pipeline.reader.analyse
+
+
+@pytest.mark.parametrize(
+    "question, expected_type",
+    [
+        ("When was the seminar held?", rules.DATE),
+        ("wen was the semniar held", rules.DATE),  # a misspelt wh-word
+        ("Where was the seminar held?", rules.PLACE),
+        ("In which city did the seminar take place?", rules.PLACE),  # head noun "city"
+        ("Who is the Vice Mayor of the Shenzhen Municipal Government?", rules.PERSON),
+        ("Which university sent experts?", rules.ORGANISATION),  # head noun "university"
+        ("What position does Ai Xuefeng hold?", rules.ROLE),  # head noun "position"
+        ("Who is Du Ping?", rules.ROLE),  # "who is NAME": what the person is
+        ("How many universities sent experts?", rules.NUMBER),
+        ("What time did the seminar start?", rules.TIME),
+        ("In what year was the partnership established?", rules.DATE),
+        ("Why was the Institute established?", rules.REASON),
+    ],
+)
+def test_expected_answer_type(analyse, question, expected_type):
+    assert analyse(question).answer_type == expected_type
+
+
+def test_question_terms_and_spelling(analyse):
+    analysis = analyse("Who is the Director of the Insitute?")
+    assert [t.lemma for t in analysis.terms] == ["director", "institute"]  # "Insitute" read as a corpus word
+    assert analyse("Which universities sent experts?").plural
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        # "Name, Title of Organisation" lists: the name bound to the title, not the nearest name.
+        ("Who is the Vice Mayor of the Shenzhen Municipal Government?", "Ai Xuefeng"),
+        ("Who is the Vice President of the SIC?", "Zhou Min"),
+        ("Who is the Director of the Institute?", "Du Ping"),
+        ("Who is the Director-General of the Shenzhen Municipal Government Affairs Data Administration?", "Liu Jiachen"),
+        # A title after its name: "Name, Title".
+        ("What position does Ai Xuefeng hold?", "Vice Mayor of the Shenzhen Municipal Government"),
+        ("Who is Du Ping?", "Director of the Institute"),
+        # Entity types: a date, a place, an organisation extended over "of <name>".
+        ("When was the seminar held?", "December 15th"),
+        ("Where was the seminar held?", "Shenzhen"),
+        ("When did SIC establish a strategic partnership with the Shenzhen Municipal Government?", "November 2018"),
+        ("Who undertook the seminar?", "the Guangdong-Hong Kong-Macao Greater Bay Area Big Data Institute"),
+    ],
+)
+def test_answers_on_the_seminar_page(seminar_pipeline, question, answer):
+    assert seminar_pipeline.ask(question).answer == answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who is the President of the SIC?",  # the page names a Vice President: a modified title is another office
+        "Who is the Mayor of Shenzhen?",  # only a Vice Mayor and a District Mayor
+        "What time did the seminar start?",  # a date is not a time
+    ],
+)
+def test_near_misses_abstain(seminar_pipeline, question):
+    assert seminar_pipeline.ask(question).no_answer
+
+
+def test_lists_come_back_whole(seminar_pipeline):
+    answer = seminar_pipeline.ask("Which universities sent experts?").answer
+    assert answer.startswith("Tsinghua University, Beijing Jiaotong University")
+
+
+def test_answers_do_not_repeat_the_question(seminar_pipeline):
+    for question in ("Who is the Director of the Institute?", "Who is Du Ping?", "Where was the seminar held?"):
+        answer = seminar_pipeline.ask(question).answer.lower()
+        assert answer not in question.lower()
