@@ -8,6 +8,7 @@ contacted: the offline switches are set before sentence-transformers is imported
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Protocol
 
@@ -83,3 +84,56 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class BatchingEmbedder:
+    """Groups concurrent ``encode`` calls into one forward pass of the wrapped embedder.
+
+    Under load, questions arriving while the model is busy wait in a queue and are encoded together with the
+    next batch (one pass over 32 short questions costs a few single passes, not 32). With one caller there is
+    no added wait: the worker takes whatever is queued and never holds a batch open.
+    """
+
+    def __init__(self, inner: Embedder, max_batch: int = 32) -> None:
+        import queue
+        import threading
+
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.max_batch = max_batch
+        self._queue: "queue.Queue[tuple[list[str], Future[np.ndarray]]]" = queue.Queue()
+        self._worker = threading.Thread(target=self._run, name="embedding-batcher", daemon=True)
+        self._worker.start()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if len(texts) >= self.max_batch:  # already a batch (index building): no need to queue
+            return self.inner.encode(texts)
+        future: Future[np.ndarray] = Future()
+        self._queue.put((list(texts), future))
+        return future.result()
+
+    def _run(self) -> None:
+        import queue
+
+        while True:
+            batch = [self._queue.get()]
+            size = len(batch[0][0])
+            while size < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                batch.append(item)
+                size += len(item[0])
+            texts = [text for item_texts, _ in batch for text in item_texts]
+            try:
+                vectors = self.inner.encode(texts)
+            except BaseException as exc:  # hand the failure to every caller of this batch
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            offset = 0
+            for item_texts, future in batch:
+                future.set_result(vectors[offset : offset + len(item_texts)])
+                offset += len(item_texts)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .chunking import ChunkingSettings
 from .config import Settings
-from .embedding import Embedder, SentenceTransformerEmbedder
+from .embedding import BatchingEmbedder, Embedder, SentenceTransformerEmbedder
 from .errors import IndexUnavailableError, InvalidQuestionError
 from .index import CorpusIndex, build_index, build_key, load_index, read_manifest, save_index, staleness
 from .loading import corpus_fingerprint, load_corpus
@@ -44,7 +44,9 @@ def chunking_settings(settings: Settings) -> ChunkingSettings:
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    return SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+    """The configured model, behind a batcher that encodes concurrent questions together."""
+    model = SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+    return BatchingEmbedder(model, max_batch=settings.embedding_batch_size)
 
 
 def ensure_index(

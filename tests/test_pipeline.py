@@ -82,3 +82,38 @@ def test_control_characters_are_ignored(seminar_pipeline):
 def test_k_limits_the_passages_read(seminar_pipeline):
     assert len(seminar_pipeline.ask("Who attended?", k=2).passages) == 2
     assert len(seminar_pipeline.retrieve("Who attended?", k=7)) == 7
+
+
+def test_concurrent_questions_are_answered_correctly(seminar_pipeline):
+    """Questions asked from many threads at once (the app's case) get their own answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = {
+        "When was the seminar held?": "December 15th",
+        "Where was the seminar held?": "Shenzhen",
+        "Who is the Director of the Institute?": "Du Ping",
+        "Who is the Vice Mayor of the Shenzhen Municipal Government?": "Ai Xuefeng",
+    }
+    asked = list(questions) * 8
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(seminar_pipeline.ask, asked))
+    assert [a.answer for a in answers] == [questions[q] for q in asked]
+
+
+def test_batching_embedder_matches_the_model_and_reports_errors(embedder):
+    import numpy as np
+
+    from qa.embedding import BatchingEmbedder
+
+    texts = ["When was the seminar held?", "Who is Du Ping?"]
+    batched = BatchingEmbedder(embedder.inner, max_batch=4)
+    assert np.allclose(batched.encode(texts), embedder.inner.encode(texts), atol=1e-5)
+
+    class Broken:
+        name, dimension = "broken", 3
+
+        def encode(self, texts):
+            raise RuntimeError("model failed")
+
+    with pytest.raises(RuntimeError, match="model failed"):
+        BatchingEmbedder(Broken()).encode(["x"])
