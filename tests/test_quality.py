@@ -1,0 +1,33 @@
+"""Quality floors: the seminar set and the SQuAD benchmark must not fall below eval/floors.json."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from qa.evaluation.questions import load_questions
+from qa.evaluation.runner import evaluate, open_pipeline, summarize
+from tests.conftest import ROOT, SEMINAR_QUESTIONS, SQUAD_SET
+
+FLOORS = json.loads((ROOT / "eval" / "floors.json").read_text())
+
+
+def _check(summary: dict, floors: dict) -> None:
+    figures = {**summary, "recall_at_5": summary["recall_at_k"]["5"]}
+    below = {k: (figures[k], floor) for k, floor in floors.items() if figures[k] < floor}
+    assert not below, f"below the floors in eval/floors.json (figure, floor): {below}"
+
+
+def test_seminar_floors(seminar_pipeline):
+    run = evaluate(seminar_pipeline, load_questions(SEMINAR_QUESTIONS))
+    _check(summarize(run.results), FLOORS["seminar"])
+
+
+@pytest.mark.slow
+def test_squad_floors(seminar_settings, tmp_path_factory):
+    settings = dataclasses.replace(seminar_settings, index_dir=tmp_path_factory.mktemp("squad-index"))
+    pipeline = open_pipeline(SQUAD_SET, settings, None, explicit_index=False)
+    run = evaluate(pipeline, load_questions(SQUAD_SET))
+    _check(summarize(run.results), FLOORS["squad2_dev_small"])
