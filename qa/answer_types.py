@@ -145,15 +145,18 @@ class ReaderWeights:
     # is answered by all the sponsors).
     list_fit: dict[bool | None, float] = field(default_factory=lambda: {True: 0.3, False: -0.3, None: 0.03})
     # Confidence = sigmoid(conf_bias + sum of confidence[feature] * feature), features as the reader
-    # computes them for its best span (``SpanPrediction.features``).
-    conf_bias: float = -5.0
+    # computes them for its best span (``SpanPrediction.features``). Fitted by logistic regression on the
+    # seminar set and checked on the SQuAD set:
+    #   python eval/calibrate.py eval/questions/seminar.jsonl --check eval/benchmarks/squad2_dev_small.json
+    conf_bias: float = -3.86
     confidence: dict[str, float] = field(
         default_factory=lambda: {
-            "coverage": 4.0,  # idf-weighted share of the question's terms in the sentence
-            "dense": 2.5,  # sentence-question cosine similarity
-            "type_fit": 1.5,  # how well the span's label fits the expected answer type
-            "proximity": 1.0,  # question terms close to the span
-            "rarest_term": 2.0,  # 1 when the question's rarest term is in the sentence (or the one before)
+            "coverage": 1.04,  # idf-weighted share of the question's terms in the sentence
+            "dense": 0.86,  # sentence-question cosine similarity
+            "type_fit": 1.72,  # how well the span's label fits the expected answer type
+            "proximity": 1.31,  # question terms close to the span
+            "rarest_term": 0.04,  # 1 when the question's rarest term is in the sentence (or the one before)
+            "margin": 0.90,  # how far the best span's score is ahead of the best non-overlapping other span (≤ 1)
         }
     )
     # How many of the best sentences are searched for spans.

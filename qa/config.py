@@ -37,7 +37,7 @@ class Settings:
     candidate_depth: int = 30
     rrf_k: int = 60
     # Reader: answers below this confidence are withheld ("the documents don't say").
-    answer_threshold: float = 0.5
+    answer_threshold: float = 0.3
     # Reader implementation: "rules" (built in) or a local path to a transformers QA checkpoint.
     reader: str = "rules"
     # Input limits.

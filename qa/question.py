@@ -74,6 +74,8 @@ class QuestionAnalyzer:
                 head = head_token.lemma_.lower()
                 plural = head_token.tag_ in ("NNS", "NNPS")
                 answer_type = rules.HEAD_NOUN_TYPES.get(head, answer_type)
+        if not wh:
+            answer_type, head = self._terse_query_type(tokens)
         if wh == "who" and self._asks_who_someone_is(tokens, wh_at):
             answer_type = rules.ROLE  # "Who is Du Ping?": the answer is what the person is
         after_wh = lower[wh_at + 1] if 0 <= wh_at < len(lower) - 1 else ""
@@ -109,6 +111,20 @@ class QuestionAnalyzer:
         )
 
     @staticmethod
+    def _terse_query_type(tokens: list) -> tuple[str, str | None]:  # type: ignore[type-arg]
+        """A query without a wh-word ("seminar date", "sic vice president", "wang yaowen position"):
+        its last noun says what it asks for; a title asks for the person holding it."""
+        nouns = [t for t in tokens if t.pos_ in ("NOUN", "PROPN") or t.lower_ in rules.TITLE_WORDS]
+        if not nouns:
+            return rules.DESCRIPTION, None
+        last = nouns[-1].lemma_.lower()
+        if nouns[-1].lower_ in rules.TITLE_WORDS or last in rules.TITLE_WORDS:
+            return rules.PERSON, None
+        if last in rules.HEAD_NOUN_TYPES:
+            return rules.HEAD_NOUN_TYPES[last], last
+        return rules.DESCRIPTION, None
+
+    @staticmethod
     def _asks_who_someone_is(tokens: list, wh_at: int) -> bool:  # type: ignore[type-arg]
         """ "Who is/was NAME?": the wh-word, a form of "be", then only a proper name."""
         rest = [t for t in tokens[wh_at + 1 :] if not t.is_punct]
@@ -127,7 +143,10 @@ class QuestionAnalyzer:
                     rest = [t for t in window[i + 1 :] if t.pos_ in ("NOUN", "PROPN")]
                     if rest and window[i + 1].lower_ == "of":
                         return rest[0]
-                return token
+                # "which Shenzhen *commission*": the last noun of a compound is its head.
+                while i + 1 < len(window) and window[i + 1].pos_ in ("NOUN", "PROPN"):
+                    i += 1
+                return window[i]
             if token.pos_ not in ("DET", "ADJ", "ADV", "AUX", "NUM") and token.lower_ not in ("'s",):
                 if i > 0:
                     return None

@@ -105,13 +105,10 @@ class RuleReader:
             scored.append((evidence, sid, passage, matches, coverage, dense, rarest_found))
         scored.sort(key=lambda item: (-item[0], item[1]))
 
-        best: tuple[float, SpanPrediction] | None = None
+        ranked: list[tuple[float, Sentence, _Candidate, Passage, dict[str, float]]] = []
         for evidence, sid, passage, matches, coverage, dense, rarest_found in scored[: w.sentences_searched]:
             sentence = self.index.sentences[sid]
             for candidate, fit, proximity, span_score in self._score_candidates(sentence, analysis, matches, idf, total_idf):
-                score = evidence + span_score
-                if best is not None and score <= best[0]:
-                    continue
                 features = {
                     "coverage": coverage,
                     "dense": dense,
@@ -119,23 +116,36 @@ class RuleReader:
                     "proximity": proximity,
                     "rarest_term": rarest_found,
                 }
-                logit = w.conf_bias + sum(w.confidence[name] * value for name, value in features.items())
-                start, end = sentence.tokens[candidate.first].start, sentence.tokens[candidate.last - 1].end
-                best = (
-                    score,
-                    SpanPrediction(
-                        doc_id=sentence.doc_id,
-                        start=start,
-                        end=end,
-                        sentence_start=sentence.start,
-                        sentence_end=sentence.end,
-                        passage=passage,
-                        confidence=1.0 / (1.0 + math.exp(-logit)),
-                        label=candidate.label,
-                        features=features,
-                    ),
-                )
-        return best[1] if best else None
+                ranked.append((evidence + span_score, sentence, candidate, passage, features))
+        if not ranked:
+            return None
+        ranked.sort(key=lambda item: -item[0])
+        score, sentence, candidate, passage, features = ranked[0]
+        start, end = sentence.tokens[candidate.first].start, sentence.tokens[candidate.last - 1].end
+        # How far ahead the best span is of the best other answer (a span elsewhere, not overlapping it).
+        runner_up = next(
+            (
+                other[0]
+                for other in ranked[1:]
+                if other[1].doc_id != sentence.doc_id
+                or other[1].tokens[other[2].last - 1].end <= start
+                or other[1].tokens[other[2].first].start >= end
+            ),
+            score - 1.0,
+        )
+        features["margin"] = min(1.0, score - runner_up)
+        logit = w.conf_bias + sum(w.confidence[name] * value for name, value in features.items())
+        return SpanPrediction(
+            doc_id=sentence.doc_id,
+            start=start,
+            end=end,
+            sentence_start=sentence.start,
+            sentence_end=sentence.end,
+            passage=passage,
+            confidence=1.0 / (1.0 + math.exp(-logit)),
+            label=candidate.label,
+            features=features,
+        )
 
     # -- evidence -------------------------------------------------------------------------------------------
 
@@ -231,7 +241,11 @@ class RuleReader:
                 proximity += idf[lemma] * best_closeness
             proximity /= total_idf
             length = c.last - c.first
-            head_match = analysis.head is not None and sentence.tokens[root].lemma == analysis.head
+            head_match = (
+                analysis.head is not None
+                and analysis.answer_type in _CLASS_HEAD_TYPES
+                and sentence.tokens[root].lemma == analysis.head
+            )
             span_score = (
                 (w.head_match if head_match else 0.0) + 
                 w.type_fit * fit
@@ -242,6 +256,9 @@ class RuleReader:
             )
             yield c, fit, proximity, span_score
 
+
+# Answer types whose head noun names the class of the answer ("which *river*" → "the river Seine").
+_CLASS_HEAD_TYPES = frozenset({rules.DESCRIPTION, rules.ORGANISATION, rules.PLACE})
 
 # Labels whose extent the reader chooses (so shorter is better); an entity's extent is given by the text.
 _CHOSEN_LENGTH_LABELS = frozenset({"NP", "CLAUSE", "ROLE"})
@@ -326,12 +343,17 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
         if last > first and (first, last) not in found:
             found[(first, last)] = _Candidate(first, last, label, is_list)
 
+    compounds = _proper_compounds(sentence)
     entities: list[_Candidate] = []
     for entity in sentence.entities:
         rng = _token_range(sentence, entity.start, entity.end)
         if rng is None:
             continue
         first, last = rng
+        if entity.label != "PERSON":  # "Hong Kong-" → "Guangdong-Hong Kong-Macao Greater Bay Area Big Data Institute"
+            for a, b in compounds:
+                if a < last and first < b:
+                    first, last = min(first, a), max(last, b)
         if entity.label == "ORG":  # "the Development and Reform Commission" + " of Shenzhen"
             while last + 1 < len(tokens) and _word(sentence, tokens[last]) == "of" and tokens[last + 1].pos == "PROPN":
                 last += 1
@@ -341,19 +363,11 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
         add(first, last, entity.label)
     entity_ranges = {(e.first, e.last) for e in entities}
 
-    # Runs of proper nouns ("King Harold II"): names the entity recogniser missed, and titles joined to names.
-    i = 0
-    while i < len(tokens):
-        if tokens[i].pos == "PROPN":
-            j = i
-            while j < len(tokens) and tokens[j].pos == "PROPN":
-                j += 1
-            if (i, j) not in entity_ranges and not any(e.first <= i and j <= e.last for e in entities):
-                entities.append(_Candidate(i, j, "PROPN"))
-                add(i, j, "PROPN")
-            i = j
-        else:
-            i += 1
+    # Proper-noun compounds ("King Harold II"): names the entity recogniser missed, titles joined to names.
+    for i, j in compounds:
+        if (i, j) not in entity_ranges and not any(e.first <= i and j <= e.last for e in entities):
+            entities.append(_Candidate(i, j, "PROPN"))
+            add(i, j, "PROPN")
     entities.sort(key=lambda c: (c.first, -c.last))
 
     # Lists: entities of one kind joined by ", " / " and " / ", and ".
@@ -383,6 +397,34 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
         if joiner in (["of"], ["and"], ["or"], [",", "and"]):
             add(first, next_last, "NP")
     return list(found.values())
+
+
+def _proper_compounds(sentence: Sentence) -> list[tuple[int, int]]:
+    """Maximal runs of proper nouns, hyphens between them included ("Guangdong-Hong Kong-Macao ... Institute")."""
+    tokens = sentence.tokens
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i].pos != "PROPN":
+            i += 1
+            continue
+        j = i + 1
+        while j < len(tokens):
+            if tokens[j].pos == "PROPN":
+                j += 1
+            elif (
+                _word(sentence, tokens[j]) == "-"
+                and j + 1 < len(tokens)
+                and tokens[j + 1].pos == "PROPN"
+                and tokens[j - 1].end == tokens[j].start == tokens[j].end - 1
+                and tokens[j].end == tokens[j + 1].start
+            ):
+                j += 2
+            else:
+                break
+        runs.append((i, j))
+        i = j
+    return runs
 
 
 def _joins_list(sentence: Sentence, left: _Candidate, right: _Candidate) -> bool:
