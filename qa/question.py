@@ -143,9 +143,14 @@ class QuestionAnalyzer:
                     rest = [t for t in window[i + 1 :] if t.pos_ in ("NOUN", "PROPN")]
                     if rest and window[i + 1].lower_ == "of":
                         return rest[0]
-                # "which Shenzhen *commission*": the last noun of a compound is its head.
+                # "which Shenzhen *commission*": the last noun of a compound is its head; "Zeng Jianpeng's
+                # *title*": a possessor is not.
                 while i + 1 < len(window) and window[i + 1].pos_ in ("NOUN", "PROPN"):
                     i += 1
+                if i + 2 < len(window) and window[i + 1].lower_ in ("'s", "’s") and window[i + 2].pos_ in ("NOUN", "PROPN"):
+                    i += 2
+                    while i + 1 < len(window) and window[i + 1].pos_ in ("NOUN", "PROPN"):
+                        i += 1
                 return window[i]
             if token.pos_ not in ("DET", "ADJ", "ADV", "AUX", "NUM") and token.lower_ not in ("'s",):
                 if i > 0:

@@ -338,9 +338,9 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
     tokens = sentence.tokens
     found: dict[tuple[int, int], _Candidate] = {}
 
-    def add(first: int, last: int, label: str, is_list: bool = False) -> None:
+    def add(first: int, last: int, label: str, is_list: bool = False, override: bool = False) -> None:
         first, last = _trim(sentence, first, last)
-        if last > first and (first, last) not in found:
+        if last > first and (override or (first, last) not in found):
             found[(first, last)] = _Candidate(first, last, label, is_list)
 
     compounds = _proper_compounds(sentence)
@@ -380,13 +380,14 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
             add(run[0].first, run[-1].last, run[0].label, is_list=True)
         run = [entity] if entity is not None else []
 
-    # Titles and clauses before plain noun phrases: a span that is both keeps the more specific label.
+    # A title is a title even where the entity recogniser saw an organisation ("District Mayor"); titles and
+    # clauses come before plain noun phrases, so that a span that is both keeps the more specific label.
     if analysis.answer_type in (rules.ROLE, rules.DESCRIPTION):
         for first, last in _title_phrases(sentence, entities):
-            add(first, last, "ROLE")
+            add(first, last, "ROLE", override=True)
     if analysis.answer_type in (rules.REASON, rules.DESCRIPTION):
         for first, last in _clauses(sentence, analysis):
-            add(first, last, "CLAUSE")
+            add(first, last, "CLAUSE", override=True)
 
     noun_phrases = [rng for chunk in sentence.noun_chunks if (rng := _token_range(sentence, chunk.start, chunk.end))]
     for first, last in noun_phrases:
@@ -446,9 +447,13 @@ def _title_phrases(sentence: Sentence, entities: list[_Candidate]) -> list[tuple
                 if j in person_starts:
                     segment_end = j
                     break
-            words = {_word(sentence, t) for t in tokens[first:segment_end]} | {t.lemma for t in tokens[first:segment_end]}
-            if words & rules.TITLE_WORDS and not (first in person_starts):
-                phrases.append((first, segment_end))
+            if first not in person_starts:
+                # the whole stretch, and each part before an "and" ("Vice Director-General and other persons ...")
+                ends = [j for j in range(first + 1, segment_end) if _word(sentence, tokens[j]) == "and"] + [segment_end]
+                for end in ends:
+                    words = {_word(sentence, t) for t in tokens[first:end]} | {t.lemma for t in tokens[first:end]}
+                    if words & rules.TITLE_WORDS:
+                        phrases.append((first, end))
             first = i + 1
     return phrases
 
