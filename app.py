@@ -30,6 +30,7 @@ from qa.errors import InvalidQuestionError, QAError
 from qa.feedback import FeedbackStore
 from qa.presentation import answer_html, escape_text
 from qa.ratelimit import RateLimiter
+from qa.serving import LivePipeline
 
 log = logging.getLogger("seminar-qa")
 
@@ -54,8 +55,12 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def create_app(pipeline: QAPipeline, settings: Settings, feedback: FeedbackStore | None = None) -> FastAPI:
-    """The whole service on one FastAPI app: API routes, then the Gradio chat mounted at ``/``."""
+def create_app(pipeline: QAPipeline | LivePipeline, settings: Settings, feedback: FeedbackStore | None = None) -> FastAPI:
+    """The whole service on one FastAPI app: API routes, then the Gradio chat mounted at ``/``.
+
+    Every request takes the pipeline that is live when it starts (see :class:`qa.serving.LivePipeline`).
+    """
+    live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline(pipeline)
     app = FastAPI(title="seminar-qa", docs_url=None, redoc_url=None)
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     origins = list(settings.allowed_origins)
@@ -93,13 +98,13 @@ def create_app(pipeline: QAPipeline, settings: Settings, feedback: FeedbackStore
         if len(body.question) > settings.max_question_chars:
             return _error(413, f"the question is too long (the limit is {settings.max_question_chars} characters)")
         try:
-            return pipeline.ask(body.question, k=body.k).to_dict()
+            return live.current.ask(body.question, k=body.k).to_dict()
         except InvalidQuestionError as exc:
             return _error(422, str(exc))
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "index_loaded": True, **pipeline.info()}
+        return {"status": "ok", "index_loaded": True, **live.current.info(), "reload_error": live.last_error}
 
     @app.get("/gradio.js", include_in_schema=False)
     def gradio_js() -> FileResponse:
@@ -107,13 +112,13 @@ def create_app(pipeline: QAPipeline, settings: Settings, feedback: FeedbackStore
             raise HTTPException(404, "gradio.js is not shipped by this gradio version")
         return FileResponse(GRADIO_JS, media_type="application/javascript")
 
-    demo = build_chat(pipeline, settings, feedback)
+    demo = build_chat(live, settings, feedback)
     return gr.mount_gradio_app(app, demo, path="/", footer_links=["api"])
 
 
-def build_chat(pipeline: QAPipeline, settings: Settings, feedback: FeedbackStore | None) -> gr.Blocks:
-    info = pipeline.info()
-    documents = [pipeline.document(doc_id) for doc_id in list(pipeline.index.documents)[:3]]
+def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore | None) -> gr.Blocks:
+    info = live.current.info()
+    documents = [live.current.document(doc_id) for doc_id in list(live.current.index.documents)[:3]]
     known = "; ".join(
         escape_text(" · ".join(p for p in (d.title, d.source, d.date) if p)) for d in documents if d.title
     ) or f"{info['documents']} documents"
@@ -125,6 +130,7 @@ def build_chat(pipeline: QAPipeline, settings: Settings, feedback: FeedbackStore
         shown_question = escape_text(message or "")
         try:
             question = resolve_follow_up(message or "", [r["question"] for r in records])
+            pipeline = live.current
             answer = pipeline.ask(question)
             reply = answer_html(answer, pipeline.document, no_answer_hint=hint)
             records.append(answer.to_dict())
@@ -140,7 +146,7 @@ def build_chat(pipeline: QAPipeline, settings: Settings, feedback: FeedbackStore
 
     def ask_api(question: str) -> dict[str, Any]:
         try:
-            return pipeline.ask(question).to_dict()
+            return live.current.ask(question).to_dict()
         except InvalidQuestionError as exc:
             return {"question": question, "error": str(exc)}
 
@@ -197,7 +203,9 @@ def main(argv: list[str] | None = None) -> None:
         pipeline = QAPipeline.open(settings)
     except QAError as exc:
         raise SystemExit(f"app: error: {exc}") from None
-    app = create_app(pipeline, settings, FeedbackStore(settings.feedback_db))
+    live = LivePipeline(pipeline)
+    live.start()  # picks up a rebuilt index (qa build) without a restart
+    app = create_app(live, settings, FeedbackStore(settings.feedback_db))
     log.info("serving %s documents on http://%s:%s/", pipeline.info()["documents"], settings.host, settings.port)
     # No client addresses in the access log: questions and timings are logged by the app, nothing more.
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, timeout_graceful_shutdown=10)

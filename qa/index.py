@@ -202,15 +202,20 @@ def staleness(manifest: dict[str, Any] | None, key: dict[str, Any], fingerprint:
     return None
 
 
-def _live_version(directory: Path) -> Path | None:
+def live_version_name(directory: Path) -> str | None:
+    """The name of the live version folder (what ``CURRENT`` says), or ``None``."""
     try:
         name = (directory / CURRENT_POINTER).read_text().strip()
     except OSError:
         return None
-    version = directory / name
-    if not name or "/" in name or not (version / MANIFEST).is_file():
+    return name if name and "/" not in name else None
+
+
+def _live_version(directory: Path) -> Path | None:
+    name = live_version_name(directory)
+    if name is None or not (directory / name / MANIFEST).is_file():
         return None
-    return version
+    return directory / name
 
 
 def _remove_old_versions(directory: Path, keep: str) -> None:
