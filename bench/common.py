@@ -8,7 +8,6 @@ edits to the library.
 
 from __future__ import annotations
 
-import gc
 import os
 import platform
 import sys
@@ -18,11 +17,15 @@ from datetime import datetime, timezone
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 
 from qa import Settings
 from qa.evaluation.metrics import is_answerable, percentile, score
 from qa.evaluation.questions import EvalQuestion, load_questions
+
+if TYPE_CHECKING:  # importing the pipeline loads torch and FAISS
+    from qa.embedding import Embedder
+    from qa.pipeline import QAPipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 SEMINAR_QUESTIONS = ROOT / "eval" / "questions" / "seminar.jsonl"
@@ -73,6 +76,7 @@ class BenchConfig:
     scale_queries: int
     scale_cluster_size: int
     hybrid_max_size: int
+    hybrid_queries: int
     switch_budget_ms: float
     seed: int = 0
 
@@ -88,6 +92,7 @@ class BenchConfig:
             "scale_queries": 200,
             "scale_cluster_size": 100,
             "hybrid_max_size": 100_000,
+            "hybrid_queries": 40 if quick else 100,
             "switch_budget_ms": 5.0,
         }
         defaults.update({k: v for k, v in overrides.items() if v is not None})
@@ -127,11 +132,16 @@ def answer_quality(questions: Sequence[EvalQuestion], predictions: Sequence[str 
 T = TypeVar("T")
 
 
-def timed(function: Callable[[], T]) -> tuple[T, float]:
-    """``function()`` and its wall time in milliseconds."""
+def timed(function: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
+    """``function(*args, **kwargs)`` and its wall time in milliseconds."""
     started = time.perf_counter()
-    result = function()
+    result = function(*args, **kwargs)
     return result, (time.perf_counter() - started) * 1000
+
+
+def mib(size: int) -> float:
+    """Bytes in MiB, rounded."""
+    return round(size / 2**20, 1)
 
 
 def spread(items: Sequence[T], count: int | None) -> list[T]:
@@ -140,10 +150,6 @@ def spread(items: Sequence[T], count: int | None) -> list[T]:
         return list(items)
     step = len(items) / count
     return [items[int(i * step)] for i in range(count)]
-
-
-def free_memory() -> None:
-    gc.collect()
 
 
 # -- the machine ------------------------------------------------------------------------------------------
@@ -219,7 +225,7 @@ class Workload:
     questions: list[EvalQuestion]
     graded: bool  # whether the questions carry gold answers
     settings: Settings
-    pipeline: Any  # qa.QAPipeline (imported lazily: it loads torch)
+    pipeline: QAPipeline
     build_seconds: float
 
     @property
@@ -235,7 +241,7 @@ class BenchContext:
     _workloads: dict[str, Workload] = field(default_factory=dict)
 
     @cached_property
-    def embedder(self) -> Any:
+    def embedder(self) -> Embedder:
         from qa.pipeline import make_embedder
 
         return make_embedder(Settings.load())
@@ -262,7 +268,7 @@ class BenchContext:
         else:
             raise ValueError(f"unknown workload {name!r}")
         settings = Settings.load(index_dir=self.config.work_dir / "index" / name, corpus=corpus)
-        index, build_ms = timed(lambda: ensure_index(settings, self.embedder, corpus=corpus, force=True))
+        index, build_ms = timed(ensure_index, settings, self.embedder, corpus=corpus, force=True)
         pipeline = QAPipeline.from_index(index, self.embedder, settings)
         return Workload(name, spread(questions, self.config.max_questions), graded, settings, pipeline, build_ms / 1000)
 

@@ -336,12 +336,14 @@ def _trim(sentence: Sentence, first: int, last: int) -> tuple[int, int]:
 def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candidate]:
     """Candidate answer spans of a sentence, as token ranges with a label."""
     tokens = sentence.tokens
-    found: dict[tuple[int, int], _Candidate] = {}
+    # A span may stand under several labels (spaCy calls "Ana Costa" a place, it is also a proper name;
+    # "District Mayor" an organisation, it is also a title): each is scored, the best fit wins.
+    found: dict[tuple[int, int, str], _Candidate] = {}
 
-    def add(first: int, last: int, label: str, is_list: bool = False, override: bool = False) -> None:
+    def add(first: int, last: int, label: str, is_list: bool = False) -> None:
         first, last = _trim(sentence, first, last)
-        if last > first and (override or (first, last) not in found):
-            found[(first, last)] = _Candidate(first, last, label, is_list)
+        if last > first and (first, last, label) not in found:
+            found[(first, last, label)] = _Candidate(first, last, label, is_list)
 
     compounds = _proper_compounds(sentence)
     entities: list[_Candidate] = []
@@ -363,11 +365,12 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
         add(first, last, entity.label)
     entity_ranges = {(e.first, e.last) for e in entities}
 
-    # Proper-noun compounds ("King Harold II"): names the entity recogniser missed, titles joined to names.
+    # Proper-noun compounds ("King Harold II"): names the entity recogniser missed or mislabelled.
     for i, j in compounds:
-        if (i, j) not in entity_ranges and not any(e.first <= i and j <= e.last for e in entities):
-            entities.append(_Candidate(i, j, "PROPN"))
+        if not any(e.first <= i and j <= e.last and e.label == "PERSON" for e in entities):
             add(i, j, "PROPN")
+            if (i, j) not in entity_ranges and not any(e.first <= i and j <= e.last for e in entities):
+                entities.append(_Candidate(i, j, "PROPN"))
     entities.sort(key=lambda c: (c.first, -c.last))
 
     # Lists: entities of one kind joined by ", " / " and " / ", and ".
@@ -380,14 +383,13 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
             add(run[0].first, run[-1].last, run[0].label, is_list=True)
         run = [entity] if entity is not None else []
 
-    # A title is a title even where the entity recogniser saw an organisation ("District Mayor"); titles and
-    # clauses come before plain noun phrases, so that a span that is both keeps the more specific label.
+    # Titles (even where the entity recogniser saw an organisation: "District Mayor") and reported clauses.
     if analysis.answer_type in (rules.ROLE, rules.DESCRIPTION):
         for first, last in _title_phrases(sentence, entities):
-            add(first, last, "ROLE", override=True)
+            add(first, last, "ROLE")
     if analysis.answer_type in (rules.REASON, rules.DESCRIPTION):
         for first, last in _clauses(sentence, analysis):
-            add(first, last, "CLAUSE", override=True)
+            add(first, last, "CLAUSE")
 
     noun_phrases = [rng for chunk in sentence.noun_chunks if (rng := _token_range(sentence, chunk.start, chunk.end))]
     for first, last in noun_phrases:

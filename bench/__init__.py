@@ -1,0 +1,1 @@
+"""Benchmarks of seminar-qa: see README.md and benchmark.py."""
