@@ -35,6 +35,7 @@ LIBRARIES = (
     "seminar-qa", "numpy", "faiss-cpu", "torch", "sentence-transformers", "transformers", "spacy",
     "langchain-text-splitters", "gradio", "fastapi", "uvicorn", "httpx",
 )
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "TOKENIZERS_PARALLELISM")
 
 # Used only when eval/questions/seminar.jsonl is missing (then the seminar set has no gold answers).
 BUILTIN_SEMINAR_QUESTIONS = (
@@ -83,8 +84,8 @@ class BenchConfig:
     @classmethod
     def for_run(cls, quick: bool, work_dir: Path, **overrides: Any) -> "BenchConfig":
         defaults: dict[str, Any] = {
-            "max_questions": 40 if quick else None,
-            "warmup": 5 if quick else 20,
+            "max_questions": 15 if quick else None,
+            "warmup": 3 if quick else 20,
             "http_seconds": 5.0 if quick else 30.0,
             "http_clients": (1, 8, 32),
             "startup_runs": 1 if quick else 3,
@@ -173,6 +174,7 @@ def machine() -> dict[str, Any]:
         "libraries": {name: _version(name) for name in LIBRARIES},
         "torch_threads": torch.get_num_threads(),
         "faiss_omp_threads": faiss.omp_get_max_threads(),
+        "thread_environment": {name: os.environ.get(name) for name in THREAD_VARIABLES},
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 

@@ -20,7 +20,7 @@ from .common import BenchContext, distribution, mib, table
 from .server import serve
 
 REQUEST_TIMEOUT_S = 60.0
-WARMUP_REQUESTS = 10
+WARMUP_REQUESTS = 5
 
 
 async def _load(url: str, questions: Sequence[str], clients: int, seconds: float) -> dict[str, Any]:

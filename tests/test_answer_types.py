@@ -58,7 +58,10 @@ def test_question_terms_and_spelling(analyse):
     ],
 )
 def test_answers_on_the_seminar_page(seminar_pipeline, question, answer):
-    assert seminar_pipeline.ask(question).answer == answer
+    from qa.evaluation.metrics import normalize_answer
+
+    got = seminar_pipeline.ask(question).answer
+    assert got is not None and normalize_answer(got) == normalize_answer(answer)  # "the" aside, as in scoring
 
 
 @pytest.mark.parametrize(
