@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test eval build clean
+.PHONY: install run test eval bench loadtest build clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -30,6 +30,13 @@ test: install
 eval: install
 	$(BIN)/qa eval eval/questions/seminar.jsonl --report eval/reports/seminar
 	$(BIN)/qa eval eval/benchmarks/squad2_dev_small.json --report eval/reports/squad2_dev_small
+
+bench: install
+	$(BIN)/python bench/benchmark.py
+
+# 64 concurrent clients for 60 s against app.py on loopback (rate limit lifted: this measures capacity).
+loadtest: install
+	$(BIN)/python bench/benchmark.py --sections http --http-clients 64 --http-seconds 60 --out bench/loadtest.json
 
 clean:
 	rm -rf $(VENV) index/v-* index/CURRENT index/corpora eval/reports

@@ -17,15 +17,16 @@ from datetime import datetime, timezone
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+import faiss
+import torch
 
 from qa import Settings
+from qa.embedding import Embedder
 from qa.evaluation.metrics import is_answerable, percentile, score
 from qa.evaluation.questions import EvalQuestion, load_questions
-
-if TYPE_CHECKING:  # importing the pipeline loads torch and FAISS
-    from qa.embedding import Embedder
-    from qa.pipeline import QAPipeline
+from qa.pipeline import QAPipeline, ensure_index, make_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEMINAR_QUESTIONS = ROOT / "eval" / "questions" / "seminar.jsonl"
@@ -90,7 +91,7 @@ class BenchConfig:
             "http_clients": (1, 8, 32),
             "startup_runs": 1 if quick else 3,
             "scale_sizes": (10_000, 50_000) if quick else (10_000, 100_000, 1_000_000),
-            "scale_queries": 200,
+            "scale_queries": 100 if quick else 200,
             "scale_cluster_size": 100,
             "hybrid_max_size": 100_000,
             "hybrid_queries": 40 if quick else 100,
@@ -161,9 +162,6 @@ def machine() -> dict[str, Any]:
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "")
     meminfo = _read("/proc/meminfo")
     total_kb = next((int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:")), 0)
-    import faiss
-    import torch
-
     return {
         "nproc": len(os.sched_getaffinity(0)),
         "cpu_count": os.cpu_count(),
@@ -244,8 +242,6 @@ class BenchContext:
 
     @cached_property
     def embedder(self) -> Embedder:
-        from qa.pipeline import make_embedder
-
         return make_embedder(Settings.load())
 
     def workload(self, name: str) -> Workload:
@@ -259,8 +255,6 @@ class BenchContext:
             yield self.workload(name)
 
     def _open(self, name: str) -> Workload:
-        from qa.pipeline import QAPipeline, ensure_index
-
         if name == "seminar":
             corpus = list(Settings.load().corpus)
             graded = SEMINAR_QUESTIONS.is_file()

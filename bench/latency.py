@@ -25,6 +25,7 @@ def run(context: BenchContext) -> dict[str, Any]:
             "questions": len(texts),
             "index_chunks": len(pipeline.index.chunks),
             "index_sentences": len(pipeline.index.sentences),
+            "index_build_seconds": round(workload.build_seconds, 2),
             "stages_ms": stages,
             "wall_ms": distribution(walls),
             "share_of_total_pct": {

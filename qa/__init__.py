@@ -7,9 +7,16 @@ The public API::
     answer = pipeline.ask("When was the seminar held?")
 """
 
-from .config import Settings
-from .errors import CorpusError, IndexUnavailableError, InvalidQuestionError, ModelError, QAError
-from .types import Answer, Chunk, Citation, Document, Passage, Sentence
+import os as _os
+
+# Before torch or FAISS load OpenMP: with OpenMP's default busy-waiting, two runtimes in one process (torch's
+# and another library's) fight over the 2 cores, and one short question took ~500 ms to embed instead of
+# ~10 ms (bench/README.md). Passive waiting removes that; a user's own setting wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .config import Settings  # noqa: E402
+from .errors import CorpusError, IndexUnavailableError, InvalidQuestionError, ModelError, QAError  # noqa: E402
+from .types import Answer, Chunk, Citation, Document, Passage, Sentence  # noqa: E402
 
 _LAZY = {"QAPipeline", "clean_question", "ensure_index"}  # these import torch and FAISS: load on first use
 

@@ -135,6 +135,7 @@ class ReaderWeights:
     proximity: float = 1.0  # question terms near the span (decaying with distance in tokens)
     proximity_decay: float = 5.0  # tokens over which proximity falls to 1/e
     tree_decay: float = 4.0  # dependency-tree edges over which proximity falls to 1/e
+    anchor: float = 0.5  # question words in a run right next to the span ("the development of [X]")
     head_match: float = 0.5  # bonus for a span headed by the question's head noun ("which *river*")
     blocked: float = 0.5  # factor per same-kind candidate standing between a term and the span
     bound_elsewhere: float = 0.5  # factor for a term that a "Name, Title" list binds to a neighbour
@@ -148,15 +149,16 @@ class ReaderWeights:
     # computes them for its best span (``SpanPrediction.features``). Fitted by logistic regression on the
     # seminar set and checked on the SQuAD set:
     #   python eval/calibrate.py eval/questions/seminar.jsonl --check eval/benchmarks/squad2_dev_small.json
-    conf_bias: float = -3.86
+    conf_bias: float = -4.32
     confidence: dict[str, float] = field(
         default_factory=lambda: {
-            "coverage": 1.04,  # idf-weighted share of the question's terms in the sentence
-            "dense": 0.86,  # sentence-question cosine similarity
-            "type_fit": 1.72,  # how well the span's label fits the expected answer type
-            "proximity": 1.31,  # question terms close to the span
-            "rarest_term": 0.04,  # 1 when the question's rarest term is in the sentence (or the one before)
-            "margin": 0.90,  # how far the best span's score is ahead of the best non-overlapping other span (≤ 1)
+            "coverage": 0.96,  # idf-weighted share of the question's terms in the sentence
+            "dense": 0.91,  # sentence-question cosine similarity
+            "type_fit": 2.21,  # how well the span's label fits the expected answer type
+            "proximity": 1.24,  # question terms close to the span
+            "anchor": -0.52,  # question words in a run right next to the span
+            "rarest_term": 0.44,  # 1 when the question's rarest term is in the sentence (or the one before)
+            "margin": 0.73,  # how far the best span's score is ahead of the best non-overlapping other span (≤ 1)
         }
     )
     # How many of the best sentences are searched for spans.

@@ -28,6 +28,7 @@ class QuestionAnalysis:
     plural: bool | None  # the question asks for several things (True), one (False), or does not say (None)
     terms: tuple[QuestionTerm, ...]
     modifiers: frozenset[str]  # title modifiers the question itself uses ("vice", "deputy")
+    vocabulary: frozenset[str] = frozenset()  # every word and lemma of the question, function words included
 
     @property
     def words(self) -> frozenset[str]:
@@ -108,6 +109,7 @@ class QuestionAnalyzer:
             plural=plural,
             terms=tuple(terms),
             modifiers=modifiers,
+            vocabulary=frozenset(lower) | frozenset(t.lemma_.lower() for t in tokens),
         )
 
     @staticmethod

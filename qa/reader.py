@@ -108,12 +108,15 @@ class RuleReader:
         ranked: list[tuple[float, Sentence, _Candidate, Passage, dict[str, float]]] = []
         for evidence, sid, passage, matches, coverage, dense, rarest_found in scored[: w.sentences_searched]:
             sentence = self.index.sentences[sid]
-            for candidate, fit, proximity, span_score in self._score_candidates(sentence, analysis, matches, idf, total_idf):
+            for candidate, fit, proximity, anchor, span_score in self._score_candidates(
+                sentence, analysis, matches, idf, total_idf
+            ):
                 features = {
                     "coverage": coverage,
                     "dense": dense,
                     "type_fit": fit,
                     "proximity": proximity,
+                    "anchor": anchor,
                     "rarest_term": rarest_found,
                 }
                 ranked.append((evidence + span_score, sentence, candidate, passage, features))
@@ -198,7 +201,7 @@ class RuleReader:
         return False
 
     def _score_candidates(self, sentence, analysis, matches, idf, total_idf):  # type: ignore[no-untyped-def]
-        """Yield ``(candidate, type fit, proximity, span score)`` for every admissible span of ``sentence``."""
+        """Yield ``(candidate, type fit, proximity, anchor, span score)`` for every admissible span of ``sentence``."""
         w = self.weights
         fits = rules.LABEL_FIT[analysis.answer_type]
         candidates = _candidates(sentence, analysis)
@@ -208,6 +211,7 @@ class RuleReader:
                 same_kind_positions.setdefault(c.label, []).append((c.first, c.last))
         question_words = analysis.words - ({analysis.head} if analysis.head else set())
         tree_distances = {p: _tree_distances(sentence, p) for positions in matches.values() for p in positions}
+        matched_positions = set(tree_distances)
         for c in candidates:
             fit = fits.get(c.label, 0.0)
             if fit <= 0.0:
@@ -241,20 +245,22 @@ class RuleReader:
                 proximity += idf[lemma] * best_closeness
             proximity /= total_idf
             length = c.last - c.first
+            anchor = _anchor(sentence, c, analysis, matched_positions)
             head_match = (
                 analysis.head is not None
                 and analysis.answer_type in _CLASS_HEAD_TYPES
                 and sentence.tokens[root].lemma == analysis.head
             )
             span_score = (
-                (w.head_match if head_match else 0.0) + 
+                w.anchor * anchor
+                + (w.head_match if head_match else 0.0) + 
                 w.type_fit * fit
                 + w.proximity * proximity
                 - w.overlap * overlap
                 - (w.length * max(0, length - w.preferred_length) if c.label in _CHOSEN_LENGTH_LABELS else 0.0)
                 + (w.list_fit[analysis.plural] if c.is_list else 0.0)
             )
-            yield c, fit, proximity, span_score
+            yield c, fit, proximity, anchor, span_score
 
 
 # Answer types whose head noun names the class of the answer ("which *river*" → "the river Seine").
@@ -280,6 +286,28 @@ def _bound_elsewhere(sentence: Sentence, candidate: _Candidate, p: int) -> bool:
         return any(_word(sentence, t) in (",", "and") for t in between)
     between = sentence.tokens[p + 1 : candidate.first] if p < candidate.first else []
     return any(_word(sentence, t) in (",", "and") for t in between)
+
+
+def _anchor(sentence: Sentence, candidate: _Candidate, analysis: QuestionAnalysis, matched: set[int]) -> float:
+    """How much of the question the words right next to the span repeat, in 0..1.
+
+    "... to promote the development of [big data technology]" answers "What did he want it to promote the
+    development of?": the run of question words (punctuation passed over) just before or after a span
+    anchors it; only matched content terms count (a "Vice Director-General" does not match "Director-General").
+    """
+    tokens = sentence.tokens
+    best = 0
+    for step, start in ((-1, candidate.first - 1), (1, candidate.last)):
+        content, i = 0, start
+        while 0 <= i < len(tokens):
+            token = tokens[i]
+            in_question = token.lemma in analysis.vocabulary or _word(sentence, token) in analysis.vocabulary
+            if not in_question and token.pos != "PUNCT":
+                break
+            content += i in matched
+            i += step
+        best = max(best, content)
+    return min(best, 3) / 3
 
 
 def _root(sentence: Sentence, candidate: _Candidate) -> int:
@@ -399,6 +427,16 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
         joiner = [_word(sentence, t) for t in tokens[last:next_first]]
         if joiner in (["of"], ["and"], ["or"], [",", "and"]):
             add(first, next_last, "NP")
+    # Lists of noun phrases: "big data technology, policy research and industrial incubator".
+    run_start = 0
+    for n in range(1, len(noun_phrases) + 1):
+        joined = n < len(noun_phrases) and [_word(sentence, t) for t in tokens[noun_phrases[n - 1][1] : noun_phrases[n][0]]] in (
+            [","], ["and"], ["or"], [",", "and"], [",", "or"]
+        )
+        if not joined:
+            if n - run_start > 2:  # two are covered above; a list has three or more
+                add(noun_phrases[run_start][0], noun_phrases[n - 1][1], "NP", is_list=True)
+            run_start = n
     return list(found.values())
 
 
