@@ -117,7 +117,8 @@ def test_web_component_script_is_served_locally(client):
 
 def test_chat_page_is_served(client):
     response = client.get("/")
-    assert response.status_code == 200 and "<gradio-app" in response.text or "gradio" in response.text
+    assert response.status_code == 200
+    assert "text/html" in response.headers["content-type"] and "gradio" in response.text.lower()
 
 
 # -- rendering ---------------------------------------------------------------------------------------------
