@@ -252,13 +252,13 @@ class RuleReader:
                 and sentence.tokens[root].lemma == analysis.head
             )
             span_score = (
-                w.anchor * anchor
-                + (w.head_match if head_match else 0.0) + 
                 w.type_fit * fit
                 + w.proximity * proximity
                 - w.overlap * overlap
                 - (w.length * max(0, length - w.preferred_length) if c.label in _CHOSEN_LENGTH_LABELS else 0.0)
                 + (w.list_fit[analysis.plural] if c.is_list else 0.0)
+                + w.anchor * anchor
+                + (w.head_match if head_match else 0.0)
             )
             yield c, fit, proximity, anchor, span_score
 
