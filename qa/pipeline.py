@@ -25,13 +25,16 @@ from .types import Answer, Citation, Document, Passage
 log = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Lone surrogates (JSON "\ud800", undecodable bytes read with surrogateescape) are not text: the tokenizer
+# rejects them and no encoder can write them back, so each becomes U+FFFD.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean_question(question: Any, max_chars: int) -> str:
     """The question as text to answer, or :class:`InvalidQuestionError` saying what is wrong with it."""
     if not isinstance(question, str):
         raise InvalidQuestionError("the question must be text")
-    text = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", question)).split())
+    text = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", _SURROGATE.sub("\ufffd", question))).split())
     if not text:
         raise InvalidQuestionError("the question is empty")
     if len(text) > max_chars:
