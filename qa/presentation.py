@@ -7,18 +7,20 @@ is shown as text. The only markup in the output is the markup written here.
 
 from __future__ import annotations
 
-import html
+import re
 from typing import Callable
 
 from .types import Answer, Document
 
-_MARKDOWN_SPECIALS = {ch: f"&#{ord(ch)};" for ch in "\\`*_{}[]()#+-.!|~>"}
+# HTML's specials and the characters Markdown would interpret, each as a numeric character reference, in one
+# pass (escaping HTML first and Markdown after would escape the '#' of "&#x27;" again: "Xi&#x27;an" on screen).
+_ESCAPES = {ch: f"&#{ord(ch)};" for ch in "&<>\"'\\`*_{}[]()#+-.!|~"}
+_SURROGATE = re.compile("[\ud800-\udfff]")  # not text: the chat's JSON encoder refuses them
 
 
 def escape_text(text: str) -> str:
     """Text safe to put in the chat's Markdown+HTML: no tag, entity or Markdown syntax survives."""
-    escaped = html.escape(text, quote=True)
-    return "".join(_MARKDOWN_SPECIALS.get(ch, ch) for ch in escaped)
+    return "".join(_ESCAPES.get(ch, ch) for ch in _SURROGATE.sub("\ufffd", text))
 
 
 def _highlight(text: str, start: int, end: int) -> str:
