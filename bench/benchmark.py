@@ -53,6 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--questions", type=int, dest="max_questions", help="at most this many questions per set")
     parser.add_argument("--http-seconds", type=float, help="duration of each concurrency level")
     parser.add_argument("--http-clients", type=_ints, help="concurrency levels, e.g. 1,8,32")
+    parser.add_argument("--http-warmup-seconds", type=float, help="load before each level's measured time (default 0)")
     parser.add_argument("--scale-sizes", type=_ints, help="numbers of vectors, e.g. 10000,100000,1000000")
     parser.add_argument("--scale-cluster-size", type=int, help="vectors per synthetic cluster (0: pure random normal)")
     parser.add_argument("--switch-budget-ms", type=float, help="search time per question that calls for an approximate index")
@@ -73,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="seminar-qa-bench-") as temporary:
         work_dir = (args.work_dir or Path(temporary)).resolve()
         work_dir.mkdir(parents=True, exist_ok=True)
-        overrides = {k: getattr(args, k) for k in ("max_questions", "http_seconds", "http_clients", "scale_sizes",
-                                                    "scale_cluster_size", "switch_budget_ms")}
+        overrides = {k: getattr(args, k) for k in ("max_questions", "http_seconds", "http_clients", "http_warmup_seconds",
+                                                    "scale_sizes", "scale_cluster_size", "switch_budget_ms")}
         config = BenchConfig.for_run(args.quick, work_dir, **overrides)
         return run_sections(names, config, args.out)
 

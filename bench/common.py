@@ -73,6 +73,7 @@ class BenchConfig:
     warmup: int
     http_seconds: float
     http_clients: tuple[int, ...]
+    http_warmup_seconds: float
     startup_runs: int
     scale_sizes: tuple[int, ...]
     scale_queries: int
@@ -89,6 +90,7 @@ class BenchConfig:
             "warmup": 3 if quick else 20,
             "http_seconds": 5.0 if quick else 30.0,
             "http_clients": (1, 8, 32),
+            "http_warmup_seconds": 0.0,
             "startup_runs": 1 if quick else 3,
             "scale_sizes": (10_000, 50_000) if quick else (10_000, 100_000, 1_000_000),
             "scale_queries": 100 if quick else 200,

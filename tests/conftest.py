@@ -12,6 +12,19 @@ from qa.pipeline import QAPipeline, make_embedder
 ROOT = Path(__file__).resolve().parent.parent
 SEMINAR_QUESTIONS = ROOT / "eval" / "questions" / "seminar.jsonl"
 SQUAD_SET = ROOT / "eval" / "benchmarks" / "squad2_dev_small.json"
+_FIGURES: list[str] = []
+
+
+def report_figure(line: str) -> None:
+    """A measured figure (e.g. the load test's p95), printed in the summary at the end of the run."""
+    _FIGURES.append(line)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if _FIGURES:
+        terminalreporter.section("figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
