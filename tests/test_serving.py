@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import signal
 import sqlite3
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ import pytest
 from qa.index import load_index
 from qa.pipeline import QAPipeline, ensure_index
 from qa.serving import LivePipeline
-from tests.conftest import ROOT
+from tests.conftest import ROOT, report_figure
 from tests.test_browser import _free_port, _wait_healthy
 
 LAB_PAGE = (
@@ -113,12 +115,18 @@ def server(index_settings, embedder, tmp_path):
         "QA_RATE_LIMIT_PER_MINUTE": "100000",
         "QA_RATE_LIMIT_BURST": "100000",
     }
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--port", str(port)], env=env, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    log_path = tmp_path / "server.log"  # a file, not a pipe: the server logs every answer and must never block
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(port)], env=env, cwd=ROOT,
+            stdout=log, stderr=subprocess.STDOUT, text=True,
+        )
     url = f"http://127.0.0.1:{port}"
-    _wait_healthy(url, process)
+    try:
+        _wait_healthy(url, process)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}\n{log_path.read_text()[-2000:]}") from None
+    process.log_path = log_path  # type: ignore[attr-defined]
     yield url, process
     if process.poll() is None:
         process.kill()
@@ -174,11 +182,35 @@ def test_server_keeps_answering_through_a_rebuild(server, index_settings, tmp_pa
     assert _ask(url, "When did the Riverside Data Lab open?")[1]["answer"] == "May 1st"
 
 
-def test_sigterm_shuts_down_cleanly(server):
+def test_sigterm_finishes_in_flight_requests(server):
     url, process = server
+    started = time.perf_counter()
     assert _ask(url, "Where was the seminar held?")[0] == 200
+    # enough requests at once that answering them all takes seconds: most are in flight when SIGTERM lands
+    burst = min(300, max(32, math.ceil(4.0 / (time.perf_counter() - started))))
+    outcomes: list[tuple[object, float]] = []
+
+    def ask_once() -> None:
+        try:
+            status = _ask(url, "When was the seminar held?")[0]
+        except OSError as exc:  # a reset or refused connection: the request was dropped
+            status = type(exc).__name__
+        outcomes.append((status, time.perf_counter()))
+
+    threads = [threading.Thread(target=ask_once) for _ in range(burst)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # every request sent and read by the server
+    signalled = time.perf_counter()
     process.send_signal(signal.SIGTERM)
+    for thread in threads:
+        thread.join(timeout=60)
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status reports it
     assert process.wait(timeout=30) in (0, -signal.SIGTERM)
-    log = process.stderr.read()
+    statuses = Counter(status for status, _ in outcomes)
+    in_flight = sum(1 for _, finished in outcomes if finished > signalled)
+    assert statuses == {200: burst}, statuses
+    assert in_flight > 0, "every request finished before SIGTERM: the test proved nothing"
+    log = process.log_path.read_text()
     assert "Finished server process" in log and "Traceback" not in log
+    report_figure(f"SIGTERM with {burst} requests sent: {in_flight} were in flight and all {burst} were answered (200)")
