@@ -16,7 +16,9 @@ import sys
 import threading
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -39,7 +41,8 @@ def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 180) -> 
     deadline = time.time() + seconds
     while time.time() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the app exited with {process.returncode}: {process.stderr.read()[-2000:]}")
+            tail = process.stderr.read()[-2000:] if process.stderr else ""
+            raise RuntimeError(f"the app exited with {process.returncode}: {tail}")
         try:
             with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
                 if json.load(response)["index_loaded"]:
@@ -47,6 +50,29 @@ def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 180) -> 
         except OSError:
             time.sleep(0.5)
     raise TimeoutError("the app did not become healthy")
+
+
+@contextmanager
+def running_app(folder: Path, index_dir: Path, **env: str) -> Iterator[str]:
+    """``python app.py`` on a free loopback port serving ``index_dir``, with extra ``QA_*`` settings; its log
+    and feedback database in ``folder`` (a file, not a pipe: the app logs every answer and must never block)."""
+    port = _free_port()
+    env = {**os.environ, "QA_INDEX_DIR": str(index_dir), "QA_FEEDBACK_DB": str(folder / "feedback.sqlite3"), **env}
+    log_path = folder / "app.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            _wait_healthy(url, process)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}\n{log_path.read_text()[-2000:]}") from None
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 class _StaticServer:
@@ -81,24 +107,33 @@ def other_origin(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app_server(seminar_pipeline, portal, tmp_path_factory):
-    port = _free_port()
-    env = {
-        **os.environ,
-        "QA_INDEX_DIR": str(seminar_pipeline.settings.index_dir),
-        "QA_ALLOWED_ORIGINS": portal.url,
-        "QA_FEEDBACK_DB": str(tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"),
-    }
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--port", str(port)], env=env, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process)
+    with running_app(tmp_path_factory.mktemp("app"), seminar_pipeline.settings.index_dir, QA_ALLOWED_ORIGINS=portal.url) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+
+
+HOSTILE_PAGE = (
+    "Riverside <b onmouseover=\"alert('title')\">Data</b> Lab opens\nSource:Press Office Date:2021-05-01\n\n"
+    "The Riverside Data Lab opened on May 1st in Lisbon. <script>alert('doc-script')</script>\n\n"
+    "The director of the Riverside Data Lab is Ana Costa. <img src=x onerror=\"alert('doc-img')\"> "
+    "[Read more](javascript:alert('doc-link')) <iframe src=\"javascript:alert('doc-frame')\"></iframe> "
+    "<a href=\"javascript:alert('doc-a')\">click</a>\n"
+)
+
+
+@pytest.fixture(scope="module")
+def hostile_server(seminar_settings, embedder, tmp_path_factory):
+    """The app serving one document full of markup that would run if it were ever rendered as HTML."""
+    import dataclasses
+
+    from qa.pipeline import ensure_index
+
+    folder = tmp_path_factory.mktemp("hostile")
+    (folder / "docs").mkdir()
+    (folder / "docs" / "lab.md").write_text(HOSTILE_PAGE)
+    settings = dataclasses.replace(seminar_settings, index_dir=folder / "index")
+    ensure_index(settings, embedder, corpus=[str(folder / "docs")])
+    with running_app(folder, settings.index_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +202,30 @@ def test_gradio_client_api(app_server):
     client = Client(app_server + "/", verbose=False)
     result = client.predict("Who is the Vice Mayor of the Shenzhen Municipal Government?", api_name="/ask")
     assert result["answer"] == "Ai Xuefeng" and result["citations"][0]["quote"] == "Ai Xuefeng"
+
+
+def test_hostile_document_is_shown_as_text_in_the_citation(browser, hostile_server):
+    page = browser.new_page(viewport={"width": 1100, "height": 1400})
+    alerts: list[str] = []
+    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    page.goto(hostile_server + "/")
+    box = page.locator("textarea").first
+    box.wait_for(timeout=60_000)
+    box.fill("Who is the director of the Riverside Data Lab?")
+    box.press("Enter")
+    page.locator("strong", has_text="Ana Costa").first.wait_for(timeout=60_000)
+    page.locator("summary", has_text="[1]").first.click()
+    passage = page.locator("details blockquote").first
+    passage.wait_for(timeout=10_000)
+    shown = passage.inner_text()
+    # the markup is there, as text: escaped, not stripped and not run
+    assert "<img src=x onerror=\"alert('doc-img')\">" in shown and "[Read more](javascript:alert('doc-link'))" in shown
+    assert "<iframe src=\"javascript:alert('doc-frame')\"></iframe>" in shown
+    assert "<b onmouseover" in page.locator("summary", has_text="[1]").first.inner_text()
+    page.locator("summary", has_text="[1]").first.hover()
+    page.wait_for_timeout(1000)
+    assert alerts == []
+    assert page.locator("img[src='x']").count() == 0 and page.locator("iframe").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0 and page.locator("b[onmouseover]").count() == 0
+    assert page.evaluate("() => [...document.scripts].filter(s => s.text.includes('doc-script')).length") == 0
+    page.close()
