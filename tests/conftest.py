@@ -12,18 +12,20 @@ from qa.pipeline import QAPipeline, make_embedder
 ROOT = Path(__file__).resolve().parent.parent
 SEMINAR_QUESTIONS = ROOT / "eval" / "questions" / "seminar.jsonl"
 SQUAD_SET = ROOT / "eval" / "benchmarks" / "squad2_dev_small.json"
-_FIGURES: list[str] = []
+_FIGURES = pytest.StashKey[list[str]]()
 
 
-def report_figure(line: str) -> None:
-    """A measured figure (e.g. the load test's p95), printed in the summary at the end of the run."""
-    _FIGURES.append(line)
+@pytest.fixture
+def report_figure(request):  # type: ignore[no-untyped-def]
+    """``report_figure(line)``: a measured figure (e.g. the load test's p95), printed at the end of the run."""
+    return request.config.stash.setdefault(_FIGURES, []).append
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    if _FIGURES:
+def pytest_terminal_summary(terminalreporter, config) -> None:  # type: ignore[no-untyped-def]
+    figures = config.stash.get(_FIGURES, [])
+    if figures:
         terminalreporter.section("figures")
-        for line in _FIGURES:
+        for line in figures:
             terminalreporter.write_line(line)
 
 

@@ -14,13 +14,13 @@ import sys
 import pytest
 
 from bench.http_load import RSS_GROWTH_BOUND_MIB
-from tests.conftest import ROOT, report_figure
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.load
 CLIENTS, SECONDS, WARMUP_SECONDS = 64, 10, 5
 
 
-def test_64_clients_no_errors_flat_memory(tmp_path):
+def test_64_clients_no_errors_flat_memory(tmp_path, report_figure):
     out = tmp_path / "loadtest.json"
     command = [
         sys.executable, str(ROOT / "bench" / "benchmark.py"), "--sections", "http", "--http-clients", str(CLIENTS),
