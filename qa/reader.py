@@ -73,7 +73,13 @@ class RuleReader:
         return self.analyzer.analyse(question)
 
     def read(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> SpanPrediction | None:
-        analysis = self.analyzer.analyse(question)
+        return self.read_analysed(self.analyzer.analyse(question), passages, question_vector, self.index.sentence_vectors)
+
+    def read_analysed(
+        self, analysis: QuestionAnalysis, passages: list[Passage], question_vector: np.ndarray, sentence_vectors: np.ndarray
+    ) -> SpanPrediction | None:
+        """Read an analysed question; ``sentence_vectors`` (one row per index sentence) are in the space of
+        ``question_vector`` (the index's own, or a multilingual model's for a question in another language)."""
         w = self.weights
         idf = {t.lemma: self._idf.get(t.lemma, self._idf.get(t.word, self._unseen_idf)) for t in analysis.terms}
         total_idf = sum(idf.values()) or 1.0
@@ -99,7 +105,7 @@ class RuleReader:
                 carried = set(self._term_matches(previous, analysis)) - found
                 coverage += w.previous_sentence * sum(idf[lemma] for lemma in carried) / total_idf
                 found |= carried
-            dense = float(self.index.sentence_vectors[sid] @ question_vector)
+            dense = float(sentence_vectors[sid] @ question_vector)
             evidence = w.coverage * coverage + w.dense * dense + w.passage_rank / (1 + rank)
             rarest_found = 1.0 if rarest is not None and rarest in found else 0.0
             scored.append((evidence, sid, passage, matches, coverage, dense, rarest_found))

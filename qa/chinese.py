@@ -1,0 +1,250 @@
+"""Questions in Chinese, answered from English documents.
+
+The English reader's lexical features cannot fire on a Chinese question, so the question is first turned
+into what that reader needs:
+
+* the **answer type**, from the Chinese question word and the noun it asks about (谁 → person, 什么时候 →
+  date, 哪所大学 → organisation with the head "university"; rules below, each shown on a real question in
+  ``tests/test_chinese.py``);
+* the **content terms**, in English: each 2–4 character n-gram of the question is embedded with the
+  multilingual model and stands for the corpus word it is most similar to, when it is similar enough
+  ("市长" → "mayor", "举行" → "held"); Latin words in the question ("SIC", "Du Ping") are kept as they are;
+* the **title modifiers** the question uses (副 → vice/deputy), so that "市长" is not answered by a "Vice Mayor".
+
+Passages are then ranked by the multilingual similarity of question and chunk fused with BM25 over those
+English terms, and the same :class:`~qa.reader.RuleReader` picks the verbatim English span, with multilingual
+sentence similarity in place of the English one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import answer_types as rules
+from .multilingual import CorpusWords, MultilingualIndex
+from .question import QuestionAnalysis, QuestionTerm
+from .reader import RuleReader, SpanPrediction
+from .retrieval import BM25, STOPWORDS
+from .types import Passage
+
+# Question words, longest first within a type's list, and the answer type they ask for. Checked in this
+# order: the first that occurs in the question wins ("几月" is a date before "几" is a number).
+QUESTION_WORDS: list[tuple[str, str]] = [
+    *((w, rules.ROLE) for w in ("什么职务", "什么职位", "什么头衔", "什么身份", "什么角色", "担任什么", "任什么职")),
+    *((w, rules.DATE) for w in ("什么时候", "什么时间", "何时", "哪天", "哪一天", "哪日", "几月", "几号", "几日", "哪年", "哪一年", "哪个月", "什么日期", "哪个日期")),
+    *((w, rules.TIME) for w in ("几点", "什么时刻")),
+    *((w, rules.PLACE) for w in ("哪里", "哪儿", "在哪", "何地", "何处", "什么地方", "什么地点")),
+    *((w, rules.REASON) for w in ("为什么", "为何", "什么原因", "原因是什么")),
+    *((w, rules.PERSON) for w in ("谁", "哪位", "哪些人", "什么人", "哪几位")),
+    *((w, rules.NUMBER) for w in ("多少", "几个", "几家", "几位", "几所", "几项", "几")),
+]
+
+# Nouns after 哪/哪个/哪些/什么 (or asked about at the end, "…的机构是"), with the type they ask for and the
+# English head noun the reader compares a span's head with. General vocabulary, not this corpus's.
+HEAD_NOUNS: dict[str, tuple[str, str]] = {
+    **{n: (rules.ORGANISATION, h) for n, h in (
+        ("大学", "university"), ("高校", "university"), ("学院", "college"), ("学校", "school"),
+        ("研究院", "institute"), ("研究所", "institute"), ("机构", "institution"), ("组织", "organisation"),
+        ("单位", "unit"), ("公司", "company"), ("企业", "enterprise"), ("部门", "department"),
+        ("政府", "government"), ("委员会", "commission"), ("协会", "association"), ("银行", "bank"),
+        ("实验室", "laboratory"), ("中心", "center"), ("团体", "group"), ("机关", "authority"),
+    )},
+    **{n: (rules.PLACE, h) for n, h in (
+        ("城市", "city"), ("国家", "country"), ("省", "province"), ("省份", "province"), ("地区", "region"),
+        ("区", "district"), ("地方", "place"), ("地点", "place"), ("场所", "venue"),
+    )},
+    **{n: (rules.DATE, h) for n, h in (("年", "year"), ("年份", "year"), ("日期", "date"), ("月", "month"), ("月份", "month"))},
+    **{n: (rules.PERSON, h) for n, h in (
+        ("人", "person"), ("人物", "person"), ("专家", "expert"), ("领导", "leader"), ("官员", "official"),
+        ("嘉宾", "guest"), ("学者", "scholar"),
+    )},
+    **{n: (rules.ROLE, h) for n, h in (("职务", "position"), ("职位", "position"), ("头衔", "title"), ("身份", "role"), ("角色", "role"))},
+    **{n: (rules.NUMBER, h) for n, h in (("数量", "number"), ("人数", "number"), ("数目", "number"))},
+}
+_HEAD_AFTER = re.compile(r"(?:哪(?:一|几)?(?:个|些|家|所|位|种|座|项)?|什么)(?P<rest>[\u4e00-\u9fff]{1,4})")
+
+# A title ends the subject of "X是谁？" when X is an office ("深圳市副市长是谁？" asks for a person); without
+# one, X is a name ("杜平是谁？" asks what the person is).
+TITLE_ENDINGS = ("长", "主任", "书记", "主席", "经理", "总裁", "总监", "教授", "院士", "委员", "局长", "部长", "理事", "秘书", "董事", "负责人", "专家", "领导", "代表")
+_WHO_IS = re.compile(r"^(?P<subject>[^，,。？?！!]+?)(?:是|为)谁")
+
+# Modifiers that change a title ("副市长" is a vice mayor, not the mayor), in the reader's English.
+MODIFIERS: dict[str, tuple[str, ...]] = {
+    "副": ("vice", "deputy"), "常务副": ("executive", "vice", "deputy"), "代理": ("acting",), "前任": ("former",),
+    "名誉": ("honorary",), "助理": ("assistant",),
+}
+
+PLURAL_MARKERS = ("哪些", "哪几", "有哪", "都有", "分别", "各")
+SINGULAR_MARKERS = ("哪个", "哪位", "哪所", "哪家", "哪一")
+
+# Characters that never start or end a content n-gram (particles, question words, copulas, prepositions).
+FUNCTION_CHARS = frozenset("的是在了吗呢和与由及把被对从为有哪谁什么何几多少个些位所怎样么吧啊呀吗么都也就还又并而其该此这那")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+def chinese_answer_type(question: str) -> tuple[str, str | None]:
+    """The answer type a Chinese question asks for, and the English head noun it names (or ``None``)."""
+    who = _WHO_IS.match(question)
+    if who and not who.group("subject").endswith(TITLE_ENDINGS):
+        return rules.ROLE, None  # "杜平是谁？": what the person is
+    for match in _HEAD_AFTER.finditer(question):
+        rest = match.group("rest")
+        for length in range(len(rest), 0, -1):
+            if rest[:length] in HEAD_NOUNS:
+                answer_type, head = HEAD_NOUNS[rest[:length]]
+                return answer_type, head
+    for word, answer_type in QUESTION_WORDS:
+        if word in question:
+            return answer_type, None
+    return rules.DESCRIPTION, None
+
+
+def question_modifiers(question: str) -> frozenset[str]:
+    return frozenset(english for chinese, words in MODIFIERS.items() if chinese in question for english in words)
+
+
+def question_plural(question: str) -> bool | None:
+    if any(marker in question for marker in PLURAL_MARKERS):
+        return True
+    if any(marker in question for marker in SINGULAR_MARKERS):
+        return False
+    return None
+
+
+def content_ngrams(question: str, max_n: int) -> list[str]:
+    """The question's Han n-grams of 2..``max_n`` characters that neither start nor end with a function
+    character (candidates for content words: no word segmenter is needed)."""
+    grams: dict[str, None] = {}
+    for run in _HAN_RUN.findall(question):
+        for n in range(2, max_n + 1):
+            for i in range(len(run) - n + 1):
+                gram = run[i : i + n]
+                if gram[0] not in FUNCTION_CHARS and gram[-1] not in FUNCTION_CHARS:
+                    grams[gram] = None
+    return list(grams)
+
+
+def latin_terms(question: str) -> list[str]:
+    """Latin-script words of a Chinese question ("SIC", "Du Ping"), lower-case, stopwords dropped."""
+    return [w.lower() for w in _LATIN_WORD.findall(question) if w.lower() not in STOPWORDS]
+
+
+@dataclass(frozen=True)
+class AlignedTerm:
+    chinese: str
+    word: str
+    lemma: str
+    similarity: float
+
+
+def align_terms(gram_vectors: np.ndarray, grams: list[str], words: CorpusWords, threshold: float) -> list[AlignedTerm]:
+    """For each n-gram, the corpus word it is most similar to, if at least ``threshold``; one term per
+    lemma (its best n-gram), most similar first."""
+    if not grams or not len(words.words):
+        return []
+    similarity = gram_vectors @ words.vectors.T
+    best = similarity.argmax(axis=1)
+    by_lemma: dict[str, AlignedTerm] = {}
+    for gram, column, row in zip(grams, best, similarity):
+        score = float(row[column])
+        lemma = words.lemmas[column]
+        if score >= threshold and (lemma not in by_lemma or by_lemma[lemma].similarity < score):
+            by_lemma[lemma] = AlignedTerm(gram, words.words[column], lemma, score)
+    return sorted(by_lemma.values(), key=lambda t: -t.similarity)
+
+
+def analyse_chinese(question: str, terms: list[QuestionTerm]) -> QuestionAnalysis:
+    """A :class:`QuestionAnalysis` of a Chinese question whose content ``terms`` are already in English."""
+    answer_type, head = chinese_answer_type(question)
+    vocabulary = frozenset(t.word for t in terms) | frozenset(t.lemma for t in terms)
+    return QuestionAnalysis(
+        text=question,
+        answer_type=answer_type,
+        wh="",  # the English wh-word: none
+        head=head,
+        plural=question_plural(question),
+        terms=tuple(terms),
+        modifiers=question_modifiers(question),
+        vocabulary=vocabulary,
+    )
+
+
+@dataclass(frozen=True)
+class ChineseReading:
+    """What the Chinese path found for one question: its analysis, passages and best span."""
+
+    analysis: QuestionAnalysis
+    aligned: list[AlignedTerm]
+    passages: list[Passage]
+    prediction: SpanPrediction | None
+
+
+class ChineseReader:
+    """Answers Chinese questions from an English index with the multilingual model and the rule reader."""
+
+    def __init__(
+        self,
+        reader: RuleReader,
+        multilingual: MultilingualIndex,
+        queries,  # type: ignore[no-untyped-def]  # an Embedder in the query role
+        term_similarity: float,
+        max_ngram: int,
+        rrf_k: int,
+        candidate_depth: int,
+    ) -> None:
+        self.reader = reader
+        self.index = reader.index
+        self.multilingual = multilingual
+        self.queries = queries
+        self.term_similarity = term_similarity
+        self.max_ngram = max_ngram
+        self.rrf_k = rrf_k
+        self.candidate_depth = candidate_depth
+        self.bm25 = BM25([c.text for c in self.index.chunks])
+
+    def analyse(self, question: str) -> tuple[QuestionAnalysis, list[AlignedTerm], np.ndarray]:
+        """The analysis, the aligned terms and the question's multilingual vector (one batch for the model)."""
+        grams = content_ngrams(question, self.max_ngram)
+        vectors = self.queries.encode([question] + grams)
+        aligned = align_terms(vectors[1:], grams, self.multilingual.words, self.term_similarity)
+        terms = [QuestionTerm(lemma=t.lemma, word=t.word) for t in aligned]
+        seen = {t.lemma for t in terms}
+        terms += [QuestionTerm(lemma=w, word=w) for w in latin_terms(question) if w not in seen]
+        return analyse_chinese(question, terms), aligned, vectors[0]
+
+    def read(self, question: str, k: int) -> ChineseReading:
+        analysis, aligned, vector = self.analyse(question)
+        passages = self.retrieve(analysis, vector, k)
+        prediction = (
+            self.reader.read_analysed(analysis, passages, vector, self.multilingual.sentence_vectors) if passages else None
+        )
+        return ChineseReading(analysis, aligned, passages, prediction)
+
+    def retrieve(self, analysis: QuestionAnalysis, vector: np.ndarray, k: int) -> list[Passage]:
+        """Chunks ranked by multilingual similarity and by BM25 over the English terms, fused by reciprocal rank."""
+        n = len(self.index.chunks)
+        if n == 0:
+            return []
+        depth = min(n, max(k, self.candidate_depth))
+        dense_all = self.multilingual.chunk_vectors @ vector
+        lexical_all = self.bm25.scores(" ".join(t.word for t in analysis.terms))
+        rankings = [np.argsort(-dense_all, kind="stable")[:depth], [i for i in np.argsort(-lexical_all, kind="stable")[:depth] if lexical_all[i] > 0]]
+        fused: dict[int, float] = {}
+        for ranking in rankings:
+            for rank, chunk_id in enumerate(ranking):
+                fused[int(chunk_id)] = fused.get(int(chunk_id), 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        return [
+            Passage(
+                chunk=self.index.chunks[i],
+                score=fused[i],
+                rank=rank,
+                dense_score=float(dense_all[i]),
+                lexical_score=float(lexical_all[i]),
+            )
+            for rank, i in enumerate(best)
+        ]
