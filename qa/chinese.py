@@ -9,6 +9,8 @@ into what that reader needs:
 * the **content terms**, in English: each 2–4 character n-gram of the question is embedded with the
   multilingual model and stands for the corpus word it is most similar to, when it is similar enough
   ("市长" → "mayor", "举行" → "held"); Latin words in the question ("SIC", "Du Ping") are kept as they are;
+* **names**: Chinese names of people and places are matched to the corpus's romanised proper nouns by their
+  pinyin ("杜平" → "Du Ping", "深圳" → "Shenzhen"; every reading of a character is tried, "曾" is "zeng" too);
 * the **title modifiers** the question uses (副 → vice/deputy), so that "市长" is not answered by a "Vice Mayor".
 
 Passages are then ranked by the multilingual similarity of question and chunk fused with BM25 over those
@@ -18,6 +20,7 @@ sentence similarity in place of the English one.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -28,7 +31,7 @@ from .multilingual import CorpusWords, MultilingualIndex
 from .question import QuestionAnalysis, QuestionTerm
 from .reader import RuleReader, SpanPrediction
 from .retrieval import BM25, STOPWORDS
-from .types import Passage
+from .types import Passage, Sentence
 
 # Question words, longest first within a type's list, and the answer type they ask for. Checked in this
 # order: the first that occurs in the question wins ("几月" is a date before "几" is a number).
@@ -68,8 +71,21 @@ _HEAD_AFTER = re.compile(r"(?:哪(?:一|几)?(?:个|些|家|所|位|种|座|项)
 
 # A title ends the subject of "X是谁？" when X is an office ("深圳市副市长是谁？" asks for a person); without
 # one, X is a name ("杜平是谁？" asks what the person is).
-TITLE_ENDINGS = ("长", "主任", "书记", "主席", "经理", "总裁", "总监", "教授", "院士", "委员", "局长", "部长", "理事", "秘书", "董事", "负责人", "专家", "领导", "代表")
-_WHO_IS = re.compile(r"^(?P<subject>[^，,。？?！!]+?)(?:是|为)谁")
+TITLE_ENDINGS = ("长", "人", "主任", "书记", "主席", "经理", "总裁", "总监", "教授", "院士", "委员", "局长", "部长", "理事", "秘书", "董事", "负责人", "专家", "领导", "代表")
+# "X是谁？" asks what X is when X is a name: 2–4 Han characters or Latin words, not ending with a title.
+_WHO_IS = re.compile(r"^(?P<subject>[\u4e00-\u9fff]{2,4}|[A-Za-z][A-Za-z ]*?)\s*(?:是|为)谁")
+
+# Titles and the English title words they may be written as (those the corpus uses become question terms):
+# the multilingual model blurs short titles ("书记", "局长"), and the reader's title rules need the words.
+TITLES: dict[str, tuple[str, ...]] = {
+    "市长": ("mayor",), "区长": ("district", "mayor"), "县长": ("county", "mayor"), "省长": ("governor",),
+    "书记": ("secretary",), "秘书长": ("secretary-general", "secretary"), "主任": ("director",),
+    "局长": ("director-general", "director"), "司长": ("director-general", "director"), "处长": ("director",),
+    "院长": ("president", "director", "dean"), "校长": ("president", "principal"), "所长": ("director",),
+    "部长": ("minister",), "主席": ("chairman", "chair", "president"), "董事长": ("chairman",),
+    "总经理": ("general", "manager"), "经理": ("manager",), "总裁": ("president", "ceo"), "教授": ("professor",),
+    "会长": ("president", "chairman"), "理事长": ("chairman", "president"), "委员": ("member", "commissioner"),
+}
 
 # Modifiers that change a title ("副市长" is a vice mayor, not the mayor), in the reader's English.
 MODIFIERS: dict[str, tuple[str, ...]] = {
@@ -107,6 +123,17 @@ def question_modifiers(question: str) -> frozenset[str]:
     return frozenset(english for chinese, words in MODIFIERS.items() if chinese in question for english in words)
 
 
+def title_words(question: str) -> list[str]:
+    """English words of the titles the question names, longest title first ("副区长" → district, mayor)."""
+    found: list[str] = []
+    rest = question
+    for title in sorted(TITLES, key=len, reverse=True):
+        if title in rest:
+            rest = rest.replace(title, "　")
+            found += [w for w in TITLES[title] if w not in found]
+    return found
+
+
 def question_plural(question: str) -> bool | None:
     if any(marker in question for marker in PLURAL_MARKERS):
         return True
@@ -115,15 +142,16 @@ def question_plural(question: str) -> bool | None:
     return None
 
 
-def content_ngrams(question: str, max_n: int) -> list[str]:
-    """The question's Han n-grams of 2..``max_n`` characters that neither start nor end with a function
-    character (candidates for content words: no word segmenter is needed)."""
+def content_ngrams(question: str, max_n: int, min_n: int = 2, keep_function: bool = False) -> list[str]:
+    """The question's Han n-grams of ``min_n``..``max_n`` characters that neither start nor end with a
+    function character (candidates for content words: no word segmenter is needed). Names keep them all
+    (``keep_function``): "于" and "魏" are surnames as well as particles."""
     grams: dict[str, None] = {}
     for run in _HAN_RUN.findall(question):
-        for n in range(2, max_n + 1):
+        for n in range(min_n, max_n + 1):
             for i in range(len(run) - n + 1):
                 gram = run[i : i + n]
-                if gram[0] not in FUNCTION_CHARS and gram[-1] not in FUNCTION_CHARS:
+                if keep_function or (gram[0] not in FUNCTION_CHARS and gram[-1] not in FUNCTION_CHARS):
                     grams[gram] = None
     return list(grams)
 
@@ -131,6 +159,43 @@ def content_ngrams(question: str, max_n: int) -> list[str]:
 def latin_terms(question: str) -> list[str]:
     """Latin-script words of a Chinese question ("SIC", "Du Ping"), lower-case, stopwords dropped."""
     return [w.lower() for w in _LATIN_WORD.findall(question) if w.lower() not in STOPWORDS]
+
+
+class PinyinNames:
+    """The corpus's proper nouns (single ones and runs of up to three, "Du Ping") by their letters run
+    together ("duping"), to look up Chinese names by their pinyin."""
+
+    MAX_RUN = 3
+
+    def __init__(self, sentences: list[Sentence]) -> None:
+        self.names: dict[str, tuple[str, ...]] = {}
+        for sentence in sentences:
+            words = [
+                sentence.text[t.start - sentence.start : t.end - sentence.start] if t.pos == "PROPN" else ""
+                for t in sentence.tokens
+            ]
+            for i in range(len(words)):
+                run = words[i : i + self.MAX_RUN]
+                for n in range(1, len(run) + 1):
+                    if not all(w.isalpha() and w.isascii() for w in run[:n]):
+                        break
+                    self.names.setdefault("".join(run[:n]).lower(), tuple(w.lower() for w in run[:n]))
+
+    def match(self, grams: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+        """``(n-gram, corpus words)`` for each n-gram whose pinyin, in some reading, is a corpus name."""
+        from pypinyin import Style, pinyin
+
+        found = []
+        for gram in grams:
+            readings = pinyin(gram, style=Style.NORMAL, heteronym=True, errors="ignore")
+            if len(readings) != len(gram):
+                continue
+            for spelling in itertools.product(*readings):
+                words = self.names.get("".join(spelling))
+                if words is not None:
+                    found.append((gram, words))
+                    break
+        return found
 
 
 @dataclass(frozen=True)
@@ -205,15 +270,20 @@ class ChineseReader:
         self.rrf_k = rrf_k
         self.candidate_depth = candidate_depth
         self.bm25 = BM25([c.text for c in self.index.chunks])
+        self.names = PinyinNames(self.index.sentences)
+        self.vocabulary = frozenset(multilingual.words.words) | frozenset(multilingual.words.lemmas)
 
     def analyse(self, question: str) -> tuple[QuestionAnalysis, list[AlignedTerm], np.ndarray]:
         """The analysis, the aligned terms and the question's multilingual vector (one batch for the model)."""
         grams = content_ngrams(question, self.max_ngram)
         vectors = self.queries.encode([question] + grams)
         aligned = align_terms(vectors[1:], grams, self.multilingual.words, self.term_similarity)
-        terms = [QuestionTerm(lemma=t.lemma, word=t.word) for t in aligned]
-        seen = {t.lemma for t in terms}
-        terms += [QuestionTerm(lemma=w, word=w) for w in latin_terms(question) if w not in seen]
+        names = [w for _, words in self.names.match(content_ngrams(question, self.max_ngram, min_n=2, keep_function=True)) for w in words]
+        terms: list[QuestionTerm] = []
+        titles = [w for w in title_words(question) if w in self.vocabulary]
+        for lemma, word in [(w, w) for w in names + titles + latin_terms(question)] + [(t.lemma, t.word) for t in aligned]:
+            if lemma not in {t.lemma for t in terms}:
+                terms.append(QuestionTerm(lemma=lemma, word=word))
         return analyse_chinese(question, terms), aligned, vectors[0]
 
     def read(self, question: str, k: int) -> ChineseReading:
