@@ -26,9 +26,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import QAPipeline, Settings
 from qa.conversation import resolve_follow_up
-from qa.errors import InvalidQuestionError, QAError
+from qa.errors import InvalidQuestionError, ModelError, QAError
 from qa.feedback import FeedbackStore
-from qa.presentation import answer_html, escape_text
+from qa.language import CHINESE, ENGLISH, detect_language
+from qa.presentation import MESSAGES, answer_html, escape_text
 from qa.ratelimit import RateLimiter
 from qa.serving import LivePipeline
 
@@ -43,6 +44,8 @@ EXAMPLES = [
     "Who is the Director of the Institute?",
     "Which universities sent experts?",
 ]
+# Questions in Chinese are answered with the English page's words (qa.chinese); the chat speaks the question's language.
+EXAMPLES_ZH = ["研讨会是什么时候举行的？", "研讨会在哪里举行？", "深圳市副市长是谁？", "哪些大学的专家作了专题报告？"]
 
 
 class AskRequest(BaseModel):
@@ -101,6 +104,8 @@ def create_app(pipeline: QAPipeline | LivePipeline, settings: Settings, feedback
             return live.current.ask(body.question, k=body.k).to_dict()
         except InvalidQuestionError as exc:
             return _error(422, str(exc))
+        except ModelError as exc:  # a Chinese question where the multilingual model cannot load
+            return _error(503, str(exc))
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -122,24 +127,28 @@ def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore |
     known = "; ".join(
         escape_text(" · ".join(p for p in (d.title, d.source, d.date) if p)) for d in documents if d.title
     ) or f"{info['documents']} documents"
-    hint = "You can ask, for example: " + " · ".join(f"“{escape_text(q)}”" for q in EXAMPLES[:3])
+    hints = {
+        ENGLISH: "You can ask, for example: " + " · ".join(f"“{escape_text(q)}”" for q in EXAMPLES[:3]),
+        CHINESE: "例如可以问：" + " · ".join(f"“{escape_text(q)}”" for q in EXAMPLES_ZH[:3]),
+    }
 
     def respond(message: str, history: list[dict], records: list[dict]):  # type: ignore[no-untyped-def]
         history = list(history or [])
         records = list(records or [])
         shown_question = escape_text(message or "")
+        language = detect_language(message or "", settings.chinese_share)
         try:
             question = resolve_follow_up(message or "", [r["question"] for r in records])
             pipeline = live.current
             answer = pipeline.ask(question)
-            reply = answer_html(answer, pipeline.document, no_answer_hint=hint)
+            reply = answer_html(answer, pipeline.document, no_answer_hint=hints[language], language=language)
             records.append(answer.to_dict())
         except InvalidQuestionError as exc:
-            reply = f"Please type a question ({escape_text(str(exc))})."
+            reply = MESSAGES[language].invalid.format(reason=escape_text(str(exc)))
             records.append({"question": message or "", "answer": None, "no_answer": True, "confidence": 0.0, "citations": []})
         except QAError as exc:
             log.warning("could not answer: %s", exc)
-            reply = "Sorry, I can't answer right now. Please try again in a moment."
+            reply = MESSAGES[language].unavailable
             records.append({"question": message or "", "answer": None, "no_answer": True, "confidence": 0.0, "citations": []})
         history += [{"role": "user", "content": shown_question}, {"role": "assistant", "content": reply}]
         return "", history, records
@@ -160,9 +169,10 @@ def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore |
 
     with gr.Blocks(title="Seminar Q&A") as demo:
         gr.HTML(
-            "<h2>Ask the seminar report</h2>"
+            "<h2>Ask the seminar report · 研讨会报道问答</h2>"
             f"<p>Answers are quoted word for word from: {known}. Each answer cites its passage; "
             "when the documents don't say, the bot says so.</p>"
+            "<p lang=\"zh\">可以用中文提问：答案逐字引自英文原文，并附出处；文档中没有的内容，机器人会如实说明。</p>"
         )
         chatbot = gr.Chatbot(
             label="Answers",
@@ -171,17 +181,18 @@ def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore |
             render_markdown=True,
             allow_tags=False,
             feedback_options=("Like", "Dislike"),
-            placeholder="Ask about the seminar: when and where it was held, who spoke, who sponsored it…",
+            placeholder="Ask about the seminar: when and where it was held, who spoke, who sponsored it… · 也可以用中文提问",
         )
         records = gr.State([])
         with gr.Row():
             box = gr.Textbox(
-                placeholder="Type a question and press Enter", show_label=False, scale=8,
+                placeholder="Type a question and press Enter · 输入问题后按回车", show_label=False, scale=8,
                 max_length=settings.max_question_chars, autofocus=True,
             )
-            send = gr.Button("Ask", variant="primary", scale=1)
-            clear = gr.Button("Clear", scale=1)
+            send = gr.Button("Ask · 提问", variant="primary", scale=1)
+            clear = gr.Button("Clear · 清除", scale=1)
         gr.Examples(EXAMPLES, inputs=box, label="Examples")
+        gr.Examples(EXAMPLES_ZH, inputs=box, label="中文示例")
         for trigger in (box.submit, send.click):
             trigger(respond, [box, chatbot, records], [box, chatbot, records], api_visibility="private", show_progress="minimal")
         clear.click(lambda: ("", [], []), None, [box, chatbot, records], api_visibility="private")
