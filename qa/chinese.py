@@ -6,9 +6,11 @@ into what that reader needs:
 * the **answer type**, from the Chinese question word and the noun it asks about (谁 → person, 什么时候 →
   date, 哪所大学 → organisation with the head "university"; rules below, each shown on a real question in
   ``tests/test_chinese.py``);
-* the **content terms**, in English: each 2–4 character n-gram of the question is embedded with the
-  multilingual model and stands for the corpus word it is most similar to, when it is similar enough
-  ("市长" → "mayor", "举行" → "held"); Latin words in the question ("SIC", "Du Ping") are kept as they are;
+* the **content terms**, in English: the question's words (jieba's segmentation, compounds and their parts:
+  "国家信息中心", "信息", "中心") are embedded with the multilingual model, and each stands for the corpus
+  word it is most similar to, when it is similar enough ("市长" → "mayor", "举行" → "held"); titles also
+  stand for their usual English words (a small general table, below); Latin words in the question ("SIC",
+  "Du Ping") are kept as they are;
 * **names**: Chinese names of people and places are matched to the corpus's romanised proper nouns by their
   pinyin ("杜平" → "Du Ping", "深圳" → "Shenzhen"; every reading of a character is tried, "曾" is "zeng" too);
 * the **title modifiers** the question uses (副 → vice/deputy), so that "市长" is not answered by a "Vice Mayor".
@@ -96,8 +98,9 @@ MODIFIERS: dict[str, tuple[str, ...]] = {
 PLURAL_MARKERS = ("哪些", "哪几", "有哪", "都有", "分别", "各")
 SINGULAR_MARKERS = ("哪个", "哪位", "哪所", "哪家", "哪一")
 
-# Characters that never start or end a content n-gram (particles, question words, copulas, prepositions).
+# Characters that never start or end a content word (particles, question words, copulas, prepositions).
 FUNCTION_CHARS = frozenset("的是在了吗呢和与由及把被对从为有哪谁什么何几多少个些位所怎样么吧啊呀吗么都也就还又并而其该此这那")
+QUESTION_FILLER = frozenset("什么 时候 哪里 哪儿 哪个 哪些 哪位 哪家 哪所 哪天 何时 多少 怎么 怎么样 为什么 为何 名字 叫 请问 一下".split())
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
@@ -142,18 +145,40 @@ def question_plural(question: str) -> bool | None:
     return None
 
 
-def content_ngrams(question: str, max_n: int, min_n: int = 2, keep_function: bool = False) -> list[str]:
-    """The question's Han n-grams of ``min_n``..``max_n`` characters that neither start nor end with a
-    function character (candidates for content words: no word segmenter is needed). Names keep them all
-    (``keep_function``): "于" and "魏" are surnames as well as particles."""
+def han_ngrams(question: str, max_n: int) -> list[str]:
+    """Every run of 2..``max_n`` Han characters of the question: the places a name may be (a segmenter
+    splits unknown names badly: "郭子平是" → "郭子 / 平是")."""
     grams: dict[str, None] = {}
     for run in _HAN_RUN.findall(question):
-        for n in range(min_n, max_n + 1):
+        for n in range(2, max_n + 1):
             for i in range(len(run) - n + 1):
-                gram = run[i : i + n]
-                if keep_function or (gram[0] not in FUNCTION_CHARS and gram[-1] not in FUNCTION_CHARS):
-                    grams[gram] = None
+                grams[run[i : i + n]] = None
     return list(grams)
+
+
+def _load_jieba() -> None:
+    """Load jieba's dictionary now (about a second) rather than in the first question, and quietly."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+
+
+def content_words(question: str) -> list[str]:
+    """The question's Chinese content words: jieba's words and their parts ("国家信息中心", "国家", "信息",
+    "中心"), without question words and particles."""
+    import jieba
+
+    words: dict[str, None] = {}
+    for word in jieba.lcut_for_search(question):
+        if len(word) < 2 or not _HAN_RUN.fullmatch(word) or word in QUESTION_FILLER:
+            continue
+        if word[0] in FUNCTION_CHARS or word[-1] in FUNCTION_CHARS:
+            continue
+        words[word] = None
+    return list(words)
 
 
 def latin_terms(question: str) -> list[str]:
@@ -206,19 +231,19 @@ class AlignedTerm:
     similarity: float
 
 
-def align_terms(gram_vectors: np.ndarray, grams: list[str], words: CorpusWords, threshold: float) -> list[AlignedTerm]:
-    """For each n-gram, the corpus word it is most similar to, if at least ``threshold``; one term per
-    lemma (its best n-gram), most similar first."""
-    if not grams or not len(words.words):
+def align_terms(word_vectors: np.ndarray, chinese: list[str], words: CorpusWords, threshold: float) -> list[AlignedTerm]:
+    """For each Chinese word, the corpus word it is most similar to, if at least ``threshold``; one term per
+    lemma (its best Chinese word), most similar first."""
+    if not chinese or not len(words.words):
         return []
-    similarity = gram_vectors @ words.vectors.T
+    similarity = word_vectors @ words.vectors.T
     best = similarity.argmax(axis=1)
     by_lemma: dict[str, AlignedTerm] = {}
-    for gram, column, row in zip(grams, best, similarity):
+    for word, column, row in zip(chinese, best, similarity):
         score = float(row[column])
         lemma = words.lemmas[column]
         if score >= threshold and (lemma not in by_lemma or by_lemma[lemma].similarity < score):
-            by_lemma[lemma] = AlignedTerm(gram, words.words[column], lemma, score)
+            by_lemma[lemma] = AlignedTerm(word, words.words[column], lemma, score)
     return sorted(by_lemma.values(), key=lambda t: -t.similarity)
 
 
@@ -257,7 +282,7 @@ class ChineseReader:
         multilingual: MultilingualIndex,
         queries,  # type: ignore[no-untyped-def]  # an Embedder in the query role
         term_similarity: float,
-        max_ngram: int,
+        name_max_chars: int,
         rrf_k: int,
         candidate_depth: int,
     ) -> None:
@@ -266,19 +291,20 @@ class ChineseReader:
         self.multilingual = multilingual
         self.queries = queries
         self.term_similarity = term_similarity
-        self.max_ngram = max_ngram
+        self.name_max_chars = name_max_chars
         self.rrf_k = rrf_k
         self.candidate_depth = candidate_depth
         self.bm25 = BM25([c.text for c in self.index.chunks])
+        _load_jieba()
         self.names = PinyinNames(self.index.sentences)
         self.vocabulary = frozenset(multilingual.words.words) | frozenset(multilingual.words.lemmas)
 
     def analyse(self, question: str) -> tuple[QuestionAnalysis, list[AlignedTerm], np.ndarray]:
         """The analysis, the aligned terms and the question's multilingual vector (one batch for the model)."""
-        grams = content_ngrams(question, self.max_ngram)
-        vectors = self.queries.encode([question] + grams)
-        aligned = align_terms(vectors[1:], grams, self.multilingual.words, self.term_similarity)
-        names = [w for _, words in self.names.match(content_ngrams(question, self.max_ngram, min_n=2, keep_function=True)) for w in words]
+        words = content_words(question)
+        vectors = self.queries.encode([question] + words)
+        aligned = align_terms(vectors[1:], words, self.multilingual.words, self.term_similarity)
+        names = [w for _, name in self.names.match(han_ngrams(question, self.name_max_chars)) for w in name]
         terms: list[QuestionTerm] = []
         titles = [w for w in title_words(question) if w in self.vocabulary]
         for lemma, word in [(w, w) for w in names + titles + latin_terms(question)] + [(t.lemma, t.word) for t in aligned]:

