@@ -22,7 +22,9 @@ sentence similarity in place of the English one.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 import re
 from dataclasses import dataclass
 
@@ -39,7 +41,7 @@ from .types import Passage, Sentence
 # order: the first that occurs in the question wins ("几月" is a date before "几" is a number).
 QUESTION_WORDS: list[tuple[str, str]] = [
     *((w, rules.ROLE) for w in ("什么职务", "什么职位", "什么头衔", "什么身份", "什么角色", "担任什么", "任什么职")),
-    *((w, rules.DATE) for w in ("什么时候", "什么时间", "何时", "哪天", "哪一天", "哪日", "几月", "几号", "几日", "哪年", "哪一年", "哪个月", "什么日期", "哪个日期")),
+    *((w, rules.DATE) for w in ("多久", "多长时间", "几年", "几个月", "什么时候", "什么时间", "何时", "哪天", "哪一天", "哪日", "几月", "几号", "几日", "哪年", "哪一年", "哪个月", "什么日期", "哪个日期")),
     *((w, rules.TIME) for w in ("几点", "什么时刻")),
     *((w, rules.PLACE) for w in ("哪里", "哪儿", "在哪", "何地", "何处", "什么地方", "什么地点")),
     *((w, rules.REASON) for w in ("为什么", "为何", "什么原因", "原因是什么")),
@@ -69,7 +71,9 @@ HEAD_NOUNS: dict[str, tuple[str, str]] = {
     **{n: (rules.ROLE, h) for n, h in (("职务", "position"), ("职位", "position"), ("头衔", "title"), ("身份", "role"), ("角色", "role"))},
     **{n: (rules.NUMBER, h) for n, h in (("数量", "number"), ("人数", "number"), ("数目", "number"))},
 }
-_HEAD_AFTER = re.compile(r"(?:哪(?:一|几)?(?:个|些|家|所|位|种|座|项)?|什么)(?P<rest>[\u4e00-\u9fff]{1,4})")
+_HEAD_AFTER = re.compile(r"(?:哪[一二两三四五六七八九十几]?(?:个|些|家|所|位|种|座|项|名)?|什么)(?P<rest>[\u4e00-\u9fff]{1,4})")
+# "…的承办单位是哪个？", "…的职务是什么？": the noun before the copula is the head.
+_HEAD_BEFORE = re.compile(r"(?P<before>[\u4e00-\u9fff]{1,4})(?:是|为)(?:哪|什么)")
 
 # A title ends the subject of "X是谁？" when X is an office ("深圳市副市长是谁？" asks for a person); without
 # one, X is a name ("杜平是谁？" asks what the person is).
@@ -77,22 +81,24 @@ TITLE_ENDINGS = ("长", "人", "主任", "书记", "主席", "经理", "总裁",
 # "X是谁？" asks what X is when X is a name: 2–4 Han characters or Latin words, not ending with a title.
 _WHO_IS = re.compile(r"^(?P<subject>[\u4e00-\u9fff]{2,4}|[A-Za-z][A-Za-z ]*?)\s*(?:是|为)谁")
 
-# Titles and the English title words they may be written as (those the corpus uses become question terms):
-# the multilingual model blurs short titles ("书记", "局长"), and the reader's title rules need the words.
+# Titles and the ways English writes them, most usual first; a multi-word way needs all its words
+# ("区长" is a "District Mayor"). The first way the corpus can match becomes the question's terms: the
+# multilingual model blurs short titles ("书记", "局长"), and the reader's title rules need the words.
 TITLES: dict[str, tuple[str, ...]] = {
-    "市长": ("mayor",), "区长": ("district", "mayor"), "县长": ("county", "mayor"), "省长": ("governor",),
-    "书记": ("secretary",), "秘书长": ("secretary-general", "secretary"), "主任": ("director",),
-    "局长": ("director-general", "director"), "司长": ("director-general", "director"), "处长": ("director",),
-    "院长": ("president", "director", "dean"), "校长": ("president", "principal"), "所长": ("director",),
-    "部长": ("minister",), "主席": ("chairman", "chair", "president"), "董事长": ("chairman",),
-    "总经理": ("general", "manager"), "经理": ("manager",), "总裁": ("president", "ceo"), "教授": ("professor",),
-    "会长": ("president", "chairman"), "理事长": ("chairman", "president"), "委员": ("member", "commissioner"),
+    "市长": ("mayor",), "区长": ("district mayor", "mayor"), "县长": ("county mayor", "mayor"),
+    "省长": ("governor",), "书记": ("secretary",), "秘书长": ("secretary-general", "secretary"),
+    "主任": ("director",), "局长": ("director-general", "director"), "司长": ("director-general", "director"),
+    "处长": ("director",), "院长": ("president", "director", "dean"), "校长": ("president", "principal"),
+    "所长": ("director",), "部长": ("minister",), "主席": ("chairman", "chair", "president"),
+    "董事长": ("chairman",), "总经理": ("general manager", "manager"), "经理": ("manager",),
+    "总裁": ("president", "ceo"), "教授": ("professor",), "会长": ("president", "chairman"),
+    "理事长": ("chairman", "president"), "委员": ("member", "commissioner"),
 }
 
-# Modifiers that change a title ("副市长" is a vice mayor, not the mayor), in the reader's English.
+# Modifiers that change a title ("副市长" is a vice mayor, not the mayor), in the reader's English: the
+# ways English writes each, most usual first.
 MODIFIERS: dict[str, tuple[str, ...]] = {
-    "副": ("vice", "deputy"), "常务副": ("executive", "vice", "deputy"), "代理": ("acting",), "前任": ("former",),
-    "名誉": ("honorary",), "助理": ("assistant",),
+    "副": ("vice", "deputy"), "代理": ("acting",), "前任": ("former",), "名誉": ("honorary",), "助理": ("assistant",),
 }
 
 PLURAL_MARKERS = ("哪些", "哪几", "有哪", "都有", "分别", "各")
@@ -101,6 +107,9 @@ SINGULAR_MARKERS = ("哪个", "哪位", "哪所", "哪家", "哪一")
 # Characters that never start or end a content word (particles, question words, copulas, prepositions).
 FUNCTION_CHARS = frozenset("的是在了吗呢和与由及把被对从为有哪谁什么何几多少个些位所怎样么吧啊呀吗么都也就还又并而其该此这那")
 QUESTION_FILLER = frozenset("什么 时候 哪里 哪儿 哪个 哪些 哪位 哪家 哪所 哪天 何时 多少 怎么 怎么样 为什么 为何 名字 叫 请问 一下".split())
+# Words that say what is asked (the class of the answer, "担任什么职务"), not what it is about: never missing
+# from the page.
+ASKING_WORDS = frozenset(HEAD_NOUNS) | frozenset(w for phrase, _ in QUESTION_WORDS for w in (phrase, phrase.replace("什么", ""))) | frozenset("担任 名称 名字 内容 情况 问题".split())
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
@@ -114,11 +123,15 @@ def chinese_answer_type(question: str) -> tuple[str, str | None]:
         rest = match.group("rest")
         for length in range(len(rest), 0, -1):
             if rest[:length] in HEAD_NOUNS:
-                answer_type, head = HEAD_NOUNS[rest[:length]]
-                return answer_type, head
+                return HEAD_NOUNS[rest[:length]]
     for word, answer_type in QUESTION_WORDS:
         if word in question:
             return answer_type, None
+    for match in _HEAD_BEFORE.finditer(question):
+        before = match.group("before")
+        for start in range(len(before)):
+            if before[start:] in HEAD_NOUNS:
+                return HEAD_NOUNS[before[start:]]
     return rules.DESCRIPTION, None
 
 
@@ -126,15 +139,28 @@ def question_modifiers(question: str) -> frozenset[str]:
     return frozenset(english for chinese, words in MODIFIERS.items() if chinese in question for english in words)
 
 
-def title_words(question: str) -> list[str]:
-    """English words of the titles the question names, longest title first ("副区长" → district, mayor)."""
-    found: list[str] = []
+def english_terms(question: str, vocabulary: frozenset[str]) -> list[tuple[str, QuestionTerm]]:
+    """The terms of the titles and title modifiers the question names, in the corpus's English.
+
+    Each becomes the first way of writing it that the corpus can match; a one-word way has the next one-word
+    way as its alternative (a :class:`QuestionTerm` matches its lemma or its word: "副" is "vice" or
+    "deputy"), so the title counts once however the page writes it. Returns ``(Chinese title, term)`` pairs.
+    """
+    terms: list[tuple[str, QuestionTerm]] = []
     rest = question
-    for title in sorted(TITLES, key=len, reverse=True):
-        if title in rest:
-            rest = rest.replace(title, "　")
-            found += [w for w in TITLES[title] if w not in found]
-    return found
+    for chinese in sorted({**TITLES, **MODIFIERS}, key=len, reverse=True):
+        if chinese not in rest:
+            continue
+        rest = rest.replace(chinese, "　")
+        ways = [w for w in {**TITLES, **MODIFIERS}[chinese] if all(part in vocabulary for part in w.split())]
+        if not ways:
+            continue
+        if " " in ways[0]:
+            terms += [(chinese, QuestionTerm(lemma=part, word=part)) for part in ways[0].split()]
+            continue
+        alternative = next((w for w in ways[1:] if " " not in w), ways[0])
+        terms.append((chinese, QuestionTerm(lemma=ways[0], word=alternative)))
+    return terms
 
 
 def question_plural(question: str) -> bool | None:
@@ -166,13 +192,13 @@ def _load_jieba() -> None:
     jieba.initialize()
 
 
-def content_words(question: str) -> list[str]:
-    """The question's Chinese content words: jieba's words and their parts ("国家信息中心", "国家", "信息",
-    "中心"), without question words and particles."""
+def content_words(question: str, parts: bool = False) -> list[str]:
+    """The question's Chinese content words by jieba, without question words and particles; with ``parts``,
+    the parts of compounds too ("国家信息中心", "国家", "信息", "中心")."""
     import jieba
 
     words: dict[str, None] = {}
-    for word in jieba.lcut_for_search(question):
+    for word in jieba.lcut_for_search(question) if parts else jieba.lcut(question):
         if len(word) < 2 or not _HAN_RUN.fullmatch(word) or word in QUESTION_FILLER:
             continue
         if word[0] in FUNCTION_CHARS or word[-1] in FUNCTION_CHARS:
@@ -264,11 +290,25 @@ def analyse_chinese(question: str, terms: list[QuestionTerm]) -> QuestionAnalysi
 
 
 @dataclass(frozen=True)
-class ChineseReading:
-    """What the Chinese path found for one question: its analysis, passages and best span."""
+class ChineseQuestion:
+    """A Chinese question made ready for the English reader."""
 
     analysis: QuestionAnalysis
     aligned: list[AlignedTerm]
+    words: list[str]  # the content words (jieba's, compounds whole)
+    unmatched: list[str]  # those with no counterpart in the corpus: what the page may not talk about
+    vector: np.ndarray  # the question's multilingual vector
+
+    @property
+    def unmatched_share(self) -> float:
+        return len(self.unmatched) / len(self.words) if self.words else 0.0
+
+
+@dataclass(frozen=True)
+class ChineseReading:
+    """What the Chinese path found for one question: its analysis, passages and best span."""
+
+    question: ChineseQuestion
     passages: list[Passage]
     prediction: SpanPrediction | None
 
@@ -283,6 +323,7 @@ class ChineseReader:
         queries,  # type: ignore[no-untyped-def]  # an Embedder in the query role
         term_similarity: float,
         name_max_chars: int,
+        unmatched_penalty: float,
         rrf_k: int,
         candidate_depth: int,
     ) -> None:
@@ -292,6 +333,7 @@ class ChineseReader:
         self.queries = queries
         self.term_similarity = term_similarity
         self.name_max_chars = name_max_chars
+        self.unmatched_penalty = unmatched_penalty
         self.rrf_k = rrf_k
         self.candidate_depth = candidate_depth
         self.bm25 = BM25([c.text for c in self.index.chunks])
@@ -299,26 +341,46 @@ class ChineseReader:
         self.names = PinyinNames(self.index.sentences)
         self.vocabulary = frozenset(multilingual.words.words) | frozenset(multilingual.words.lemmas)
 
-    def analyse(self, question: str) -> tuple[QuestionAnalysis, list[AlignedTerm], np.ndarray]:
+    def analyse(self, question: str) -> ChineseQuestion:
         """The analysis, the aligned terms and the question's multilingual vector (one batch for the model)."""
-        words = content_words(question)
+        words = content_words(question, parts=True)
         vectors = self.queries.encode([question] + words)
         aligned = align_terms(vectors[1:], words, self.multilingual.words, self.term_similarity)
-        names = [w for _, name in self.names.match(han_ngrams(question, self.name_max_chars)) for w in name]
+        names = self.names.match(han_ngrams(question, self.name_max_chars))
+        titles = english_terms(question, self.vocabulary)
         terms: list[QuestionTerm] = []
-        titles = [w for w in title_words(question) if w in self.vocabulary]
-        for lemma, word in [(w, w) for w in names + titles + latin_terms(question)] + [(t.lemma, t.word) for t in aligned]:
-            if lemma not in {t.lemma for t in terms}:
-                terms.append(QuestionTerm(lemma=lemma, word=word))
-        return analyse_chinese(question, terms), aligned, vectors[0]
+        candidates = (
+            [QuestionTerm(lemma=w, word=w) for _, name in names for w in name]
+            + [QuestionTerm(lemma=w, word=w) for w in latin_terms(question)]
+            + [term for _, term in titles]
+            + [QuestionTerm(lemma=t.lemma, word=t.word) for t in aligned]
+        )
+        for term in candidates:
+            if term.lemma not in {t.lemma for t in terms} and term.word not in {t.word for t in terms}:
+                terms.append(term)
+        matched = [t.chinese for t in aligned] + [gram for gram, _ in names] + [chinese for chinese, _ in titles]
+        whole_words = [w for w in content_words(question) if w not in ASKING_WORDS]
+        unmatched = [w for w in whole_words if not any(m in w or w in m for m in matched)]
+        return ChineseQuestion(analyse_chinese(question, terms), aligned, whole_words, unmatched, vectors[0])
 
     def read(self, question: str, k: int) -> ChineseReading:
-        analysis, aligned, vector = self.analyse(question)
-        passages = self.retrieve(analysis, vector, k)
+        """The best English span for a Chinese question. Its confidence is the English reader's, lowered by
+        the share of the question's words that have no counterpart in the corpus: the reader cannot see
+        them, and a question about something the page never mentions ("主持人", a host) is mostly such words.
+        """
+        analysed = self.analyse(question)
+        passages = self.retrieve(analysed.analysis, analysed.vector, k)
         prediction = (
-            self.reader.read_analysed(analysis, passages, vector, self.multilingual.sentence_vectors) if passages else None
+            self.reader.read_analysed(analysed.analysis, passages, analysed.vector, self.multilingual.sentence_vectors)
+            if passages
+            else None
         )
-        return ChineseReading(analysis, aligned, passages, prediction)
+        if prediction is not None:
+            logit = math.log(prediction.confidence / (1.0 - prediction.confidence))
+            logit -= self.unmatched_penalty * analysed.unmatched_share
+            features = {**prediction.features, "unmatched": analysed.unmatched_share}
+            prediction = dataclasses.replace(prediction, confidence=1.0 / (1.0 + math.exp(-logit)), features=features)
+        return ChineseReading(analysed, passages, prediction)
 
     def retrieve(self, analysis: QuestionAnalysis, vector: np.ndarray, k: int) -> list[Passage]:
         """Chunks ranked by multilingual similarity and by BM25 over the English terms, fused by reciprocal rank."""

