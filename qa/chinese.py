@@ -30,13 +30,14 @@ import re
 from pathlib import Path
 from dataclasses import dataclass
 
+import faiss
 import numpy as np
 
 from . import answer_types as rules
 from .multilingual import CorpusWords, MultilingualIndex, nearest_mean
 from .question import QuestionAnalysis, QuestionTerm
 from .reader import RuleReader, SpanPrediction
-from .retrieval import BM25, STOPWORDS
+from .retrieval import STOPWORDS, HybridRetriever, RetrievalSettings
 from .types import Passage, Sentence
 
 # Question words, longest first within a type's list, and the answer type they ask for. Checked in this
@@ -364,9 +365,10 @@ class ChineseReader:
         self.name_max_chars = name_max_chars
         self.unmatched_penalty = unmatched_penalty
         self.neighbours = neighbours
-        self.rrf_k = rrf_k
-        self.candidate_depth = candidate_depth
-        self.bm25 = BM25([c.text for c in self.index.chunks])
+        # The English retriever, with the multilingual chunk vectors in place of the English ones.
+        dense = faiss.IndexFlatIP(multilingual.chunk_vectors.shape[1])
+        dense.add(multilingual.chunk_vectors)
+        self.retriever = HybridRetriever(dataclasses.replace(self.index, chunk_vectors=dense), RetrievalSettings(candidate_depth, rrf_k))
         _load_jieba()
         self.names = PinyinNames(self.index.sentences)
         self.vocabulary = frozenset(multilingual.words.words) | frozenset(multilingual.words.lemmas)
@@ -414,25 +416,4 @@ class ChineseReader:
 
     def retrieve(self, analysis: QuestionAnalysis, vector: np.ndarray, k: int) -> list[Passage]:
         """Chunks ranked by multilingual similarity and by BM25 over the English terms, fused by reciprocal rank."""
-        n = len(self.index.chunks)
-        if n == 0:
-            return []
-        depth = min(n, max(k, self.candidate_depth))
-        dense_all = self.multilingual.chunk_vectors @ vector
-        lexical_all = self.bm25.scores(" ".join(t.word for t in analysis.terms))
-        rankings = [np.argsort(-dense_all, kind="stable")[:depth], [i for i in np.argsort(-lexical_all, kind="stable")[:depth] if lexical_all[i] > 0]]
-        fused: dict[int, float] = {}
-        for ranking in rankings:
-            for rank, chunk_id in enumerate(ranking):
-                fused[int(chunk_id)] = fused.get(int(chunk_id), 0.0) + 1.0 / (self.rrf_k + rank + 1)
-        best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-        return [
-            Passage(
-                chunk=self.index.chunks[i],
-                score=fused[i],
-                rank=rank,
-                dense_score=float(dense_all[i]),
-                lexical_score=float(lexical_all[i]),
-            )
-            for rank, i in enumerate(best)
-        ]
+        return self.retriever.retrieve(" ".join(t.word for t in analysis.terms), vector, k)
