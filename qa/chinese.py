@@ -23,10 +23,12 @@ sentence similarity in place of the English one.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import heapq
 import itertools
 import math
 import re
+import time
 from pathlib import Path
 from dataclasses import dataclass
 
@@ -226,6 +228,9 @@ class PinyinNames:
     MAX_RUN = 3
 
     def __init__(self, sentences: list[Sentence]) -> None:
+        from pypinyin import Style, pinyin  # loads its dictionaries: here, not in the first question
+
+        self._readings = functools.partial(pinyin, style=Style.NORMAL, heteronym=True, errors="ignore")
         self.names: dict[str, tuple[str, ...]] = {}
         for sentence in sentences:
             words = [
@@ -241,11 +246,9 @@ class PinyinNames:
 
     def match(self, grams: list[str]) -> list[tuple[str, tuple[str, ...]]]:
         """``(n-gram, corpus words)`` for each n-gram whose pinyin, in some reading, is a corpus name."""
-        from pypinyin import Style, pinyin
-
         found = []
         for gram in grams:
-            readings = pinyin(gram, style=Style.NORMAL, heteronym=True, errors="ignore")
+            readings = self._readings(gram)
             if len(readings) != len(gram):
                 continue
             for spelling in itertools.product(*readings):
@@ -340,6 +343,7 @@ class ChineseReading:
     question: ChineseQuestion
     passages: list[Passage]
     prediction: SpanPrediction | None
+    timings_ms: dict[str, float]  # encode (analysis with the multilingual model), retrieve, read
 
 
 class ChineseReader:
@@ -400,8 +404,13 @@ class ChineseReader:
         the share of the question's words that have no counterpart in the corpus: the reader cannot see
         them, and a question about something the page never mentions ("主持人", a host) is mostly such words.
         """
+        clock = time.perf_counter()
         analysed = self.analyse(question)
+        timings = {"encode": (time.perf_counter() - clock) * 1000}
+        clock = time.perf_counter()
         passages = self.retrieve(analysed.analysis, analysed.vector, k)
+        timings["retrieve"] = (time.perf_counter() - clock) * 1000
+        clock = time.perf_counter()
         prediction = (
             self.reader.read_analysed(analysed.analysis, passages, analysed.vector, self.multilingual.sentence_vectors)
             if passages
@@ -412,7 +421,8 @@ class ChineseReader:
             logit -= self.unmatched_penalty * analysed.unmatched_share
             features = {**prediction.features, "unmatched": analysed.unmatched_share}
             prediction = dataclasses.replace(prediction, confidence=1.0 / (1.0 + math.exp(-logit)), features=features)
-        return ChineseReading(analysed, passages, prediction)
+        timings["read"] = (time.perf_counter() - clock) * 1000
+        return ChineseReading(analysed, passages, prediction, timings)
 
     def retrieve(self, analysis: QuestionAnalysis, vector: np.ndarray, k: int) -> list[Passage]:
         """Chunks ranked by multilingual similarity and by BM25 over the English terms, fused by reciprocal rank."""
