@@ -79,6 +79,8 @@ HEAD_NOUNS: dict[str, tuple[str, str]] = {
 _HEAD_AFTER = re.compile(r"(?:哪[一二两三四五六七八九十几]?(?:个|些|家|所|位|种|座|项|名)?|什么)(?P<rest>[\u4e00-\u9fff]{1,4})")
 # "…的承办单位是哪个？", "…的职务是什么？": the noun before the copula is the head.
 _HEAD_BEFORE = re.compile(r"(?P<before>[\u4e00-\u9fff]{1,4})(?:是|为)(?:哪|什么)")
+# "…的专家叫什么名字？": the name of a thing of the noun's type.
+_NAME_OF = re.compile(r"(?P<before>[\u4e00-\u9fff]{1,4}?)的?(?:叫什么|名字|名称)")
 
 # A title ends the subject of "X是谁？" when X is an office ("深圳市副市长是谁？" asks for a person); without
 # one, X is a name ("杜平是谁？" asks what the person is).
@@ -136,7 +138,7 @@ def chinese_answer_type(question: str) -> tuple[str, str | None]:
     for word, answer_type in QUESTION_WORDS:
         if word in question:
             return answer_type, None
-    for match in _HEAD_BEFORE.finditer(question):
+    for match in itertools.chain(_HEAD_BEFORE.finditer(question), _NAME_OF.finditer(question)):
         before = match.group("before")
         for start in range(len(before)):
             if before[start:] in HEAD_NOUNS:
@@ -381,9 +383,14 @@ class ChineseReader:
         """The analysis, the aligned terms and the question's multilingual vector (one batch for the model)."""
         words = content_words(question, parts=True)
         vectors = self.queries.encode([question] + words)
-        aligned = align_terms(vectors[1:], words, self.multilingual.words, self.term_similarity, self.neighbours)
-        names = self.names.match(han_ngrams(question, self.name_max_chars))
         titles = english_terms(question, self.vocabulary)
+        # A word holding a title the table knows ("区委书记") takes the table's English, not the model's guess.
+        aligned = [
+            term
+            for term in align_terms(vectors[1:], words, self.multilingual.words, self.term_similarity, self.neighbours)
+            if not any(title in term.chinese for title, _ in titles)
+        ]
+        names = self.names.match(han_ngrams(question, self.name_max_chars))
         terms: list[QuestionTerm] = []
         candidates = (
             [QuestionTerm(lemma=w, word=w) for _, name in names for w in name]

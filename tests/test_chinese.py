@@ -72,6 +72,7 @@ def test_language_of_a_question(text, language):
         ("研讨会上为哪两个机构举行了揭牌仪式？", rules.ORGANISATION, "institution"),  # 哪 + numeral + 机构
         ("研讨会的承办单位是哪个？", rules.ORGANISATION, "unit"),  # the noun before 是哪个
         ("这篇报道的来源是哪个部门？", rules.ORGANISATION, "department"),
+        ("清华大学的专家叫什么名字？", rules.PERSON, "expert"),  # the name of an expert is a person's
         ("研讨会当天深圳天气怎么样？", rules.DESCRIPTION, None),
     ],
 )
