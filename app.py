@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ EXAMPLES = [
     "Which universities sent experts?",
 ]
 # Questions in Chinese are answered with the English page's words (qa.chinese); the chat speaks the question's language.
-EXAMPLES_ZH = ["研讨会是什么时候举行的？", "研讨会在哪里举行？", "深圳市副市长是谁？", "哪些大学的专家作了专题报告？"]
+EXAMPLES_ZH = ["研讨会是什么时候举行的？", "研讨会在哪里举行？", "深圳市副市长是谁？", "杜平是谁？"]
 
 
 class AskRequest(BaseModel):
@@ -202,6 +203,15 @@ def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore |
     return demo
 
 
+def _prepare_chinese(pipeline: QAPipeline) -> None:
+    """Load the multilingual model and the corpus's multilingual vectors before the first Chinese question
+    (computing them takes seconds to minutes once; then they are read from the index folder)."""
+    try:
+        pipeline.chinese_reader()
+    except QAError as exc:
+        log.warning("questions in Chinese cannot be answered here: %s", exc)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the seminar-qa chat and API.")
     parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1, or $QA_HOST)")
@@ -214,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         pipeline = QAPipeline.open(settings)
     except QAError as exc:
         raise SystemExit(f"app: error: {exc}") from None
+    threading.Thread(target=_prepare_chinese, args=(pipeline,), name="chinese-warm-up", daemon=True).start()
     live = LivePipeline(pipeline)
     live.start()  # picks up a rebuilt index (qa build) without a restart
     app = create_app(live, settings, FeedbackStore(settings.feedback_db))

@@ -55,8 +55,8 @@ class VectorCache:
                 computed = self.embedder.encode([t for _, t in missing])
                 cached.update({k: v for (k, _), v in zip(missing, computed)})
                 log.info(
-                    "multilingual vectors: %d computed in %.1f s, %d from %s",
-                    len(missing), time.perf_counter() - started, len(texts) - len(missing), self.path,
+                    "multilingual vectors: %d computed in %.1f s, %d read from %s",
+                    len(missing), time.perf_counter() - started, len(set(keys) & cached.keys()) - len(missing), self.path,
                 )
             result = np.stack([cached[k] for k in keys]) if keys else np.zeros((0, self.embedder.dimension), np.float32)
             if missing or len(cached) != len(set(keys)):
