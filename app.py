@@ -4,33 +4,42 @@
 
 The model and the index load once, at start-up (the index is built first when missing or stale).
 Routes: ``/`` chat page · ``POST /api/ask`` · ``GET /healthz`` · ``/gradio.js`` web component script ·
-the Gradio API (``gradio_client.Client(url).predict(question, api_name="/ask")``).
+the Gradio API (``gradio_client.Client(url).predict(question, api_name="/ask")``) · ``/admin``, the editors'
+document list, upload and removal (only when ``QA_ADMIN_TOKEN`` is set).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import hmac
 import logging
 import math
+import os
 import threading
+import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import QAPipeline, Settings
 from qa.conversation import resolve_follow_up
+from qa.corpus import CorpusUpdate, add_paths, list_documents, remove_documents
 from qa.errors import InvalidQuestionError, ModelError, QAError
 from qa.feedback import FeedbackStore
 from qa.language import CHINESE, ENGLISH, detect_language
-from qa.presentation import MESSAGES, answer_html, escape_text
+from qa.loading import MAX_DOCUMENT_BYTES, SUPPORTED_NAMES, SUPPORTED_SUFFIXES, slugify
+from qa.presentation import MESSAGES, admin_page_html, answer_html, escape_text
 from qa.ratelimit import RateLimiter
 from qa.serving import LivePipeline
 
@@ -112,6 +121,9 @@ def create_app(pipeline: QAPipeline | LivePipeline, settings: Settings, feedback
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "index_loaded": True, **live.current.info(), "reload_error": live.last_error}
 
+    if settings.admin_token:
+        add_admin_routes(app, live, settings)
+
     @app.get("/gradio.js", include_in_schema=False)
     def gradio_js() -> FileResponse:
         if not GRADIO_JS.is_file():
@@ -120,6 +132,92 @@ def create_app(pipeline: QAPipeline | LivePipeline, settings: Settings, feedback
 
     demo = build_chat(live, settings, feedback)
     return gr.mount_gradio_app(app, demo, path="/", footer_links=["api"])
+
+
+def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings) -> None:
+    """``/admin``: the editors' document list, upload and removal, behind ``settings.admin_token``.
+
+    The browser sends the token as the password of HTTP Basic authentication (any user name), a script as
+    ``Authorization: Bearer <token>``. Forms carry a token derived from the admin token, so that another site
+    cannot make a logged-in editor's browser post to them.
+    """
+    form_token = hmac.new(settings.admin_token.encode(), b"admin-form", hashlib.sha256).hexdigest()
+
+    def authorise(request: Request) -> None:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        supplied = credentials.strip()
+        if scheme.lower() == "basic":
+            try:
+                supplied = base64.b64decode(supplied, validate=True).decode("utf-8").partition(":")[2]
+            except (ValueError, UnicodeDecodeError):
+                supplied = ""
+        elif scheme.lower() != "bearer":
+            supplied = ""
+        if not (supplied and hmac.compare_digest(supplied.encode(), settings.admin_token.encode())):
+            raise HTTPException(401, "the admin view needs the admin token", {"WWW-Authenticate": 'Basic realm="seminar-qa admin"'})
+
+    def check_form(token: str) -> None:
+        if not hmac.compare_digest(token.encode(), form_token.encode()):
+            raise HTTPException(403, "this form has expired: reload the admin page")
+
+    def page(message: str = "", status: int = 200) -> HTMLResponse:
+        index = live.current.index
+        body = admin_page_html(list_documents(index), form_token, message, index.version)
+        return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+    def after_update(update: CorpusUpdate) -> str:
+        live.refresh()
+        done = [f"added {', '.join(update.changes.added)}" if update.changes.added else "",
+                f"updated {', '.join(update.changes.updated)}" if update.changes.updated else "",
+                f"removed {', '.join(update.changes.removed)}" if update.changes.removed else ""]
+        skipped = [f"could not read {Path(path).name}: {reason}" for path, reason in update.failures]
+        return "; ".join(p for p in done + skipped if p) or "nothing changed"
+
+    @app.get("/admin", include_in_schema=False)
+    def admin(request: Request) -> HTMLResponse:
+        authorise(request)
+        return page()
+
+    @app.get("/admin/api/documents")
+    def admin_documents(request: Request) -> dict[str, Any]:
+        authorise(request)
+        index = live.current.index
+        return {"version": index.version, "documents": [asdict(e) for e in list_documents(index)]}
+
+    @app.post("/admin/upload", include_in_schema=False)
+    def admin_upload(request: Request, file: UploadFile = File(...), token: str = Form("")) -> HTMLResponse:
+        authorise(request)
+        check_form(token)
+        name = Path(file.filename or "").name
+        suffix = Path(name).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            return page(f"{name or 'that file'}: unsupported file type; use {SUPPORTED_NAMES}", 415)
+        data = file.file.read(MAX_DOCUMENT_BYTES + 1)
+        if len(data) > MAX_DOCUMENT_BYTES:
+            return page(f"{name}: over the {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB limit for one document", 413)
+        settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+        target = settings.uploads_dir / f"{slugify(Path(name).stem)}{suffix}"
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+        partial.write_bytes(data)
+        os.replace(partial, target)  # a half-written upload is never read
+        try:
+            update = add_paths(settings, live.current.embedder, [target])
+        except QAError as exc:
+            return page(str(exc), 422)
+        if update.failures:
+            target.unlink(missing_ok=True)
+            return page(after_update(update), 422)
+        return page(after_update(update))
+
+    @app.post("/admin/remove", include_in_schema=False)
+    def admin_remove(request: Request, doc_id: str = Form(...), token: str = Form("")) -> HTMLResponse:
+        authorise(request)
+        check_form(token)
+        try:
+            update = remove_documents(settings, live.current.embedder, [doc_id])
+        except QAError as exc:
+            return page(str(exc), 404)
+        return page(after_update(update))
 
 
 def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore | None) -> gr.Blocks:

@@ -32,7 +32,7 @@ from qa.annotation import annotate_documents, load_spacy
 from qa.chunking import Chunker
 from qa.index import CorpusIndex
 from qa.loading import load_corpus
-from qa.pipeline import chunking_settings, ensure_index
+from qa.corpus import chunking_settings, ensure_index
 from qa.retrieval import HybridRetriever, RetrievalSettings
 from qa.types import Chunk
 

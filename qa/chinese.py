@@ -371,9 +371,10 @@ class ChineseReader:
         self.name_max_chars = name_max_chars
         self.unmatched_penalty = unmatched_penalty
         self.neighbours = neighbours
-        # The English retriever, with the multilingual chunk vectors in place of the English ones.
-        dense = faiss.IndexFlatIP(multilingual.chunk_vectors.shape[1])
-        dense.add(multilingual.chunk_vectors)
+        # The English retriever, with the multilingual chunk vectors in place of the English ones (under the
+        # chunks' keys, as in the index).
+        dense = faiss.IndexIDMap2(faiss.IndexFlatIP(multilingual.chunk_vectors.shape[1]))
+        dense.add_with_ids(multilingual.chunk_vectors, np.array([c.key for c in self.index.chunks], dtype=np.int64))
         self.retriever = HybridRetriever(dataclasses.replace(self.index, chunk_vectors=dense), RetrievalSettings(candidate_depth, rrf_k))
         _load_jieba()
         self.names = PinyinNames(self.index.sentences)

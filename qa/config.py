@@ -69,6 +69,9 @@ class Settings:
     rate_limit_burst: int = 20
     queue_concurrency: int = 4
     feedback_db: Path = Path("feedback.sqlite3")
+    # The admin view (/admin): off unless a token is set (QA_ADMIN_TOKEN); uploaded files are kept here.
+    admin_token: str = dataclasses.field(default="", repr=False)
+    uploads_dir: Path = Path("uploads")
 
     @classmethod
     def load(cls, **overrides: Any) -> "Settings":

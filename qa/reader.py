@@ -228,9 +228,22 @@ class RuleReader:
             if not content:
                 continue
             repeated = sum(1 for t in content if t.lemma in question_words or _word(sentence, t) in question_words)
-            if repeated == len(content):
-                continue  # the span only repeats the question
-            overlap = repeated / len(content)
+            if repeated == len(content) or (
+                analysis.descriptors and all(t.lemma in analysis.words or _word(sentence, t) in analysis.words for t in content)
+            ):
+                continue  # the span only repeats the question ("which complexity class" → "complexity classes")
+            # Words narrowing the head noun belong inside the answer's name ("which Jiaotong university" →
+            # "Beijing Jiaotong University"): they earn credit there instead of an overlap penalty.
+            span_words = {t.lemma for t in content} | {_word(sentence, t) for t in content}
+            described = [d for d in analysis.descriptors if d.lemma in span_words or d.word in span_words]
+            descriptor_words = {d.lemma for d in described} | {d.word for d in described}
+            repeated_outside = sum(
+                1 for t in content
+                if (t.lemma in question_words or _word(sentence, t) in question_words)
+                and not (t.lemma in descriptor_words or _word(sentence, t) in descriptor_words)
+            )
+            overlap = repeated_outside / len(content)
+            described_share = len(described) / len(analysis.descriptors) if analysis.descriptors else 0.0
             root = _root(sentence, c)
             proximity = 0.0
             for lemma, positions in matches.items():
@@ -265,6 +278,7 @@ class RuleReader:
                 + (w.list_fit[analysis.plural] if c.is_list else 0.0)
                 + w.anchor * anchor
                 + (w.head_match if head_match else 0.0)
+                + w.described * described_share
             )
             yield c, fit, proximity, anchor, span_score
 

@@ -99,8 +99,12 @@ class HybridRetriever:
         if n == 0 or k <= 0:
             return []
         depth = min(n, max(k, self.settings.candidate_depth))
-        dense_scores, dense_ids = self.index.chunk_vectors.search(question_vector.reshape(1, -1), depth)
-        dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0]) if i >= 0}
+        dense_scores, dense_keys = self.index.chunk_vectors.search(question_vector.reshape(1, -1), depth)
+        dense = {
+            self.index.chunk_by_key(int(key)).chunk_id: float(score)
+            for key, score in zip(dense_keys[0], dense_scores[0])
+            if key >= 0
+        }
         lexical_all = self.bm25.scores(question)
         lexical_order = np.argsort(-lexical_all, kind="stable")[:depth]
         lexical = {int(i): float(lexical_all[i]) for i in lexical_order if lexical_all[i] > 0}
@@ -115,7 +119,7 @@ class HybridRetriever:
                 chunk=self.index.chunks[i],
                 score=fused[i],
                 rank=rank,
-                dense_score=dense.get(i, float(self.index.chunk_vectors.reconstruct(i) @ question_vector)),
+                dense_score=dense.get(i, float(self.index.chunk_vectors.reconstruct(self.index.chunks[i].key) @ question_vector)),
                 lexical_score=float(lexical_all[i]),
             )
             for rank, i in enumerate(best)
