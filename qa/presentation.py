@@ -58,7 +58,9 @@ MESSAGES: dict[str, ChatMessages] = {
 }
 
 
-def answer_html(answer: Answer, document: Callable[[str], Document], no_answer_hint: str = "", language: str = ENGLISH) -> str:
+def answer_html(
+    answer: Answer, document: Callable[[str], Document], no_answer_hint: str = "", language: str = ENGLISH
+) -> str:
     """The chat message for an answer (or a kind "the documents don't say" with a hint), in ``language``."""
     messages = MESSAGES[language]
     if answer.no_answer or not answer.citations:
@@ -77,10 +79,11 @@ def answer_html(answer: Answer, document: Callable[[str], Document], no_answer_h
     for number, c in enumerate(answer.citations, 1):
         passage = text[c.passage_start : c.passage_end]
         where = " · ".join(escape_text(p) for p in (c.title, c.source, c.date) if p)
+        place = messages.citation_place.format(doc_id=escape_text(c.doc_id), start=c.start, end=c.end)
         parts.append(
             f"<details><summary>[{number}] {where}</summary>"
             f"<blockquote>{_highlight(passage, c.start - c.passage_start, c.end - c.passage_start)}</blockquote>"
-            f"<small>{messages.citation_place.format(doc_id=escape_text(c.doc_id), start=c.start, end=c.end)}</small></details>"
+            f"<small>{place}</small></details>"
         )
     return "".join(parts)
 
