@@ -22,6 +22,7 @@ from .errors import CorpusError, IndexUnavailableError
 from .index import (
     CorpusIndex,
     IndexChanges,
+    VectorIndexSettings,
     build_key,
     empty_index,
     index_lock,
@@ -72,6 +73,10 @@ class _CorpusSpec:
 
 def chunking_settings(settings: Settings) -> ChunkingSettings:
     return ChunkingSettings(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+
+
+def vector_index_settings(settings: Settings) -> VectorIndexSettings:
+    return VectorIndexSettings(settings.approximate_index_above, settings.hnsw_m, settings.hnsw_ef_construction)
 
 
 def list_documents(index: CorpusIndex) -> list[DocumentEntry]:
@@ -220,7 +225,9 @@ def _sync(
         excluded &= {d.doc_id for d in loaded.documents if any(_is_under(d.path, p) for p in paths)}
         if current.manifest and _CorpusSpec(paths, frozenset(excluded)) == before and _same(current, documents):
             return CorpusUpdate(IndexChanges(unchanged=list(current.documents)), loaded.failures, current)
-        updated, changes = update_index(current, documents, embedder, chunking, list(paths), excluded)
+        updated, changes = update_index(
+            current, documents, embedder, chunking, list(paths), excluded, vector_index_settings(settings)
+        )
         write_version(updated, directory)
         log.info(
             "index %s: %d added, %d updated, %d removed, %d chunks embedded",

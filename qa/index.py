@@ -83,6 +83,15 @@ class CorpusIndex:
         return counts
 
 
+@dataclass(frozen=True)
+class VectorIndexSettings:
+    """Exact search up to ``approximate_above`` chunks, HNSW above (see ``qa.config.Settings``)."""
+
+    approximate_above: int
+    hnsw_m: int
+    hnsw_ef_construction: int
+
+
 @dataclass
 class IndexChanges:
     """What an update did, by document id."""
@@ -120,17 +129,6 @@ def empty_index(dimension: int) -> CorpusIndex:
     )
 
 
-def build_index(
-    documents: list[Document],
-    embedder: Embedder,
-    chunking: ChunkingSettings,
-    corpus_paths: list[str],
-) -> CorpusIndex:
-    """Annotate, chunk and embed ``documents`` into a new in-memory index."""
-    index, _ = update_index(empty_index(embedder.dimension), documents, embedder, chunking, corpus_paths)
-    return index
-
-
 def update_index(
     index: CorpusIndex,
     documents: list[Document],
@@ -138,13 +136,16 @@ def update_index(
     chunking: ChunkingSettings,
     corpus_paths: list[str],
     excluded: Iterable[str] = (),
+    vector_settings: VectorIndexSettings | None = None,
 ) -> tuple[CorpusIndex, IndexChanges]:
     """A new index holding exactly ``documents``, reusing the work already done in ``index``.
 
     A document whose id and content (checksum) are already indexed keeps its annotations and vectors; only new
     and changed documents are annotated and embedded; documents not in ``documents`` are dropped with all their
     chunks. ``index`` itself is left untouched (it may be serving). ``corpus_paths`` and ``excluded`` (ids taken
-    out by an editor although their file is still in the corpus) are recorded in the manifest.
+    out by an editor although their file is still in the corpus) are recorded in the manifest. Past
+    ``vector_settings.approximate_above`` chunks the vectors go into an HNSW graph (rebuilt from the stored
+    vectors on each change: HNSW cannot delete), else into an exact flat index updated in place.
     """
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     changes = IndexChanges()
@@ -179,14 +180,8 @@ def update_index(
     new_chunks = Chunker(chunking).chunk(fresh, new_sentences, first_id=len(chunks))
     changes.embedded_chunks = len(new_chunks)
 
-    vectors = faiss.clone_index(index.chunk_vectors)
-    dropped = [c.key for c in index.chunks if c.doc_id not in kept]
-    if dropped:
-        vectors.remove_ids(np.array(dropped, dtype=np.int64))
-    if new_chunks:
-        vectors.add_with_ids(
-            embedder.encode([c.text for c in new_chunks]), np.array([c.key for c in new_chunks], dtype=np.int64)
-        )
+    new_vectors = embedder.encode([c.text for c in new_chunks]).reshape(-1, embedder.dimension)
+    vectors = _chunk_vector_index(index, [c.key for c in chunks], new_chunks, new_vectors, vector_settings)
     carried = index.sentence_vectors[[old for old in renumbered]] if renumbered else index.sentence_vectors[:0]
     sentence_vectors = np.vstack([carried, embedder.encode([s.text for s in new_sentences]).reshape(-1, carried.shape[1])])
 
@@ -204,6 +199,56 @@ def update_index(
         manifest=_manifest(ordered, all_chunks, len(sentences) + len(new_sentences), embedder, chunking, corpus_paths, excluded),
     )
     return updated, changes
+
+
+def _chunk_vector_index(
+    index: CorpusIndex,
+    kept_keys: list[int],
+    new_chunks: list[Chunk],
+    new_vectors: np.ndarray,
+    settings: VectorIndexSettings | None,
+) -> faiss.Index:
+    """The chunk vectors of the updated index: ``index``'s for ``kept_keys``, plus ``new_vectors``."""
+    new_keys = np.array([c.key for c in new_chunks], dtype=np.int64)
+    approximate = settings is not None and len(kept_keys) + len(new_chunks) > settings.approximate_above
+    if not approximate and not is_approximate(index.chunk_vectors):  # exact: update a copy in place
+        vectors = faiss.clone_index(index.chunk_vectors)
+        kept = set(kept_keys)
+        dropped = [c.key for c in index.chunks if c.key not in kept]
+        if dropped:
+            vectors.remove_ids(np.array(dropped, dtype=np.int64))
+        if len(new_keys):
+            vectors.add_with_ids(new_vectors, new_keys)
+        return vectors
+    dimension = new_vectors.shape[1]
+    if approximate:
+        assert settings is not None
+        graph = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = settings.hnsw_ef_construction
+        vectors = faiss.IndexIDMap2(graph)
+    else:
+        vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    kept_vectors = (
+        index.chunk_vectors.reconstruct_batch(np.array(kept_keys, dtype=np.int64))
+        if kept_keys
+        else np.zeros((0, dimension), dtype=np.float32)
+    )
+    vectors.add_with_ids(
+        np.vstack([kept_vectors, new_vectors]).astype(np.float32), np.concatenate([np.array(kept_keys, dtype=np.int64), new_keys])
+    )
+    return vectors
+
+
+def is_approximate(vectors: faiss.Index) -> bool:
+    """Whether a chunk vector index searches an HNSW graph (approximate) rather than every vector."""
+    inner = faiss.downcast_index(vectors.index) if isinstance(vectors, faiss.IndexIDMap2) else vectors
+    return isinstance(inner, faiss.IndexHNSW)
+
+
+def set_search_depth(vectors: faiss.Index, ef_search: int) -> None:
+    """How many graph nodes an HNSW search visits (more: better recall, slower); nothing for exact search."""
+    if is_approximate(vectors):
+        faiss.downcast_index(vectors.index).hnsw.efSearch = ef_search
 
 
 def _manifest(

@@ -78,7 +78,7 @@ class QAPipeline:
 
     @classmethod
     def from_index(cls, index: CorpusIndex, embedder: Embedder, settings: Settings) -> "QAPipeline":
-        retriever = HybridRetriever(index, RetrievalSettings(settings.candidate_depth, settings.rrf_k))
+        retriever = HybridRetriever(index, RetrievalSettings(settings.candidate_depth, settings.rrf_k, settings.hnsw_ef_search))
         return cls(index=index, embedder=embedder, retriever=retriever, reader=make_reader(settings, index), settings=settings)
 
     def document(self, doc_id: str) -> Document:

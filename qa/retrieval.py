@@ -15,7 +15,7 @@ from typing import Protocol
 import faiss
 import numpy as np
 
-from .index import CorpusIndex
+from .index import CorpusIndex, set_search_depth
 from .text import words
 from .types import Passage
 
@@ -81,6 +81,7 @@ class Retriever(Protocol):
 class RetrievalSettings:
     candidate_depth: int
     rrf_k: int
+    ef_search: int = 128  # HNSW search depth, when the index is past the exact-search size
 
 
 class HybridRetriever:
@@ -90,6 +91,7 @@ class HybridRetriever:
         # One question is one small search: FAISS's OpenMP threads cost more than they save (a flat search
         # over 10k vectors: 0.55 ms on one thread, 16 ms on two; bench/README.md).
         faiss.omp_set_num_threads(1)
+        set_search_depth(index.chunk_vectors, settings.ef_search)
         self.index = index
         self.settings = settings
         self.bm25 = BM25([c.text for c in index.chunks])

@@ -228,3 +228,21 @@ def test_cli_add_list_remove(settings, park, tmp_path, capsys, monkeypatch):
     assert qa_main(["remove", *flags, "park"]) == 2 and "no such document" in capsys.readouterr().err
     assert qa_main(["list", *flags]) == 0
     assert "park" not in capsys.readouterr().out
+
+
+def test_large_corpus_switches_to_hnsw_and_back(settings, embedder, park):
+    from qa.index import is_approximate
+
+    exact = ensure_index(settings, embedder)
+    assert not is_approximate(exact.chunk_vectors)
+    small_threshold = dataclasses.replace(settings, approximate_index_above=len(exact.chunks))
+    update = add_paths(small_threshold, embedder, [park])  # one chunk more than the threshold
+    assert is_approximate(update.index.chunk_vectors) and update.index.chunk_vectors.ntotal == len(update.index.chunks)
+    for key in (c.key for c in exact.chunks):  # the stored vectors moved over unchanged
+        assert np.allclose(update.index.chunk_vectors.reconstruct(key), exact.chunk_vectors.reconstruct(key))
+    approximate = QAPipeline.from_index(load_index(settings.index_dir), embedder, small_threshold)
+    assert is_approximate(approximate.index.chunk_vectors)
+    assert approximate.ask(QUESTION).answer == "Chen Wei"
+    assert approximate.ask("When was the seminar held?").answer == "December 15th"
+    back = remove_documents(small_threshold, embedder, ["park"]).index  # at the threshold again: exact search
+    assert not is_approximate(back.chunk_vectors) and back.chunk_vectors.ntotal == len(exact.chunks)
