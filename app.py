@@ -4,33 +4,44 @@
 
 The model and the index load once, at start-up (the index is built first when missing or stale).
 Routes: ``/`` chat page · ``POST /api/ask`` · ``GET /healthz`` · ``/gradio.js`` web component script ·
-the Gradio API (``gradio_client.Client(url).predict(question, api_name="/ask")``).
+the Gradio API (``gradio_client.Client(url).predict(question, api_name="/ask")``) · ``/admin``, the editors'
+document list, upload and removal (only when ``QA_ADMIN_TOKEN`` is set).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import ctypes
+import hashlib
+import hmac
 import json
 import logging
 import math
+import os
+import threading
+import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import QAPipeline, Settings
 from qa.conversation import resolve_follow_up
-from qa.errors import InvalidQuestionError, QAError
+from qa.corpus import CorpusUpdate, add_paths, list_documents, remove_documents
+from qa.errors import InvalidQuestionError, ModelError, QAError
 from qa.feedback import FeedbackStore
-from qa.presentation import answer_html, escape_text
+from qa.language import CHINESE, ENGLISH, detect_language
+from qa.loading import MAX_DOCUMENT_BYTES, SUPPORTED_NAMES, SUPPORTED_SUFFIXES, slugify
+from qa.presentation import MESSAGES, admin_page_html, answer_html, escape_text
 from qa.ratelimit import RateLimiter
 from qa.serving import LivePipeline
 from qa.types import Answer
@@ -46,6 +57,8 @@ EXAMPLES = [
     "Who is the Director of the Institute?",
     "Which universities sent experts?",
 ]
+# Questions in Chinese are answered with the English page's words (qa.chinese); the chat speaks the question's language.
+EXAMPLES_ZH = ["研讨会是什么时候举行的？", "研讨会在哪里举行？", "深圳市副市长是谁？", "杜平是谁？"]
 
 
 class AskRequest(BaseModel):
@@ -112,12 +125,17 @@ def create_app(pipeline: QAPipeline | LivePipeline, settings: Settings, feedback
             answer = live.current.ask(body.question, k=body.k)
         except InvalidQuestionError as exc:
             return _error(422, str(exc))
+        except ModelError as exc:  # a Chinese question where the multilingual model cannot load
+            return _error(503, str(exc))
         _log_answer("api", answer)
         return answer.to_dict()
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "index_loaded": True, **live.current.info(), "reload_error": live.last_error}
+
+    if settings.admin_token:
+        add_admin_routes(app, live, settings)
 
     @app.get("/gradio.js", include_in_schema=False)
     def gradio_js() -> FileResponse:
@@ -129,31 +147,121 @@ def create_app(pipeline: QAPipeline | LivePipeline, settings: Settings, feedback
     return gr.mount_gradio_app(app, demo, path="/", footer_links=["api"])
 
 
+def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings) -> None:
+    """``/admin``: the editors' document list, upload and removal, behind ``settings.admin_token``.
+
+    The browser sends the token as the password of HTTP Basic authentication (any user name), a script as
+    ``Authorization: Bearer <token>``. Forms carry a token derived from the admin token, so that another site
+    cannot make a logged-in editor's browser post to them.
+    """
+    form_token = hmac.new(settings.admin_token.encode(), b"admin-form", hashlib.sha256).hexdigest()
+
+    def authorise(request: Request) -> None:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        supplied = credentials.strip()
+        if scheme.lower() == "basic":
+            try:
+                supplied = base64.b64decode(supplied, validate=True).decode("utf-8").partition(":")[2]
+            except (ValueError, UnicodeDecodeError):
+                supplied = ""
+        elif scheme.lower() != "bearer":
+            supplied = ""
+        if not (supplied and hmac.compare_digest(supplied.encode(), settings.admin_token.encode())):
+            raise HTTPException(401, "the admin view needs the admin token", {"WWW-Authenticate": 'Basic realm="seminar-qa admin"'})
+
+    def check_form(token: str) -> None:
+        if not hmac.compare_digest(token.encode(), form_token.encode()):
+            raise HTTPException(403, "this form has expired: reload the admin page")
+
+    def page(message: str = "", status: int = 200) -> HTMLResponse:
+        index = live.current.index
+        body = admin_page_html(list_documents(index), form_token, message, index.version)
+        return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+    def after_update(update: CorpusUpdate) -> str:
+        live.refresh()
+        done = [f"added {', '.join(update.changes.added)}" if update.changes.added else "",
+                f"updated {', '.join(update.changes.updated)}" if update.changes.updated else "",
+                f"removed {', '.join(update.changes.removed)}" if update.changes.removed else ""]
+        skipped = [f"could not read {Path(path).name}: {reason}" for path, reason in update.failures]
+        return "; ".join(p for p in done + skipped if p) or "nothing changed"
+
+    @app.get("/admin", include_in_schema=False)
+    def admin(request: Request) -> HTMLResponse:
+        authorise(request)
+        return page()
+
+    @app.get("/admin/api/documents")
+    def admin_documents(request: Request) -> dict[str, Any]:
+        authorise(request)
+        index = live.current.index
+        return {"version": index.version, "documents": [asdict(e) for e in list_documents(index)]}
+
+    @app.post("/admin/upload", include_in_schema=False)
+    def admin_upload(request: Request, file: UploadFile = File(...), token: str = Form("")) -> HTMLResponse:
+        authorise(request)
+        check_form(token)
+        name = Path(file.filename or "").name
+        suffix = Path(name).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            return page(f"{name or 'that file'}: unsupported file type; use {SUPPORTED_NAMES}", 415)
+        data = file.file.read(MAX_DOCUMENT_BYTES + 1)
+        if len(data) > MAX_DOCUMENT_BYTES:
+            return page(f"{name}: over the {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB limit for one document", 413)
+        settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+        target = settings.uploads_dir / f"{slugify(Path(name).stem)}{suffix}"
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+        partial.write_bytes(data)
+        os.replace(partial, target)  # a half-written upload is never read
+        try:
+            update = add_paths(settings, live.current.embedder, [target])
+        except QAError as exc:
+            return page(str(exc), 422)
+        if update.failures:
+            target.unlink(missing_ok=True)
+            return page(after_update(update), 422)
+        return page(after_update(update))
+
+    @app.post("/admin/remove", include_in_schema=False)
+    def admin_remove(request: Request, doc_id: str = Form(...), token: str = Form("")) -> HTMLResponse:
+        authorise(request)
+        check_form(token)
+        try:
+            update = remove_documents(settings, live.current.embedder, [doc_id])
+        except QAError as exc:
+            return page(str(exc), 404)
+        return page(after_update(update))
+
+
 def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore | None) -> gr.Blocks:
     info = live.current.info()
     documents = [live.current.document(doc_id) for doc_id in list(live.current.index.documents)[:3]]
     known = "; ".join(
         escape_text(" · ".join(p for p in (d.title, d.source, d.date) if p)) for d in documents if d.title
     ) or f"{info['documents']} documents"
-    hint = "You can ask, for example: " + " · ".join(f"“{escape_text(q)}”" for q in EXAMPLES[:3])
+    hints = {
+        ENGLISH: "You can ask, for example: " + " · ".join(f"“{escape_text(q)}”" for q in EXAMPLES[:3]),
+        CHINESE: "例如可以问：" + " · ".join(f"“{escape_text(q)}”" for q in EXAMPLES_ZH[:3]),
+    }
 
     def respond(message: str, history: list[dict], records: list[dict]):  # type: ignore[no-untyped-def]
         history = list(history or [])
         records = list(records or [])
         shown_question = escape_text(message or "")
+        language = detect_language(message or "", settings.chinese_share)
         try:
             question = resolve_follow_up(message or "", [r["question"] for r in records])
             pipeline = live.current
             answer = pipeline.ask(question)
             _log_answer("chat", answer)
-            reply = answer_html(answer, pipeline.document, no_answer_hint=hint)
+            reply = answer_html(answer, pipeline.document, no_answer_hint=hints[language], language=language)
             records.append(answer.to_dict())
         except InvalidQuestionError as exc:
-            reply = f"Please type a question ({escape_text(str(exc))})."
+            reply = MESSAGES[language].invalid.format(reason=escape_text(str(exc)))
             records.append({"question": message or "", "answer": None, "no_answer": True, "confidence": 0.0, "citations": []})
         except QAError as exc:
             log.warning("could not answer: %s", exc)
-            reply = "Sorry, I can't answer right now. Please try again in a moment."
+            reply = MESSAGES[language].unavailable
             records.append({"question": message or "", "answer": None, "no_answer": True, "confidence": 0.0, "citations": []})
         history += [{"role": "user", "content": shown_question}, {"role": "assistant", "content": reply}]
         return "", history, records
@@ -177,9 +285,10 @@ def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore |
 
     with gr.Blocks(title="Seminar Q&A") as demo:
         gr.HTML(
-            "<h2>Ask the seminar report</h2>"
+            "<h2>Ask the seminar report · 研讨会报道问答</h2>"
             f"<p>Answers are quoted word for word from: {known}. Each answer cites its passage; "
             "when the documents don't say, the bot says so.</p>"
+            "<p lang=\"zh\">可以用中文提问：答案逐字引自英文原文，并附出处；文档中没有的内容，机器人会如实说明。</p>"
         )
         chatbot = gr.Chatbot(
             label="Answers",
@@ -188,17 +297,18 @@ def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore |
             render_markdown=True,
             allow_tags=False,
             feedback_options=("Like", "Dislike"),
-            placeholder="Ask about the seminar: when and where it was held, who spoke, who sponsored it…",
+            placeholder="Ask about the seminar: when and where it was held, who spoke, who sponsored it… · 也可以用中文提问",
         )
         records = gr.State([])
         with gr.Row():
             box = gr.Textbox(
-                placeholder="Type a question and press Enter", show_label=False, scale=8,
+                placeholder="Type a question and press Enter · 输入问题后按回车", show_label=False, scale=8,
                 max_length=settings.max_question_chars, autofocus=True,
             )
-            send = gr.Button("Ask", variant="primary", scale=1)
-            clear = gr.Button("Clear", scale=1)
+            send = gr.Button("Ask · 提问", variant="primary", scale=1)
+            clear = gr.Button("Clear · 清除", scale=1)
         gr.Examples(EXAMPLES, inputs=box, label="Examples")
+        gr.Examples(EXAMPLES_ZH, inputs=box, label="中文示例")
         for trigger in (box.submit, send.click):
             trigger(respond, [box, chatbot, records], [box, chatbot, records], api_visibility="private", show_progress="minimal")
         clear.click(lambda: ("", [], []), None, [box, chatbot, records], api_visibility="private")
@@ -222,6 +332,15 @@ def steady_malloc(threshold: int = 128 * 1024) -> bool:
         return False
 
 
+def _prepare_chinese(pipeline: QAPipeline) -> None:
+    """Load the multilingual model and the corpus's multilingual vectors before the first Chinese question
+    (computing them takes seconds to minutes once; then they are read from the index folder)."""
+    try:
+        pipeline.chinese_reader()
+    except QAError as exc:
+        log.warning("questions in Chinese cannot be answered here: %s", exc)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the seminar-qa chat and API.")
     parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1, or $QA_HOST)")
@@ -235,6 +354,7 @@ def main(argv: list[str] | None = None) -> None:
         pipeline = QAPipeline.open(settings)
     except QAError as exc:
         raise SystemExit(f"app: error: {exc}") from None
+    threading.Thread(target=_prepare_chinese, args=(pipeline,), name="chinese-warm-up", daemon=True).start()
     live = LivePipeline(pipeline)
     live.start()  # picks up a rebuilt index (qa build) without a restart
     app = create_app(live, settings, FeedbackStore(settings.feedback_db))

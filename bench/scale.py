@@ -5,8 +5,9 @@
   ~0.2 from a query, at random), so by default they are drawn around random normal centres, ``cluster_size``
   vectors per centre (cosine ~0.5 within a cluster, ~0 across); ``--scale-cluster-size 0`` gives the pure
   random set. Queries are stored vectors plus noise, renormalised (cosine ~0.9 to their source).
-* ``faiss.IndexFlatIP`` (what the project uses) against HNSW (``IndexHNSWFlat``, M 32, efConstruction 40,
-  efSearch the smallest of 16/32/64/128 reaching recall@10 >= 0.95; 256 and 512 are tried only when none
+* ``faiss.IndexFlatIP`` (what the project uses up to ``Settings.approximate_index_above`` chunks) against HNSW
+  (``IndexHNSWFlat`` with the project's own ``hnsw_m`` and ``hnsw_ef_construction``, what it uses above that
+  size; efSearch the smallest of 16/32/64/128 reaching recall@10 >= 0.95; 256 and 512 are tried only when none
   does). HNSW was chosen over IVF because it builds faster here: an ``IndexIVFFlat`` with nlist 4·√n needs a
   k-means over thousands of centroids, several minutes at 1M on two cores, before the first vector is added.
 * The project's whole retrieval stage (``HybridRetriever``: FAISS + BM25, fused) over n chunks, with the flat
@@ -32,7 +33,7 @@ from qa.annotation import annotate_documents, load_spacy
 from qa.chunking import Chunker
 from qa.index import CorpusIndex
 from qa.loading import load_corpus
-from qa.pipeline import chunking_settings, ensure_index
+from qa.corpus import chunking_settings, ensure_index
 from qa.retrieval import HybridRetriever, RetrievalSettings
 from qa.types import Chunk
 
@@ -40,8 +41,8 @@ from .common import SQUAD_SET, BenchContext, distribution, mib, spread, table, t
 
 DIMENSION = 384
 K = 10
-HNSW_M = 32
-EF_CONSTRUCTION = 40
+HNSW_M = Settings().hnsw_m
+EF_CONSTRUCTION = Settings().hnsw_ef_construction
 EF_SEARCH = (16, 32, 64, 128)
 EF_SEARCH_EXTRA = (256, 512)  # tried only when the grid above misses the recall target
 RECALL_TARGET = 0.95

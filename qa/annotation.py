@@ -33,8 +33,8 @@ def load_spacy() -> Any:
         ) from None
 
 
-def annotate_documents(documents: list[Document], batch_size: int = 64) -> list[Sentence]:
-    """Sentences of all documents, numbered in order, with their annotations."""
+def annotate_documents(documents: list[Document], batch_size: int = 64, first_id: int = 0) -> list[Sentence]:
+    """Sentences of all documents, numbered in order from ``first_id``, with their annotations."""
     nlp = load_spacy()
     spans: list[tuple[Document, int, int]] = [
         (document, start, end) for document in documents for start, end in sentence_spans(document.text)
@@ -44,7 +44,7 @@ def annotate_documents(documents: list[Document], batch_size: int = 64) -> list[
     for (document, start, end), doc in zip(spans, nlp.pipe(texts, batch_size=batch_size)):
         sentences.append(
             Sentence(
-                sentence_id=len(sentences),
+                sentence_id=first_id + len(sentences),
                 doc_id=document.doc_id,
                 start=start,
                 end=end,

@@ -137,6 +137,7 @@ class ReaderWeights:
     tree_decay: float = 4.0  # dependency-tree edges over which proximity falls to 1/e
     anchor: float = 0.5  # question words in a run right next to the span ("the development of [X]")
     head_match: float = 0.5  # bonus for a span headed by the question's head noun ("which *river*")
+    described: float = 0.5  # share of the words narrowing the head noun found inside the span ("which *Jiaotong* university")
     blocked: float = 0.5  # factor per same-kind candidate standing between a term and the span
     bound_elsewhere: float = 0.5  # factor for a term that a "Name, Title" list binds to a neighbour
     overlap: float = 0.5  # penalty: share of the span's words that repeat the question

@@ -7,6 +7,7 @@ only moves forward, and the result is checked: ``document.text[chunk.start:chunk
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -21,6 +22,16 @@ SEPARATORS = ["\n\n", "\n", ". ", "。", "; ", ", ", " ", ""]
 class ChunkingSettings:
     chunk_size: int
     chunk_overlap: int
+
+
+def chunk_key(document: Document, start: int, end: int) -> int:
+    """A stable, positive 64-bit id for the slice ``[start, end)`` of this version of ``document``.
+
+    It depends on the document's id and content, so re-adding an unchanged document gives the same keys and a
+    changed document gets new ones. Positive and below 2**63, as FAISS ids are signed 64-bit integers.
+    """
+    digest = hashlib.blake2b(f"{document.doc_id}\0{document.checksum}\0{start}\0{end}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big") >> 1
 
 
 class Chunker:
@@ -50,8 +61,8 @@ class Chunker:
             cursor = start + 1
         return spans
 
-    def chunk(self, documents: list[Document], sentences: list[Sentence]) -> list[Chunk]:
-        """Chunks of all documents, numbered in order, each knowing the sentences it overlaps."""
+    def chunk(self, documents: list[Document], sentences: list[Sentence], first_id: int = 0) -> list[Chunk]:
+        """Chunks of all documents, numbered in order from ``first_id``, each knowing the sentences it overlaps."""
         by_doc: dict[str, list[Sentence]] = {}
         for sentence in sentences:
             by_doc.setdefault(sentence.doc_id, []).append(sentence)
@@ -62,12 +73,13 @@ class Chunker:
                 overlapping = tuple(s.sentence_id for s in doc_sentences if s.start < end and s.end > start)
                 chunks.append(
                     Chunk(
-                        chunk_id=len(chunks),
+                        chunk_id=first_id + len(chunks),
                         doc_id=document.doc_id,
                         start=start,
                         end=end,
                         text=document.text[start:end],
                         sentence_ids=overlapping,
+                        key=chunk_key(document, start, end),
                     )
                 )
         return chunks

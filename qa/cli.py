@@ -12,11 +12,15 @@ import logging
 import os
 import sys
 import textwrap
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .config import Settings
 from .errors import QAError
+from .loading import SUPPORTED_NAMES
 from .types import Answer
+
+if TYPE_CHECKING:
+    from .corpus import CorpusUpdate
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
@@ -49,9 +53,24 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="build (or rebuild) an index from documents")
-    build.add_argument("paths", nargs="*", help="files or folders (.txt, .md, .html, SQuAD .json); default: the seminar page")
+    build.add_argument("paths", nargs="*", help=f"files or folders ({SUPPORTED_NAMES}); default: the seminar page")
     _add_settings_flags(build)
     build.set_defaults(handler=_build)
+
+    add = commands.add_parser("add", help="add files or folders to the index (a changed file replaces its old version)")
+    add.add_argument("paths", nargs="+", help=f"files or folders ({SUPPORTED_NAMES})")
+    _add_settings_flags(add)
+    add.set_defaults(handler=_add)
+
+    remove = commands.add_parser("remove", help="remove documents from the index, by id (see qa list)")
+    remove.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="document ids")
+    _add_settings_flags(remove)
+    remove.set_defaults(handler=_remove)
+
+    listing = commands.add_parser("list", help="list the documents in the index")
+    listing.add_argument("--json", action="store_true", help="print the list as JSON")
+    _add_settings_flags(listing)
+    listing.set_defaults(handler=_list)
 
     ask = commands.add_parser("ask", help="answer a question (or one per line from stdin)")
     ask.add_argument("question", nargs="?", help="the question; omit it to read questions from stdin, one per line")
@@ -102,6 +121,53 @@ def _build(args: argparse.Namespace) -> int:
     pipeline = QAPipeline.open(settings, corpus=list(args.paths) or list(settings.corpus), rebuild=True)
     info = pipeline.info()
     print(f"built {info['index']}: {info['documents']} documents, {info['chunks']} chunks, model {info['model']}")
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    from .corpus import add_paths
+    from .pipeline import make_embedder
+
+    settings = _settings(args)
+    return _report_update(add_paths(settings, make_embedder(settings), args.paths))
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from .corpus import remove_documents
+    from .pipeline import make_embedder
+
+    settings = _settings(args)
+    return _report_update(remove_documents(settings, make_embedder(settings), args.doc_ids))
+
+
+def _report_update(update: "CorpusUpdate") -> int:
+    """One line per change, unreadable files on stderr; exit 1 when a file was skipped."""
+    changes = update.changes
+    for label, ids in (("added", changes.added), ("updated", changes.updated), ("removed", changes.removed)):
+        for doc_id in ids:
+            print(f"{label}\t{doc_id}")
+    for path, reason in update.failures:
+        print(f"qa: skipped {path}: {reason}", file=sys.stderr)
+    if changes.changed:
+        print(f"index {update.version}: {changes.embedded_chunks} chunks embedded", file=sys.stderr)
+    else:
+        print("nothing changed", file=sys.stderr)
+    return 1 if update.failures else 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .corpus import list_documents
+    from .index import load_index
+
+    entries = list_documents(load_index(_settings(args).index_dir))
+    if args.json:
+        print(json.dumps([asdict(e) for e in entries], ensure_ascii=False, indent=1))
+        return 0
+    print("\t".join(("id", "title", "source", "date", "chunks", "added")))
+    for e in entries:
+        print("\t".join((e.doc_id, e.title, e.source, e.date, str(e.chunks), e.added)))
     return 0
 
 

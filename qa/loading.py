@@ -1,4 +1,4 @@
-"""Loading and cleaning documents: plain text, Markdown, HTML and SQuAD v2 JSON.
+"""Loading and cleaning documents: plain text, Markdown, HTML, PDF (text layer) and SQuAD v2 JSON.
 
 Cleaning keeps the document's words exactly as published (answers are quoted verbatim) and removes only
 what is not content: the portal's navigation lines, non-breaking and zero-width spaces, stray whitespace.
@@ -9,12 +9,13 @@ so that a question about them can still be answered with a quote).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
 from .errors import CorpusError
@@ -23,8 +24,14 @@ from .types import Document
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSON_SUFFIXES = {".json"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | PDF_SUFFIXES
+SUPPORTED_NAMES = ".txt, .md, .html, .pdf or SQuAD .json"
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+# Tried when detection fails: the portal's Chinese pages, then Western pages.
+_FALLBACK_ENCODINGS = ("gb18030", "cp1252")
+_WESTERN_CODE_PAGES = {"cp1250", "cp1252", "latin_1", "iso8859_2", "iso8859_15", "mac_roman", "cp1254", "cp1257"}
+_DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.IGNORECASE)
 
 # Characters that render as a space but are not one.
 _SPACE_LIKE = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000\t\f\v]")
@@ -37,6 +44,21 @@ _BYLINE = re.compile(
     r"Source\s*[:：]\s*(?P<source>.+?)\s*Date\s*[:：]\s*(?P<date>\d{4}-\d{1,2}-\d{1,2})", re.IGNORECASE
 )
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*#*$")
+# Page chrome that is not content wherever it appears on its own line: share and print links, copyright and
+# footer lines, "previous/next article" links, in English and Chinese.
+_BOILERPLATE_LINE = re.compile(
+    r"""^(?:
+        (?:share(?:\s+(?:this|to|on))?|print(?:\s+this\s+page)?|close(?:\s+window)?|back\s+to\s+top)
+            (?:\s*[:：].{0,60})?
+      | (?:copyright\s*)?(?:©|\(c\)|copyright\s*[:：]).{0,160}
+      | all\s+rights\s+reserved\.?
+      | (?:previous|next)(?:\s+(?:article|page|post))?\s*[:：].{0,160}
+      | (?:分享到|上一篇|下一篇)\s*[:：]?.{0,160}
+      | (?:版权所有|主办单位|返回顶部).{0,160}
+      | (?:\s*[【\[](?:打印|关闭|收藏|打印本页|关闭窗口|字体|大|中|小|print|close)[】\]]\s*)+
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
 
 
 def clean_text(raw: str) -> tuple[str, dict[str, str]]:
@@ -44,7 +66,7 @@ def clean_text(raw: str) -> tuple[str, dict[str, str]]:
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
     text = _INVISIBLE.sub("", _SPACE_LIKE.sub(" ", text))
     lines = [_RUNS_OF_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    lines = [line for line in lines if not _NAV_LINE.match(line)]
+    lines = [line for line in lines if not _NAV_LINE.match(line) and not _BOILERPLATE_LINE.match(line)]
 
     metadata: dict[str, str] = {}
     content = [i for i, line in enumerate(lines) if line]
@@ -153,20 +175,89 @@ def html_to_text(html: str) -> tuple[str, str]:
     return "".join(parser.parts), " ".join("".join(parser.title_parts).split())
 
 
-def _read_text(path: Path) -> str:
+def _read_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_DOCUMENT_BYTES:
             raise CorpusError(f"{path}: {size} bytes is over the {MAX_DOCUMENT_BYTES}-byte limit for one document")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    for encoding in ("utf-8-sig", "gb18030"):
+
+
+def decode_text(data: bytes, name: str = "the file") -> str:
+    """Text from bytes in an unknown encoding: UTF-16 by its byte-order mark, UTF-8, a charset the page declares,
+    then charset-normalizer's guess (GB18030 and Windows-1252 when it has none). Binary data is refused."""
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CorpusError(f"{name}: this is not a text file (it contains binary data)")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise CorpusError(f"{name}: the file says it is UTF-16 but is not") from None
+    declared = _DECLARED_CHARSET.search(data[:4096])
+    for encoding in ("utf-8-sig", *([declared.group(1).decode("ascii")] if declared else [])):
         try:
             return data.decode(encoding)
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, LookupError):
             continue
-    return data.decode("latin-1")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    guess = best.encoding if best is not None else None
+    # On short texts the detector cannot tell Western code pages apart (it calls Windows-1252 "cp1250"): take the
+    # common one. A Chinese page it cannot place is most likely GB18030, this portal's own encoding.
+    candidates = ["cp1252"] if guess in _WESTERN_CODE_PAGES else [guess] if guess else []
+    for encoding in [*candidates, *_FALLBACK_ENCODINGS]:
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise CorpusError(f"{name}: cannot tell which text encoding this file uses")
+
+
+def _read_text(path: Path) -> str:
+    return decode_text(_read_bytes(path), str(path))
+
+
+def load_pdf(path: Path, doc_id: str) -> Document:
+    """The text layer of a PDF, page by page; the document records where each page starts."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    data = _read_bytes(path)
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise CorpusError(f"{path}: the PDF is password-protected")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = str((reader.metadata or {}).get("/Title") or "").strip()
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise CorpusError(f"{path}: cannot read this PDF ({exc})") from None
+    texts: list[str] = []
+    starts: list[int] = []
+    metadata: dict[str, str] = {}
+    offset = 0
+    for raw in pages:
+        text, found = clean_text(raw)
+        for key, value in found.items():
+            metadata.setdefault(key, value)
+        starts.append(offset)
+        texts.append(text)
+        offset += len(text) + 2  # the "\n\n" that joins pages
+    text = "\n\n".join(texts)
+    if not text.strip():
+        raise CorpusError(f"{path}: the PDF has no text layer (a scanned PDF needs OCR first)")
+    return Document(
+        doc_id=doc_id,
+        text=text,
+        title=title or metadata.get("title", ""),
+        source=metadata.get("source", ""),
+        date=metadata.get("date", ""),
+        path=str(path),
+        checksum=checksum_text(text),
+        page_starts=tuple(starts),
+    )
 
 
 def is_squad_file(path: Path) -> bool:
@@ -202,11 +293,13 @@ def load_file(path: Path, doc_id: str | None = None) -> list[Document]:
     """The documents in one file (one for text/Markdown/HTML, one per paragraph for SQuAD JSON)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise CorpusError(f"{path}: unsupported file type {suffix or '(none)'}; use .txt, .md, .html or SQuAD .json")
+        raise CorpusError(f"{path}: unsupported file type {suffix or '(none)'}; use {SUPPORTED_NAMES}")
     if suffix in JSON_SUFFIXES:
         return load_squad_documents(path)
-    raw = _read_text(path)
     doc_id = doc_id or slugify(path.stem)
+    if suffix in PDF_SUFFIXES:
+        return [load_pdf(path, doc_id)]
+    raw = _read_text(path)
     if suffix in HTML_SUFFIXES:
         text, title = html_to_text(raw)
         return [make_document(text, doc_id, str(path), title=title)]
@@ -224,25 +317,55 @@ def _files_under(folder: Path) -> Iterator[Path]:
         yield path
 
 
-def load_corpus(paths: Iterable[str | Path]) -> list[Document]:
-    """Load every document under ``paths`` (files or folders). Document ids are unique."""
-    documents: list[Document] = []
+@dataclass
+class LoadResult:
+    """The documents read from some paths, and the files that could not be read (path, reason)."""
+
+    documents: list[Document] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def load_documents(paths: Iterable[str | Path]) -> LoadResult:
+    """Load every document under ``paths`` (files or folders), skipping and reporting what cannot be read.
+
+    Document ids are unique: a repeated id gets a numeric suffix, in path order, so ids are stable as long as the
+    list of paths only grows at its end.
+    """
+    result = LoadResult()
     seen: set[str] = set()
+    seen_files: set[Path] = set()
     for raw_path in paths:
         path = Path(raw_path)
         if not path.exists():
-            raise CorpusError(f"{path}: no such file or folder")
-        files = list(_files_under(path)) if path.is_dir() else [path]
-        for file in files:
-            for document in load_file(file):
+            result.failures.append((str(path), "no such file or folder"))
+            continue
+        for file in list(_files_under(path)) if path.is_dir() else [path]:
+            if file.resolve() in seen_files:  # named twice (a file and its folder): read once
+                continue
+            seen_files.add(file.resolve())
+            try:
+                loaded = load_file(file)
+            except CorpusError as exc:
+                result.failures.append((str(file), str(exc)))
+                continue
+            for document in loaded:
                 doc_id, n = document.doc_id, 2
                 while doc_id in seen:
                     doc_id, n = f"{document.doc_id}-{n}", n + 1
                 seen.add(doc_id)
-                documents.append(document if doc_id == document.doc_id else replace(document, doc_id=doc_id))
-    if not documents:
-        raise CorpusError("the corpus is empty: no .txt, .md, .html or SQuAD .json file found")
-    return documents
+                result.documents.append(document if doc_id == document.doc_id else replace(document, doc_id=doc_id))
+    return result
+
+
+def load_corpus(paths: Iterable[str | Path]) -> list[Document]:
+    """Load every document under ``paths``; any file that cannot be read is an error."""
+    result = load_documents(paths)
+    if result.failures:
+        path, reason = result.failures[0]
+        raise CorpusError(reason if reason.startswith(path) else f"{path}: {reason}")
+    if not result.documents:
+        raise CorpusError(f"the corpus is empty: no {SUPPORTED_NAMES} file found")
+    return result.documents
 
 
 def corpus_fingerprint(documents: Iterable[Document]) -> str:

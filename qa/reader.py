@@ -73,7 +73,13 @@ class RuleReader:
         return self.analyzer.analyse(question)
 
     def read(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> SpanPrediction | None:
-        analysis = self.analyzer.analyse(question)
+        return self.read_analysed(self.analyzer.analyse(question), passages, question_vector, self.index.sentence_vectors)
+
+    def read_analysed(
+        self, analysis: QuestionAnalysis, passages: list[Passage], question_vector: np.ndarray, sentence_vectors: np.ndarray
+    ) -> SpanPrediction | None:
+        """Read an analysed question; ``sentence_vectors`` (one row per index sentence) are in the space of
+        ``question_vector`` (the index's own, or a multilingual model's for a question in another language)."""
         w = self.weights
         idf = {t.lemma: self._idf.get(t.lemma, self._idf.get(t.word, self._unseen_idf)) for t in analysis.terms}
         total_idf = sum(idf.values()) or 1.0
@@ -99,7 +105,7 @@ class RuleReader:
                 carried = set(self._term_matches(previous, analysis)) - found
                 coverage += w.previous_sentence * sum(idf[lemma] for lemma in carried) / total_idf
                 found |= carried
-            dense = float(self.index.sentence_vectors[sid] @ question_vector)
+            dense = float(sentence_vectors[sid] @ question_vector)
             evidence = w.coverage * coverage + w.dense * dense + w.passage_rank / (1 + rank)
             rarest_found = 1.0 if rarest is not None and rarest in found else 0.0
             scored.append((evidence, sid, passage, matches, coverage, dense, rarest_found))
@@ -222,9 +228,22 @@ class RuleReader:
             if not content:
                 continue
             repeated = sum(1 for t in content if t.lemma in question_words or _word(sentence, t) in question_words)
-            if repeated == len(content):
-                continue  # the span only repeats the question
-            overlap = repeated / len(content)
+            if repeated == len(content) or (
+                analysis.descriptors and all(t.lemma in analysis.words or _word(sentence, t) in analysis.words for t in content)
+            ):
+                continue  # the span only repeats the question ("which complexity class" → "complexity classes")
+            # Words narrowing the head noun belong inside the answer's name ("which Jiaotong university" →
+            # "Beijing Jiaotong University"): they earn credit there instead of an overlap penalty.
+            span_words = {t.lemma for t in content} | {_word(sentence, t) for t in content}
+            described = [d for d in analysis.descriptors if d.lemma in span_words or d.word in span_words]
+            descriptor_words = {d.lemma for d in described} | {d.word for d in described}
+            repeated_outside = sum(
+                1 for t in content
+                if (t.lemma in question_words or _word(sentence, t) in question_words)
+                and not (t.lemma in descriptor_words or _word(sentence, t) in descriptor_words)
+            )
+            overlap = repeated_outside / len(content)
+            described_share = len(described) / len(analysis.descriptors) if analysis.descriptors else 0.0
             root = _root(sentence, c)
             proximity = 0.0
             for lemma, positions in matches.items():
@@ -259,6 +278,7 @@ class RuleReader:
                 + (w.list_fit[analysis.plural] if c.is_list else 0.0)
                 + w.anchor * anchor
                 + (w.head_match if head_match else 0.0)
+                + w.described * described_share
             )
             yield c, fit, proximity, anchor, span_score
 

@@ -15,7 +15,7 @@ from typing import Protocol
 import faiss
 import numpy as np
 
-from .index import CorpusIndex
+from .index import CorpusIndex, set_search_depth
 from .text import words
 from .types import Passage
 
@@ -81,6 +81,7 @@ class Retriever(Protocol):
 class RetrievalSettings:
     candidate_depth: int
     rrf_k: int
+    ef_search: int = 128  # HNSW search depth, when the index is past the exact-search size
 
 
 class HybridRetriever:
@@ -90,6 +91,7 @@ class HybridRetriever:
         # One question is one small search: FAISS's OpenMP threads cost more than they save (a flat search
         # over 10k vectors: 0.55 ms on one thread, 16 ms on two; bench/README.md).
         faiss.omp_set_num_threads(1)
+        set_search_depth(index.chunk_vectors, settings.ef_search)
         self.index = index
         self.settings = settings
         self.bm25 = BM25([c.text for c in index.chunks])
@@ -99,8 +101,12 @@ class HybridRetriever:
         if n == 0 or k <= 0:
             return []
         depth = min(n, max(k, self.settings.candidate_depth))
-        dense_scores, dense_ids = self.index.chunk_vectors.search(question_vector.reshape(1, -1), depth)
-        dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0]) if i >= 0}
+        dense_scores, dense_keys = self.index.chunk_vectors.search(question_vector.reshape(1, -1), depth)
+        dense = {
+            self.index.chunk_by_key(int(key)).chunk_id: float(score)
+            for key, score in zip(dense_keys[0], dense_scores[0])
+            if key >= 0
+        }
         lexical_all = self.bm25.scores(question)
         lexical_order = np.argsort(-lexical_all, kind="stable")[:depth]
         lexical = {int(i): float(lexical_all[i]) for i in lexical_order if lexical_all[i] > 0}
@@ -115,7 +121,7 @@ class HybridRetriever:
                 chunk=self.index.chunks[i],
                 score=fused[i],
                 rank=rank,
-                dense_score=dense.get(i, float(self.index.chunk_vectors.reconstruct(i) @ question_vector)),
+                dense_score=dense.get(i, float(self.index.chunk_vectors.reconstruct(self.index.chunks[i].key) @ question_vector)),
                 lexical_score=float(lexical_all[i]),
             )
             for rank, i in enumerate(best)

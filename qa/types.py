@@ -6,6 +6,7 @@ so that ``document.text[start:end]`` always reproduces the quoted text.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,6 +22,17 @@ class Document:
     date: str = ""
     path: str = ""
     checksum: str = ""
+    # Character offsets where each page starts (PDFs), so that a citation can name its page.
+    page_starts: tuple[int, ...] = ()
+    # When the document entered the index, and when its content last changed (UTC, ISO 8601).
+    added: str = ""
+    updated: str = ""
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding character ``offset``, or ``None`` for a document without pages."""
+        if not self.page_starts:
+            return None
+        return max(1, bisect_right(self.page_starts, offset))
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,11 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A retrievable unit: a slice ``[start, end)`` of a document and the sentences it overlaps."""
+    """A retrievable unit: a slice ``[start, end)`` of a document and the sentences it overlaps.
+
+    ``chunk_id`` is the chunk's position in the loaded index (it changes when documents are added or
+    removed); ``key`` is its stable 64-bit id in the vector index, derived from the document and the slice.
+    """
 
     chunk_id: int
     doc_id: str
@@ -74,6 +90,7 @@ class Chunk:
     end: int
     text: str
     sentence_ids: tuple[int, ...] = ()
+    key: int = 0
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,7 @@ class Citation:
     passage_end: int
     quote: str
     score: float
+    page: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,6 +11,7 @@ from qa.pipeline import QAPipeline, make_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEMINAR_QUESTIONS = ROOT / "eval" / "questions" / "seminar.jsonl"
+SEMINAR_ZH_QUESTIONS = ROOT / "eval" / "questions" / "seminar_zh.jsonl"
 SQUAD_SET = ROOT / "eval" / "benchmarks" / "squad2_dev_small.json"
 _FIGURES = pytest.StashKey[list[str]]()
 

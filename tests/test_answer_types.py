@@ -33,6 +33,12 @@ def test_expected_answer_type(analyse, question, expected_type):
     assert analyse(question).answer_type == expected_type
 
 
+def test_descriptors_narrow_the_head_noun(analyse):
+    assert [d.word for d in analyse("Which national finance association made a report?").descriptors] == ["national", "finance"]
+    assert [d.word for d in analyse("Which research institute from Hangzhou spoke?").descriptors] == ["research", "hangzhou"]
+    assert analyse("What does the big O notation hide?").descriptors == ()  # "what does ...": no wh-phrase
+
+
 def test_question_terms_and_spelling(analyse):
     analysis = analyse("Who is the Director of the Insitute?")
     assert [t.lemma for t in analysis.terms] == ["director", "institute"]  # "Insitute" read as a corpus word
@@ -55,6 +61,9 @@ def test_question_terms_and_spelling(analyse):
         ("Where was the seminar held?", "Shenzhen"),
         ("When did SIC establish a strategic partnership with the Shenzhen Municipal Government?", "November 2018"),
         ("Who undertook the seminar?", "the Guangdong-Hong Kong-Macao Greater Bay Area Big Data Institute"),
+        # Words narrowing the head noun belong inside the answer's name.
+        ("Which jiaotong university was represented?", "Beijing Jiaotong University"),
+        ("Which research institute from Hangzhou made a special report?", "Hangzhou Data Quality Research Institute"),
     ],
 )
 def test_answers_on_the_seminar_page(seminar_pipeline, question, answer):

