@@ -162,5 +162,6 @@ class ReaderWeights:
             "margin": 0.73,  # how far the best span's score is ahead of the best non-overlapping other span (≤ 1)
         }
     )
-    # How many of the best sentences are searched for spans.
-    sentences_searched: int = 8
+    # How many of the best sentences are searched for spans: with 5, both question sets give exactly the
+    # figures of 8 (the spans of the 6th to 8th never won), for about a third less reading time; 4 changes them.
+    sentences_searched: int = 5
