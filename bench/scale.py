@@ -136,7 +136,8 @@ def hybrid_retrieval(context: BenchContext, vector_indexes: dict[str, faiss.Inde
     settings = squad.settings
     n = next(iter(vector_indexes.values())).ntotal
     texts = [c.text for c in squad.index.chunks]
-    chunks = [Chunk(i, "synthetic", 0, len(texts[i % len(texts)]), texts[i % len(texts)]) for i in range(n)]
+    # The synthetic vector indexes number their vectors 0..n-1: those are the chunks' keys.
+    chunks = [Chunk(i, "synthetic", 0, len(texts[i % len(texts)]), texts[i % len(texts)], key=i) for i in range(n)]
     corpus = CorpusIndex({}, chunks, [], vector_indexes["flat"], np.zeros((0, DIMENSION), np.float32), {})
     retriever, bm25_ms = timed(HybridRetriever, corpus, RetrievalSettings(settings.candidate_depth, settings.rrf_k))
     questions = spread(context.workload("squad").texts, len(queries))

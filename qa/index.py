@@ -239,16 +239,20 @@ def _chunk_vector_index(
     return vectors
 
 
+def _searched(vectors: faiss.Index) -> faiss.Index:
+    """The index that does the searching: the one inside an id map, or ``vectors`` itself."""
+    return faiss.downcast_index(vectors.index) if isinstance(vectors, faiss.IndexIDMap2) else vectors
+
+
 def is_approximate(vectors: faiss.Index) -> bool:
     """Whether a chunk vector index searches an HNSW graph (approximate) rather than every vector."""
-    inner = faiss.downcast_index(vectors.index) if isinstance(vectors, faiss.IndexIDMap2) else vectors
-    return isinstance(inner, faiss.IndexHNSW)
+    return isinstance(_searched(vectors), faiss.IndexHNSW)
 
 
 def set_search_depth(vectors: faiss.Index, ef_search: int) -> None:
     """How many graph nodes an HNSW search visits (more: better recall, slower); nothing for exact search."""
     if is_approximate(vectors):
-        faiss.downcast_index(vectors.index).hnsw.efSearch = ef_search
+        _searched(vectors).hnsw.efSearch = ef_search
 
 
 def _manifest(

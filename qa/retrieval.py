@@ -7,13 +7,13 @@ calibrate their scores against each other.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
 
 import faiss
 import numpy as np
+from scipy import sparse
 
 from .index import CorpusIndex, set_search_depth
 from .text import words
@@ -41,34 +41,41 @@ def _fold(word: str) -> str:
 
 
 class BM25:
-    """Okapi BM25 over a fixed list of texts."""
+    """Okapi BM25 over a fixed list of texts.
+
+    Each text's weight for each of its terms (idf × saturated, length-normalised term frequency) is computed once
+    into a sparse matrix with a column per term, so that scoring a question sums a few columns: the work grows
+    with the postings of the question's terms, not with a Python loop over them (bench: pure-Python scoring passed
+    5 ms at ~2,600 chunks).
+    """
 
     def __init__(self, texts: list[str], k1: float = 1.5, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
-        self._docs = [Counter(lexical_terms(t)) for t in texts]
-        self._lengths = np.array([sum(d.values()) for d in self._docs], dtype=np.float64)
-        self._avg_length = float(self._lengths.mean()) if len(self._docs) else 0.0
-        df: Counter[str] = Counter()
-        for doc in self._docs:
-            df.update(doc.keys())
-        n = len(self._docs)
-        self.idf = {term: math.log(1 + (n - f + 0.5) / (f + 0.5)) for term, f in df.items()}
-        self._postings: dict[str, list[int]] = {}
-        for i, doc in enumerate(self._docs):
-            for term in doc:
-                self._postings.setdefault(term, []).append(i)
+        counts = [Counter(lexical_terms(t)) for t in texts]
+        lengths = np.array([sum(c.values()) for c in counts], dtype=np.float64)
+        average = float(lengths.mean()) if len(counts) and lengths.mean() > 0 else 1.0
+        self._columns: dict[str, int] = {}
+        rows, columns, frequencies = [], [], []
+        for row, doc in enumerate(counts):
+            for term, frequency in doc.items():
+                rows.append(row)
+                columns.append(self._columns.setdefault(term, len(self._columns)))
+                frequencies.append(frequency)
+        n = len(counts)
+        tf = np.array(frequencies, dtype=np.float64)
+        row_index = np.array(rows, dtype=np.int64)
+        column_index = np.array(columns, dtype=np.int64)
+        document_frequency = np.bincount(column_index, minlength=len(self._columns)) if len(tf) else np.zeros(0)
+        idf = np.log(1 + (n - document_frequency + 0.5) / (document_frequency + 0.5))
+        norm = k1 * (1 - b + b * lengths[row_index] / average) if len(tf) else tf
+        weights = idf[column_index] * tf * (k1 + 1) / (tf + norm) if len(tf) else tf
+        self._weights = sparse.csc_matrix((weights, (row_index, column_index)), shape=(n, len(self._columns)))
+        self._size = n
 
     def scores(self, query: str) -> np.ndarray:
-        scores = np.zeros(len(self._docs), dtype=np.float64)
-        for term in set(lexical_terms(query)):
-            idf = self.idf.get(term)
-            if idf is None:
-                continue
-            for i in self._postings[term]:
-                tf = self._docs[i][term]
-                norm = self.k1 * (1 - self.b + self.b * self._lengths[i] / self._avg_length)
-                scores[i] += idf * tf * (self.k1 + 1) / (tf + norm)
-        return scores
+        columns = sorted({self._columns[t] for t in lexical_terms(query) if t in self._columns})
+        if not columns:
+            return np.zeros(self._size, dtype=np.float64)
+        return np.asarray(self._weights[:, columns].sum(axis=1)).ravel()
 
 
 class Retriever(Protocol):
