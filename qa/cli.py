@@ -204,7 +204,8 @@ def format_answer(answer: Answer) -> str:
     for n, c in enumerate(answer.citations, 1):
         where = " · ".join(part for part in (c.title, c.source, c.date) if part)
         lines.append(f"[{n}] {where}")
-        lines.append(f"    document {c.doc_id}, answer at characters {c.start}-{c.end}, passage {c.passage_start}-{c.passage_end}")
+        page = f"page {c.page}, " if c.page else ""
+        lines.append(f"    {page}document {c.doc_id}, answer at characters {c.start}-{c.end}, passage {c.passage_start}-{c.passage_end}")
     return "\n".join(lines)
 
 

@@ -38,6 +38,7 @@ class ChatMessages:
 
     no_answer: str
     citation_place: str  # formatted with doc_id (escaped), start, end
+    page: str  # formatted with page, put before citation_place for documents with pages (PDF)
     quoted_note: str  # shown before an answer quoted from a document in another language ("" for none)
     invalid: str  # formatted with the reason (escaped)
     unavailable: str
@@ -47,6 +48,7 @@ MESSAGES: dict[str, ChatMessages] = {
     ENGLISH: ChatMessages(
         no_answer="I couldn't find that in the documents, so I won't guess.",
         citation_place="document {doc_id}, characters {start}–{end}",
+        page="page {page} · ",
         quoted_note="",
         invalid="Please type a question ({reason}).",
         unavailable="Sorry, I can't answer right now. Please try again in a moment.",
@@ -54,6 +56,7 @@ MESSAGES: dict[str, ChatMessages] = {
     CHINESE: ChatMessages(
         no_answer="文档中没有找到答案，我不作猜测。",
         citation_place="文档 {doc_id}，第 {start}–{end} 个字符",
+        page="第 {page} 页 · ",
         quoted_note="以下答案逐字引自英文原文：",
         invalid="请输入问题（{reason}）。",
         unavailable="抱歉，现在无法回答中文问题，请稍后再试，或用英文提问。",
@@ -82,7 +85,9 @@ def answer_html(
     for number, c in enumerate(answer.citations, 1):
         passage = text[c.passage_start : c.passage_end]
         where = " · ".join(escape_text(p) for p in (c.title, c.source, c.date) if p)
-        place = messages.citation_place.format(doc_id=escape_text(c.doc_id), start=c.start, end=c.end)
+        place = (messages.page.format(page=c.page) if c.page else "") + messages.citation_place.format(
+            doc_id=escape_text(c.doc_id), start=c.start, end=c.end
+        )
         parts.append(
             f"<details><summary>[{number}] {where}</summary>"
             f"<blockquote>{_highlight(passage, c.start - c.passage_start, c.end - c.passage_start)}</blockquote>"

@@ -10,6 +10,7 @@ import faiss
 import numpy as np
 import pytest
 
+from qa.cli import format_answer
 from qa.cli import main as qa_main
 from qa.config import DEFAULT_CORPUS
 from qa.corpus import add_paths, ensure_index, list_documents, remove_documents
@@ -17,6 +18,7 @@ from qa.errors import CorpusError
 from qa.index import load_index, read_manifest
 from qa.loading import clean_text, load_corpus
 from qa.pipeline import QAPipeline
+from qa.presentation import answer_html
 from qa.serving import LivePipeline
 from tests.pdf_factory import write_pdf
 from tests.test_serving import kill_qa_midway
@@ -166,6 +168,8 @@ def test_pdf_answers_cite_their_page(settings, embedder, tmp_path):
     assert answer.answer and "Zhao Min" in answer.answer
     citation = answer.citations[0]
     assert citation.doc_id == "report" and citation.page == 2
+    assert "page 2 · document report" in answer_html(answer, load_index(settings.index_dir).documents.__getitem__)
+    assert "page 2, document report" in format_answer(answer)
     assert citation.title == "Harbour Data Institute Annual Report"
     assert _pipeline(settings, embedder).ask("When was the Harbour Data Institute founded?").citations[0].page == 1
 
