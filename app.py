@@ -40,7 +40,7 @@ from qa.corpus import CorpusUpdate, add_paths, list_documents, remove_documents
 from qa.errors import InvalidQuestionError, ModelError, QAError
 from qa.feedback import FeedbackStore
 from qa.language import CHINESE, ENGLISH, detect_language
-from qa.loading import MAX_DOCUMENT_BYTES, SUPPORTED_NAMES, SUPPORTED_SUFFIXES, slugify
+from qa.loading import MAX_DOCUMENT_BYTES, SUPPORTED_NAMES, SUPPORTED_SUFFIXES, load_file, slugify
 from qa.presentation import MESSAGES, admin_page_html, answer_html, escape_text
 from qa.ratelimit import RateLimiter
 from qa.serving import LivePipeline
@@ -173,9 +173,10 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings) -> No
         if not hmac.compare_digest(token.encode(), form_token.encode()):
             raise HTTPException(403, "this form has expired: reload the admin page")
 
-    def page(message: str = "", status: int = 200) -> HTMLResponse:
+    def page(request: Request, message: str = "", status: int = 200) -> HTMLResponse:
         index = live.current.index
-        body = admin_page_html(list_documents(index), form_token, message, index.version)
+        base = f"{request.scope.get('root_path', '')}/admin"  # the page is also the answer to its forms' posts
+        body = admin_page_html(list_documents(index), form_token, base, message, index.version)
         return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
     def after_update(update: CorpusUpdate) -> str:
@@ -189,7 +190,7 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings) -> No
     @app.get("/admin", include_in_schema=False)
     def admin(request: Request) -> HTMLResponse:
         authorise(request)
-        return page()
+        return page(request)
 
     @app.get("/admin/api/documents")
     def admin_documents(request: Request) -> dict[str, Any]:
@@ -204,23 +205,27 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings) -> No
         name = Path(file.filename or "").name
         suffix = Path(name).suffix.lower()
         if suffix not in SUPPORTED_SUFFIXES:
-            return page(f"{name or 'that file'}: unsupported file type; use {SUPPORTED_NAMES}", 415)
+            return page(request, f"{name or 'that file'}: unsupported file type; use {SUPPORTED_NAMES}", 415)
         data = file.file.read(MAX_DOCUMENT_BYTES + 1)
         if len(data) > MAX_DOCUMENT_BYTES:
-            return page(f"{name}: over the {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB limit for one document", 413)
+            return page(request, f"{name}: over the {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB limit for one document", 413)
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
         target = settings.uploads_dir / f"{slugify(Path(name).stem)}{suffix}"
-        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+        # Written beside the target and read once before it replaces it: a broken re-upload of a file never
+        # destroys the good one, and a half-written upload is never read.
+        partial = target.with_name(f".{uuid.uuid4().hex}-{target.name}")
         partial.write_bytes(data)
-        os.replace(partial, target)  # a half-written upload is never read
+        try:
+            load_file(partial)
+        except QAError as exc:
+            partial.unlink(missing_ok=True)
+            return page(request, f"could not read {name}: {exc}".replace(str(partial), name), 422)
+        os.replace(partial, target)
         try:
             update = add_paths(settings, live.current.embedder, [target])
         except QAError as exc:
-            return page(str(exc), 422)
-        if update.failures:
-            target.unlink(missing_ok=True)
-            return page(after_update(update), 422)
-        return page(after_update(update))
+            return page(request, str(exc), 422)
+        return page(request, after_update(update), 422 if update.failures else 200)
 
     @app.post("/admin/remove", include_in_schema=False)
     def admin_remove(request: Request, doc_id: str = Form(...), token: str = Form("")) -> HTMLResponse:
@@ -229,8 +234,8 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings) -> No
         try:
             update = remove_documents(settings, live.current.embedder, [doc_id])
         except QAError as exc:
-            return page(str(exc), 404)
-        return page(after_update(update))
+            return page(request, str(exc), 404)
+        return page(request, after_update(update))
 
 
 def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore | None) -> gr.Blocks:

@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="build (or rebuild) an index from documents")
-    build.add_argument("paths", nargs="*", help=f"files or folders ({SUPPORTED_NAMES}); default: the seminar page")
+    build.add_argument("paths", nargs="*", help=f"files or folders ({SUPPORTED_NAMES}); default: the index's own sources, else the seminar page")
     _add_settings_flags(build)
     build.set_defaults(handler=_build)
 

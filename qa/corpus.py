@@ -107,7 +107,8 @@ def ensure_index(
 ) -> CorpusIndex:
     """The index in ``settings.index_dir``, brought up to date with its sources first.
 
-    - ``force`` rebuilds from scratch from ``corpus`` (default: ``settings.corpus``), forgetting removals.
+    - ``force`` rebuilds from scratch from ``corpus`` (default: the recorded sources, else ``settings.corpus``),
+      forgetting removals.
     - A missing index is built from ``corpus`` or ``settings.corpus``, unless ``build_missing`` is false (then it
       is an error: a user who names an index folder that holds none has most likely mistyped it).
     - An index built with other settings (model, chunking, annotation) is rebuilt from its recorded sources.
@@ -118,7 +119,9 @@ def ensure_index(
     manifest = read_manifest(directory)
     if manifest is None and not build_missing and not force:
         raise IndexUnavailableError(f"no index in {directory}: build one with `qa build --index {directory}`")
-    requested = tuple(_resolve(corpus or settings.corpus))
+    recorded = (manifest or {}).get("corpus", {}).get("paths")
+    # A rebuild without named sources keeps the index's own (documents added since the first build included).
+    requested = tuple(_resolve(corpus or (recorded if force and recorded else settings.corpus)))
     if force or manifest is None:
         update = _sync(settings, embedder, lambda spec: _CorpusSpec(requested, frozenset()), strict=True, fresh=True)
     elif corpus is not None and tuple(manifest.get("corpus", {}).get("paths", ())) != requested:
@@ -220,8 +223,13 @@ def _sync(
         if fresh and not documents:
             raise CorpusError("the corpus is empty: no document could be read")
         failed = {path for path, _ in loaded.failures}
-        # A file that was just named and cannot be read is reported, not recorded as a source.
-        paths = tuple(p for p in _drop_emptied_files(spec.paths, loaded.documents, excluded) if not (p in readded and p in failed))
+        # A file newly named that cannot be read is reported, not recorded as a source (one that already was stays:
+        # its indexed copy is kept).
+        paths = tuple(
+            p
+            for p in _drop_emptied_files(spec.paths, loaded.documents, excluded)
+            if not (p in readded and p in failed and p not in before.paths)
+        )
         excluded &= {d.doc_id for d in loaded.documents if any(_is_under(d.path, p) for p in paths)}
         if current.manifest and _CorpusSpec(paths, frozenset(excluded)) == before and _same(current, documents):
             return CorpusUpdate(IndexChanges(unchanged=list(current.documents)), loaded.failures, current)

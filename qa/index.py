@@ -356,7 +356,13 @@ def load_index(directory: Path) -> CorpusIndex:
     except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise IndexUnavailableError(f"index in {version} cannot be read ({exc}); rebuild it with `qa build`") from None
     keys = faiss.vector_to_array(chunk_vectors.id_map) if isinstance(chunk_vectors, faiss.IndexIDMap2) else None
-    if keys is None or set(keys.tolist()) != {c.key for c in chunks} or len(sentence_vectors) != len(sentences):
+    consistent = (
+        keys is not None
+        and len(keys) == len(chunks)
+        and set(keys.tolist()) == {c.key for c in chunks}
+        and len(sentence_vectors) == len(sentences)
+    )
+    if not consistent:
         raise IndexUnavailableError(f"index in {version} is inconsistent; rebuild it with `qa build`")
     manifest["location"] = str(version)
     return CorpusIndex(

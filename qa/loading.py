@@ -50,11 +50,11 @@ _BOILERPLATE_LINE = re.compile(
     r"""^(?:
         (?:share(?:\s+(?:this|to|on))?|print(?:\s+this\s+page)?|close(?:\s+window)?|back\s+to\s+top)
             (?:\s*[:：].{0,60})?
-      | (?:copyright\s*)?(?:©|\(c\)|copyright\s*[:：]).{0,160}
+      | (?:copyright\s*)?(?:©|\(c\)\s*(?:19|20)\d\d|copyright\s*[:：]).{0,160}
       | all\s+rights\s+reserved\.?
-      | (?:previous|next)(?:\s+(?:article|page|post))?\s*[:：].{0,160}
+      | (?:previous|next)\s+(?:article|page|post)\s*[:：].{0,160}
       | (?:分享到|上一篇|下一篇)\s*[:：]?.{0,160}
-      | (?:版权所有|主办单位|返回顶部).{0,160}
+      | (?:版权所有|返回顶部).{0,160}
       | (?:\s*[【\[](?:打印|关闭|收藏|打印本页|关闭窗口|字体|大|中|小|print|close)[】\]]\s*)+
     )$""",
     re.IGNORECASE | re.VERBOSE,

@@ -114,6 +114,9 @@ class QAPipeline:
     def is_chinese(self, question: str) -> bool:
         return detect_language(question, self.settings.chinese_share) == CHINESE
 
+    def has_chinese_reader(self) -> bool:
+        return self._chinese is not None
+
     def chinese_reader(self) -> ChineseReader:
         """The reader of Chinese questions, made on first use: it loads the multilingual model (an optional
         package: :class:`~qa.errors.ModelError` when it is missing) and the corpus's multilingual vectors."""

@@ -96,12 +96,13 @@ def answer_html(
     return "".join(parts)
 
 
-def admin_page_html(entries: list[DocumentEntry], form_token: str, message: str = "", version: str = "") -> str:
-    """The editors' page: the document list with a remove button each, and an upload form. All text escaped."""
+def admin_page_html(entries: list[DocumentEntry], form_token: str, base: str, message: str = "", version: str = "") -> str:
+    """The editors' page: the document list with a remove button each, and an upload form (posting to ``base``
+    + "/remove" and "/upload"). All text escaped."""
     rows = "".join(
         "<tr>"
         + "".join(f"<td>{html.escape(str(v))}</td>" for v in (e.doc_id, e.title, e.source, e.date, e.chunks, e.added))
-        + '<td><form method="post" action="admin/remove">'
+        + f'<td><form method="post" action="{html.escape(base)}/remove">'
         f'<input type="hidden" name="token" value="{html.escape(form_token)}">'
         f'<input type="hidden" name="doc_id" value="{html.escape(e.doc_id)}">'
         '<button type="submit">Remove</button></form></td></tr>'
@@ -115,7 +116,7 @@ def admin_page_html(entries: list[DocumentEntry], form_token: str, message: str 
         f"<h1>Documents</h1>{notice}<p>Index version: {html.escape(version)} · {len(entries)} documents</p>"
         "<table><tr><th>id</th><th>title</th><th>source</th><th>date</th><th>chunks</th><th>added</th><th></th></tr>"
         f"{rows}</table><h2>Add or replace a document</h2>"
-        '<form method="post" action="admin/upload" enctype="multipart/form-data">'
+        f'<form method="post" action="{html.escape(base)}/upload" enctype="multipart/form-data">'
         f'<input type="hidden" name="token" value="{html.escape(form_token)}">'
         f'<input type="file" name="file" accept="{html.escape(",".join(sorted(SUPPORTED_SUFFIXES)))}" required> '
         '<button type="submit">Upload</button></form>'

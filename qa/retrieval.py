@@ -128,7 +128,7 @@ class HybridRetriever:
                 chunk=self.index.chunks[i],
                 score=fused[i],
                 rank=rank,
-                dense_score=dense.get(i, float(self.index.chunk_vectors.reconstruct(self.index.chunks[i].key) @ question_vector)),
+                dense_score=dense[i] if i in dense else float(self.index.chunk_vectors.reconstruct(self.index.chunks[i].key) @ question_vector),
                 lexical_score=float(lexical_all[i]),
             )
             for rank, i in enumerate(best)

@@ -27,6 +27,7 @@ class LivePipeline:
         self._directory = Path(pipeline.settings.index_dir)
         self._poll_seconds = poll_seconds
         self._stop = threading.Event()
+        self._refresh_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
 
@@ -35,20 +36,32 @@ class LivePipeline:
         return self._pipeline
 
     def refresh(self) -> bool:
-        """Swap in the live version of the index if it is not the one being served. True when swapped."""
-        name = live_version_name(self._directory)
-        if name is None or Path(self._pipeline.index.location).name == name:
-            return False
-        try:
-            index = load_index(self._directory)
-        except QAError as exc:  # a broken build is never served; the old index keeps answering
-            self.last_error = str(exc)
-            log.error("new index version %s not loaded: %s", name, exc)
-            return False
-        self._pipeline = QAPipeline.from_index(index, self._embedder, self._pipeline.settings)
-        self.last_error = None
-        log.info("now serving index %s", index.location)
-        return True
+        """Swap in the live version of the index if it is not the one being served. True when swapped.
+
+        One refresh at a time (the watcher and an editor's update may both call it), so an older version can
+        never replace a newer one. When the served pipeline answers Chinese questions, the new one is made ready
+        for them before it serves, so that no visitor's question waits for that work.
+        """
+        with self._refresh_lock:
+            name = live_version_name(self._directory)
+            if name is None or Path(self._pipeline.index.location).name == name:
+                return False
+            try:
+                index = load_index(self._directory)
+            except QAError as exc:  # a broken build is never served; the old index keeps answering
+                self.last_error = str(exc)
+                log.error("new index version %s not loaded: %s", name, exc)
+                return False
+            pipeline = QAPipeline.from_index(index, self._embedder, self._pipeline.settings)
+            if self._pipeline.has_chinese_reader():
+                try:
+                    pipeline.chinese_reader()
+                except QAError as exc:
+                    log.warning("questions in Chinese cannot be answered from %s: %s", index.location, exc)
+            self._pipeline = pipeline
+            self.last_error = None
+            log.info("now serving index %s", index.location)
+            return True
 
     def start(self) -> None:
         if self._thread is None:

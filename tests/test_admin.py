@@ -113,7 +113,11 @@ def test_bad_uploads_are_refused_clearly(settings, embedder, filename, content, 
     response = client.post("/admin/upload", files={"file": (filename, content)}, data={"token": token}, auth=AUTH)
     assert response.status_code == status and message in response.text
     assert not (settings.uploads_dir / "broken.pdf").exists()  # a file that failed is not kept
-    assert all(p.parent == settings.uploads_dir for p in settings.uploads_dir.rglob("*"))
+    assert not list(settings.uploads_dir.glob(".*"))  # nor its partial copy
+    if "escape" in filename:  # the name is reduced to a file name inside the uploads folder
+        assert (settings.uploads_dir / "escape.txt").is_file()
+        assert not (settings.uploads_dir.parent / "escape.txt").exists()
+        assert not (settings.uploads_dir.parent.parent / "escape.txt").exists()
 
 
 def test_forms_need_the_page_token(settings, embedder):
@@ -131,3 +135,23 @@ def test_document_text_in_the_admin_view_is_escaped(settings, embedder):
     client.post("/admin/upload", files={"file": ("hostile.html", hostile)}, data={"token": token}, auth=AUTH)
     page = client.get("/admin", auth=AUTH).text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_broken_re_upload_keeps_the_good_document(settings, embedder, tmp_path):
+    client = _client(settings, embedder)
+    token = _form_token(client.get("/admin", auth=AUTH).text)
+    good = write_pdf(tmp_path / "r.pdf", [["The harbour exchange opened on 3 May 2021."]]).read_bytes()
+    assert client.post("/admin/upload", files={"file": ("report.pdf", good)}, data={"token": token}, auth=AUTH).status_code == 200
+    broken = client.post("/admin/upload", files={"file": ("report.pdf", b"%PDF-1.4 broken")}, data={"token": token}, auth=AUTH)
+    assert broken.status_code == 422 and "could not read report.pdf" in broken.text
+    assert (settings.uploads_dir / "report.pdf").read_bytes() == good
+    # the document stays, also after the next change and a restart's re-read of the sources
+    client.post("/admin/remove", data={"doc_id": "seminar-2020-12-17", "token": token}, auth=AUTH)
+    assert "report" in ensure_index(settings, embedder).documents
+
+
+def test_forms_post_to_absolute_paths_so_a_second_action_works(settings, embedder):
+    client = _client(settings, embedder)
+    token = _form_token(client.get("/admin", auth=AUTH).text)
+    after_upload = client.post("/admin/upload", files={"file": ("a.txt", b"The first page.")}, data={"token": token}, auth=AUTH)
+    assert 'action="/admin/remove"' in after_upload.text and 'action="/admin/upload"' in after_upload.text

@@ -191,8 +191,12 @@ def test_portal_boilerplate_does_not_become_chunks(tmp_path):
 
 
 def test_content_lines_that_look_like_chrome_are_kept():
-    text, _ = clean_text("Print media covered the forum.\nCopyright law was discussed.\nNext year the forum moves.")
-    assert text == "Print media covered the forum.\nCopyright law was discussed.\nNext year the forum moves."
+    lines = [
+        "Print media covered the forum.", "Copyright law was discussed.", "Next year the forum moves.",
+        "(c) The exchange opens in 2022.", "Next: Keynote by Du Ping", "主办单位：国家信息中心",
+    ]
+    text, _ = clean_text("\n".join(lines))
+    assert text == "\n".join(lines)
 
 
 @pytest.mark.parametrize(
