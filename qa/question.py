@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterable
 
 from . import answer_types as rules
@@ -33,7 +34,7 @@ class QuestionAnalysis:
     descriptors: tuple[QuestionTerm, ...] = ()
     vocabulary: frozenset[str] = frozenset()  # every word and lemma of the question, function words included
 
-    @property
+    @cached_property
     def words(self) -> frozenset[str]:
         return frozenset(t.lemma for t in self.terms) | frozenset(t.word for t in self.terms)
 

@@ -51,11 +51,52 @@ class _Candidate:
     is_list: bool = False
 
 
+@dataclass
+class _SentenceFacts:
+    """What the reader derives from a sentence whatever the question: computed once, then reused."""
+
+    words: list[str]  # each token's text, lower-cased
+    neighbours: list[list[int]]  # the dependency tree as adjacency lists
+    candidates: dict[str, list[_Candidate]] = field(default_factory=dict)  # by answer type
+    distances: dict[int, list[int]] = field(default_factory=dict)  # tree distances, by source token
+
+    @classmethod
+    def of(cls, sentence: Sentence) -> "_SentenceFacts":
+        n = len(sentence.tokens)
+        neighbours: list[list[int]] = [[] for _ in range(n)]
+        for i, token in enumerate(sentence.tokens):
+            if token.head != i and 0 <= token.head < n:
+                neighbours[i].append(token.head)
+                neighbours[token.head].append(i)
+        return cls([_word(sentence, t) for t in sentence.tokens], neighbours)
+
+    def tree_distances(self, source: int) -> list[int]:
+        """Edges on the dependency tree from token ``source`` to every token of the sentence."""
+        if source not in self.distances:
+            distance = [len(self.words)] * len(self.words)
+            distance[source] = 0
+            frontier = [source]
+            while frontier:
+                following = []
+                for i in frontier:
+                    for j in self.neighbours[i]:
+                        if distance[j] > distance[i] + 1:
+                            distance[j] = distance[i] + 1
+                            following.append(j)
+                frontier = following
+            self.distances[source] = distance
+        return self.distances[source]
+
+
 class RuleReader:
     """The built-in extractive reader. All its rules and weights are in :mod:`qa.answer_types`."""
 
+    # Sentences whose facts are kept (a few MB); past this the cache starts afresh. The seminar page has 90.
+    facts_kept = 20_000
+
     def __init__(self, index: CorpusIndex, weights: rules.ReaderWeights | None = None) -> None:
         self.index = index
+        self._facts: dict[int, _SentenceFacts] = {}
         self.weights = weights or rules.ReaderWeights()
         document_frequency: dict[str, int] = {}
         vocabulary: set[str] = set()
@@ -158,6 +199,14 @@ class RuleReader:
 
     # -- evidence -------------------------------------------------------------------------------------------
 
+    def _sentence_facts(self, sentence: Sentence) -> _SentenceFacts:
+        facts = self._facts.get(sentence.sentence_id)
+        if facts is None:
+            if len(self._facts) >= self.facts_kept:
+                self._facts = {}
+            facts = self._facts[sentence.sentence_id] = _SentenceFacts.of(sentence)
+        return facts
+
     def _previous_in_paragraph(self, sentence: Sentence) -> Sentence | None:
         if sentence.sentence_id == 0:
             return None
@@ -171,9 +220,10 @@ class RuleReader:
         """Token positions in ``sentence`` of each question term (by lemma), titles checked for modifiers."""
         by_lemma = {t.lemma: t for t in analysis.terms}
         by_word = {t.word: t for t in analysis.terms}
+        words = self._sentence_facts(sentence).words
         matches: dict[str, list[int]] = {}
         for i, token in enumerate(sentence.tokens):
-            term = by_lemma.get(token.lemma) or by_word.get(_word(sentence, token))
+            term = by_lemma.get(token.lemma) or by_word.get(words[i])
             if term is None:
                 continue
             if term.lemma in rules.TITLE_WORDS and self._modified_title(sentence, i, analysis):
@@ -210,37 +260,43 @@ class RuleReader:
         """Yield ``(candidate, type fit, proximity, anchor, span score)`` for every admissible span of ``sentence``."""
         w = self.weights
         fits = rules.LABEL_FIT[analysis.answer_type]
-        candidates = _candidates(sentence, analysis)
+        facts = self._sentence_facts(sentence)
+        words = facts.words
+        candidates = facts.candidates.get(analysis.answer_type)
+        if candidates is None:
+            candidates = facts.candidates[analysis.answer_type] = _candidates(sentence, analysis.answer_type)
         same_kind_positions: dict[str, list[tuple[int, int]]] = {}
         for c in candidates:
             if not c.is_list:
                 same_kind_positions.setdefault(c.label, []).append((c.first, c.last))
         question_words = analysis.words - ({analysis.head} if analysis.head else set())
-        tree_distances = {p: _tree_distances(sentence, p) for positions in matches.values() for p in positions}
+        tree_distances = {p: facts.tree_distances(p) for positions in matches.values() for p in positions}
         matched_positions = set(tree_distances)
         for c in candidates:
             fit = fits.get(c.label, 0.0)
             if fit <= 0.0:
                 continue
             content = [
-                t for t in sentence.tokens[c.first : c.last] if not t.is_stop and t.pos not in ("PUNCT", "SYM", "DET")
+                (t.lemma, words[i])
+                for i, t in enumerate(sentence.tokens[c.first : c.last], c.first)
+                if not t.is_stop and t.pos not in ("PUNCT", "SYM", "DET")
             ]
             if not content:
                 continue
-            repeated = sum(1 for t in content if t.lemma in question_words or _word(sentence, t) in question_words)
+            repeated = sum(1 for lemma, word in content if lemma in question_words or word in question_words)
             if repeated == len(content) or (
-                analysis.descriptors and all(t.lemma in analysis.words or _word(sentence, t) in analysis.words for t in content)
+                analysis.descriptors and all(lemma in analysis.words or word in analysis.words for lemma, word in content)
             ):
                 continue  # the span only repeats the question ("which complexity class" → "complexity classes")
             # Words narrowing the head noun belong inside the answer's name ("which Jiaotong university" →
             # "Beijing Jiaotong University"): they earn credit there instead of an overlap penalty.
-            span_words = {t.lemma for t in content} | {_word(sentence, t) for t in content}
+            span_words = {lemma for lemma, _ in content} | {word for _, word in content}
             described = [d for d in analysis.descriptors if d.lemma in span_words or d.word in span_words]
             descriptor_words = {d.lemma for d in described} | {d.word for d in described}
             repeated_outside = sum(
-                1 for t in content
-                if (t.lemma in question_words or _word(sentence, t) in question_words)
-                and not (t.lemma in descriptor_words or _word(sentence, t) in descriptor_words)
+                1 for lemma, word in content
+                if (lemma in question_words or word in question_words)
+                and not (lemma in descriptor_words or word in descriptor_words)
             )
             overlap = repeated_outside / len(content)
             described_share = len(described) / len(analysis.descriptors) if analysis.descriptors else 0.0
@@ -258,13 +314,13 @@ class RuleReader:
                     closeness = max(
                         math.exp(-distance / w.proximity_decay), math.exp(-tree_distances[p][root] / w.tree_decay)
                     ) * (w.blocked**blockers)
-                    if _bound_elsewhere(sentence, c, p):
+                    if _bound_elsewhere(words, c, p):
                         closeness *= w.bound_elsewhere
                     best_closeness = max(best_closeness, closeness)
                 proximity += idf[lemma] * best_closeness
             proximity /= total_idf
             length = c.last - c.first
-            anchor = _anchor(sentence, c, analysis, matched_positions)
+            anchor = _anchor(sentence, words, c, analysis, matched_positions)
             head_match = (
                 analysis.head is not None
                 and analysis.answer_type in _CLASS_HEAD_TYPES
@@ -294,7 +350,7 @@ def _word(sentence: Sentence, token: Token) -> str:
     return sentence.text[token.start - sentence.start : token.end - sentence.start].lower()
 
 
-def _bound_elsewhere(sentence: Sentence, candidate: _Candidate, p: int) -> bool:
+def _bound_elsewhere(words: list[str], candidate: _Candidate, p: int) -> bool:
     """Whether the term at ``p`` belongs to a neighbour of the candidate in a "Name, Title" list.
 
     In "A, Vice Mayor of X, B, Vice President of Y and C, Director of Z" a title follows its name: the words
@@ -302,13 +358,13 @@ def _bound_elsewhere(sentence: Sentence, candidate: _Candidate, p: int) -> bool:
     "and") is the next title's.
     """
     if candidate.label == "ROLE":
-        between = sentence.tokens[candidate.last : p] if p >= candidate.last else []
-        return any(_word(sentence, t) in (",", "and") for t in between)
-    between = sentence.tokens[p + 1 : candidate.first] if p < candidate.first else []
-    return any(_word(sentence, t) in (",", "and") for t in between)
+        between = words[candidate.last : p] if p >= candidate.last else []
+    else:
+        between = words[p + 1 : candidate.first] if p < candidate.first else []
+    return "," in between or "and" in between
 
 
-def _anchor(sentence: Sentence, candidate: _Candidate, analysis: QuestionAnalysis, matched: set[int]) -> float:
+def _anchor(sentence: Sentence, words: list[str], candidate: _Candidate, analysis: QuestionAnalysis, matched: set[int]) -> float:
     """How much of the question the words right next to the span repeat, in 0..1.
 
     "... to promote the development of [big data technology]" answers "What did he want it to promote the
@@ -321,7 +377,7 @@ def _anchor(sentence: Sentence, candidate: _Candidate, analysis: QuestionAnalysi
         content, i = 0, start
         while 0 <= i < len(tokens):
             token = tokens[i]
-            in_question = token.lemma in analysis.vocabulary or _word(sentence, token) in analysis.vocabulary
+            in_question = token.lemma in analysis.vocabulary or words[i] in analysis.vocabulary
             if not in_question and token.pos != "PUNCT":
                 break
             content += i in matched
@@ -337,28 +393,6 @@ def _root(sentence: Sentence, candidate: _Candidate) -> int:
         if head == i or not candidate.first <= head < candidate.last:
             return i
     return candidate.last - 1
-
-
-def _tree_distances(sentence: Sentence, source: int) -> list[int]:
-    """Edges on the dependency tree from token ``source`` to every token of the sentence."""
-    n = len(sentence.tokens)
-    neighbours: list[list[int]] = [[] for _ in range(n)]
-    for i, token in enumerate(sentence.tokens):
-        if token.head != i and 0 <= token.head < n:
-            neighbours[i].append(token.head)
-            neighbours[token.head].append(i)
-    distance = [n] * n
-    distance[source] = 0
-    frontier = [source]
-    while frontier:
-        following = []
-        for i in frontier:
-            for j in neighbours[i]:
-                if distance[j] > distance[i] + 1:
-                    distance[j] = distance[i] + 1
-                    following.append(j)
-        frontier = following
-    return distance
 
 
 def _token_range(sentence: Sentence, start: int, end: int) -> tuple[int, int] | None:
@@ -381,7 +415,7 @@ def _trim(sentence: Sentence, first: int, last: int) -> tuple[int, int]:
     return first, last
 
 
-def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candidate]:
+def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
     """Candidate answer spans of a sentence, as token ranges with a label."""
     tokens = sentence.tokens
     # A span may stand under several labels (spaCy calls "Ana Costa" a place, it is also a proper name;
@@ -432,11 +466,11 @@ def _candidates(sentence: Sentence, analysis: QuestionAnalysis) -> list[_Candida
         run = [entity] if entity is not None else []
 
     # Titles (even where the entity recogniser saw an organisation: "District Mayor") and reported clauses.
-    if analysis.answer_type in (rules.ROLE, rules.DESCRIPTION):
+    if answer_type in (rules.ROLE, rules.DESCRIPTION):
         for first, last in _title_phrases(sentence, entities):
             add(first, last, "ROLE")
-    if analysis.answer_type in (rules.REASON, rules.DESCRIPTION):
-        for first, last in _clauses(sentence, analysis):
+    if answer_type in (rules.REASON, rules.DESCRIPTION):
+        for first, last in _clauses(sentence, answer_type):
             add(first, last, "CLAUSE")
 
     noun_phrases = [rng for chunk in sentence.noun_chunks if (rng := _token_range(sentence, chunk.start, chunk.end))]
@@ -518,13 +552,13 @@ def _title_phrases(sentence: Sentence, entities: list[_Candidate]) -> list[tuple
     return phrases
 
 
-def _clauses(sentence: Sentence, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+def _clauses(sentence: Sentence, answer_type: str) -> list[tuple[int, int]]:
     """Reported clauses ("said that ...") and reasons ("because ...", "to ..."), up to the clause's end."""
     tokens = sentence.tokens
     spans = []
     for i, token in enumerate(tokens):
         word = _word(sentence, token)
-        starts_reason = analysis.answer_type == rules.REASON and any(
+        starts_reason = answer_type == rules.REASON and any(
             word == marker.split()[0] for marker in rules.REASON_MARKERS
         )
         reported = word == "that" and i > 0 and tokens[i - 1].lemma in rules.REPORTING_VERBS | {"out"}
