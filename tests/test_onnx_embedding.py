@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import logging
 from pathlib import Path
 
@@ -102,3 +105,22 @@ def test_unknown_backend_is_a_clear_error() -> None:
 
 def test_default_pipeline_uses_onnx(embedder) -> None:
     assert isinstance(embedder.inner, OnnxEmbedder)
+
+
+def test_serving_never_loads_pytorch(seminar_pipeline, seminar_settings, embedder) -> None:
+    """With the graph cached, answering needs neither PyTorch nor transformers (start-up time and memory);
+    PyTorch stays importable for whoever needs it later."""
+    script = (
+        "import sys\n"
+        "from qa import Settings\n"
+        "from qa.pipeline import QAPipeline\n"
+        "answer = QAPipeline.open(Settings.load()).ask('Where was the seminar held?')\n"
+        "assert answer.citations, answer\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'PyTorch was loaded'\n"
+        "import torch\n"
+        "print('ok', torch.__version__)\n"
+    )
+    env = {**os.environ, "QA_INDEX_DIR": str(seminar_settings.index_dir), "QA_CORPUS": os.pathsep.join(seminar_settings.corpus)}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("ok")
