@@ -32,7 +32,10 @@ class Settings:
     # "onnx": the model run by ONNX Runtime (exported once into model_cache_dir; same vectors, a question in
     # ~3 ms instead of 5-9 ms), falling back to "torch" (sentence-transformers) where it cannot load.
     embedding_backend: str = "onnx"
-    embedding_threads: int = 2
+    # ONNX Runtime threads per forward pass. One: on these 2 cores a second thread bought no latency under
+    # load (3.3 ms wall / 3.3 ms CPU a question with 1; 4.0 ms wall / 6.6 ms CPU with 2) and took CPU from
+    # the threads answering other questions.
+    embedding_threads: int = 1
     model_cache_dir: Path = DEFAULT_CACHE_DIR
     # Chunking (characters). Chunks are the retrieval unit; answers are spans inside them.
     chunk_size: int = 700
