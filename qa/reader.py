@@ -542,14 +542,39 @@ def _title_phrases(sentence: Sentence, entities: list[_Candidate]) -> list[tuple
                     segment_end = j
                     break
             if first not in person_starts:
-                # the whole stretch, and each part before an "and" ("Vice Director-General and other persons ...")
-                ends = [j for j in range(first + 1, segment_end) if _word(sentence, tokens[j]) == "and"] + [segment_end]
-                for end in ends:
-                    words = {_word(sentence, t) for t in tokens[first:end]} | {t.lemma for t in tokens[first:end]}
+                # The whole stretch, each part before an "and" that ends the title ("Vice Director-General and
+                # other persons ..."), and the part after one that starts another ("Director-General of X and
+                # Vice Director-General Wang Yaowen"); an "and" inside a name stays ("the Development and
+                # Reform Commission").
+                ands = [j for j in range(first + 1, segment_end) if _ends_title(sentence, j, segment_end)]
+                parts = [(first, j) for j in ands] + [(first, segment_end)] + [(j + 1, segment_end) for j in ands]
+                for start, end in parts:
+                    words = {_word(sentence, t) for t in tokens[start:end]} | {t.lemma for t in tokens[start:end]}
                     if words & rules.TITLE_WORDS:
-                        phrases.append((first, end))
+                        phrases.append((start, end))
             first = i + 1
     return phrases
+
+
+def _ends_title(sentence: Sentence, j: int, segment_end: int) -> bool:
+    """Whether the token at ``j`` is an "and" between a title and what follows it, not one inside a name.
+
+    It is when a lower-case word follows it ("and other persons"), or a title word comes after it before the
+    next "and" ("... Data Administration and Vice Director-General").
+    """
+    tokens = sentence.tokens
+    if _word(sentence, tokens[j]) != "and" or j + 1 >= segment_end:
+        return False
+    following = sentence.text[tokens[j + 1].start - sentence.start : tokens[j + 1].end - sentence.start]
+    if following[:1].islower():
+        return True
+    for t in tokens[j + 1 : segment_end]:
+        word = _word(sentence, t)
+        if word == "and":
+            return False
+        if word in rules.TITLE_WORDS or t.lemma in rules.TITLE_WORDS:
+            return True
+    return False
 
 
 def _clauses(sentence: Sentence, answer_type: str) -> list[tuple[int, int]]:

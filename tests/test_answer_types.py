@@ -56,6 +56,10 @@ def test_question_terms_and_spelling(analyse):
         # A title after its name: "Name, Title".
         ("What position does Ai Xuefeng hold?", "Vice Mayor of the Shenzhen Municipal Government"),
         ("Who is Du Ping?", "Director of the Institute"),
+        # An "and" inside a name stays in the title; one before another title starts it ("... Administration
+        # and Vice Director-General Wang Yaowen").
+        ("What is Guo Ziping's position?", "Director-General of the Development and Reform Commission of Shenzhen"),
+        ("What position does Wang Yaowen hold?", "Vice Director-General"),
         # Entity types: a date, a place, an organisation extended over "of <name>".
         ("When was the seminar held?", "December 15th"),
         ("Where was the seminar held?", "Shenzhen"),
