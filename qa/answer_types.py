@@ -160,6 +160,9 @@ class ReaderWeights:
             "anchor": -0.52,  # question words in a run right next to the span
             "rarest_term": 0.44,  # 1 when the question's rarest term is in the sentence (or the one before)
             "margin": 0.73,  # how far the best span's score is ahead of the best non-overlapping other span (≤ 1)
+            # Set by hand, not fitted: 1 when the question names a title modifier ("Vice") that the sentence
+            # lacks for the question's title; the sentence is then about another office (a near miss).
+            "modifier_missing": -2.0,
         }
     )
     # How many of the best sentences are searched for spans: with 5, both question sets give exactly the

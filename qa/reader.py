@@ -135,6 +135,10 @@ class RuleReader:
         # ("the Mayor" where the page has only a "Vice Mayor"). Words the corpus never uses are paraphrases.
         known = [lemma for lemma in idf if idf[lemma] < self._unseen_idf]
         rarest = max(known, key=lambda lemma: idf[lemma]) if known else None
+        # A title modifier the question names ("the *Vice* Director") must be in the sentence, modifying a
+        # title the question names: otherwise the sentence is about another office (a near miss).
+        asks_title = any(word in rules.TITLE_WORDS and word not in rules.TITLE_MODIFIERS for word in analysis.words)
+        modifiers = {lemma for lemma in idf if lemma in analysis.modifiers} if asks_title else set()
         scored = []
         for sid, (rank, passage) in sentence_rank.items():
             sentence = self.index.sentences[sid]
@@ -149,11 +153,12 @@ class RuleReader:
             dense = float(sentence_vectors[sid] @ question_vector)
             evidence = w.coverage * coverage + w.dense * dense + w.passage_rank / (1 + rank)
             rarest_found = 1.0 if rarest is not None and rarest in found else 0.0
-            scored.append((evidence, sid, passage, matches, coverage, dense, rarest_found))
+            modifier_missing = 1.0 if not modifiers <= found else 0.0
+            scored.append((evidence, sid, passage, matches, coverage, dense, rarest_found, modifier_missing))
         scored.sort(key=lambda item: (-item[0], item[1]))
 
         ranked: list[tuple[float, Sentence, _Candidate, Passage, dict[str, float]]] = []
-        for evidence, sid, passage, matches, coverage, dense, rarest_found in scored[: w.sentences_searched]:
+        for evidence, sid, passage, matches, coverage, dense, rarest_found, modifier_missing in scored[: w.sentences_searched]:
             sentence = self.index.sentences[sid]
             for candidate, fit, proximity, anchor, span_score in self._score_candidates(
                 sentence, analysis, matches, idf, total_idf
@@ -165,6 +170,7 @@ class RuleReader:
                     "proximity": proximity,
                     "anchor": anchor,
                     "rarest_term": rarest_found,
+                    "modifier_missing": modifier_missing,
                 }
                 ranked.append((evidence + span_score, sentence, candidate, passage, features))
         if not ranked:
@@ -228,8 +234,30 @@ class RuleReader:
                 continue
             if term.lemma in rules.TITLE_WORDS and self._modified_title(sentence, i, analysis):
                 continue
+            if term.lemma in rules.TITLE_MODIFIERS and self._modifies_other_title(sentence, i, analysis):
+                continue
             matches.setdefault(term.lemma, []).append(i)
         return matches
+
+    @staticmethod
+    def _modifies_other_title(sentence: Sentence, i: int, analysis: QuestionAnalysis) -> bool:
+        """Whether the modifier at ``i`` ("Vice") belongs to a title the question does not ask about.
+
+        "Who is the Vice Director of the Institute?" does not find its "vice" in "Zhou Min, Vice President of
+        the SIC" (the title "Vice" modifies there is "President"), nor in "Vice Director-General": every title
+        word after the modifier in the same compound must be in the question.
+        """
+        tokens = sentence.tokens
+        j = i + 1
+        while j < len(tokens) and (tokens[j].start == tokens[j - 1].end or tokens[j].pos in ("PROPN", "NOUN", "ADJ")):
+            word = _word(sentence, tokens[j])
+            if word in rules.TITLE_WORDS and word not in rules.TITLE_MODIFIERS:
+                if word not in analysis.words and tokens[j].lemma not in analysis.words:
+                    return True
+            elif word.isalpha():
+                break  # past the title: "Vice President *of*", "Vice Mayor Ai"
+            j += 1
+        return False
 
     @staticmethod
     def _modified_title(sentence: Sentence, i: int, analysis: QuestionAnalysis) -> bool:
