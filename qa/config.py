@@ -16,7 +16,19 @@ from typing import Any, get_type_hints
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_CORPUS = PACKAGE_DIR / "data" / "seminar_2020-12-17.txt"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seminar-qa"
+
+
+def _default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/seminar-qa``, else ``~/.cache/seminar-qa``, else (no home directory) the temp folder's."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    if base.startswith("~"):  # no HOME and no passwd entry: expanduser leaves "~" as it is
+        import tempfile
+
+        base = tempfile.gettempdir()
+    return Path(base) / "seminar-qa"
+
+
+DEFAULT_CACHE_DIR = _default_cache_dir()
 
 ENV_PREFIX = "QA_"
 

@@ -11,23 +11,34 @@ the text, and steps aside (``None``) for every other question or when the docume
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .index import CorpusIndex
+from .loading import byline_offsets
 from .reader import SpanPrediction
-from .types import Passage
+from .types import Chunk, Passage
 
 DATE, SOURCE = "date", "source"
 
-# The page itself, as visitors name it: "this report", "the article", "the news", "本文", "这篇报道".
-_THE_PAGE = r"(?:this|the)\s+(?:news\s+)?(?:article|report|news|page|story|piece|post|item|release)"
-# (pattern, which fact it asks for), English then Chinese; the first match wins.
+# The page itself, as visitors name it. "this" with any of these nouns ("this report", "this news item"); "the"
+# only with the nouns that name a page and nothing it reports, and not followed by a qualifier ("the article"
+# but not "the report on smart cities", "the release date of the new policy").
+_THIS_PAGE = r"(?:this|the\s+present)\s+(?:news\s+)?(?:article|report|news|page|story|piece|post|item|text|document)"
+_THE_PAGE = r"the\s+(?:news\s+)?(?:article|news|page|story|post)(?!\s+(?:on|about|of|by|from|in|for)\b)"
+_PAGE = rf"(?:{_THIS_PAGE}|{_THE_PAGE})"
+_PUBLISHED = r"(?:published|posted|released|issued|written|dated|put\s+online)"
+# Chinese: a demonstrative for the page itself, then optionally what it is.
+_ZH_PAGE = r"(?:本文|此文|该文|这篇|此篇|该篇|这则|这条)(?:文章|报道|新闻|消息|稿件)?"
+# (pattern, which fact it asks for); the first match wins. tests/test_document_facts.py lists what each
+# must and must not match.
 QUESTION_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(rf"\b(?:when|what\s+date|which\s+date|what\s+day|which\s+day)\b.*\b{_THE_PAGE}\b.*\b(?:published|posted|released|issued|written|dated|put\s+online)\b", re.I), DATE),
-    (re.compile(rf"\b(?:publication|release)\s+date\s+of\s+{_THE_PAGE}\b|\b{_THE_PAGE}'?s?\s+(?:publication\s+)?date\b", re.I), DATE),
-    (re.compile(rf"\b(?:source|publisher|author)\s+of\s+{_THE_PAGE}\b|\b(?:who|which\s+\w+)\s+(?:published|wrote|issued|released)\s+{_THE_PAGE}\b", re.I), SOURCE),
-    (re.compile(r"(?:本文|这篇|该篇|这则|这条|此篇|这个|该)(?:文章|报道|新闻|消息|稿件)?.{0,6}(?:哪天|何时|什么时候|日期|哪一天|几号|时间).{0,4}(?:发布|发表|刊登|刊发|发出)|(?:发布|发表|刊登|刊发)(?:日期|时间)"), DATE),
-    (re.compile(r"(?:本文|这篇|该篇|这则|这条|此篇|该)(?:文章|报道|新闻|消息|稿件)?.{0,4}(?:来源|出处|作者)|(?:谁|哪个(?:部门|单位|机构)).{0,2}(?:发布|发表|撰写)了?(?:这篇|本|该)"), SOURCE),
+    (re.compile(rf"\b(?:when|what\s+date|which\s+date|what\s+day|which\s+day)\b.*\b{_PAGE}\s+(?:was\s+|first\s+)*{_PUBLISHED}\b", re.I), DATE),
+    (re.compile(rf"\bwhen\s+was\s+(?:this|it)\s+{_PUBLISHED}\b", re.I), DATE),
+    (re.compile(rf"\b(?:(?:publication|release)\s+)?date\s+of\s+{_PAGE}|\b{_PAGE}'s\s+(?:publication\s+)?date\b", re.I), DATE),
+    (re.compile(rf"\b(?:source|publisher|author)\s+of\s+{_PAGE}|\b{_PAGE}'s\s+(?:source|publisher|author)\b", re.I), SOURCE),
+    (re.compile(rf"\b(?:who|which\s+\w+)\s+(?:published|wrote|issued|released)\s+{_PAGE}", re.I), SOURCE),
+    (re.compile(rf"{_ZH_PAGE}.{{0,6}}(?:哪天|何时|什么时候|日期|哪一天|几号|时间).{{0,4}}(?:发布|发表|刊登|刊发|发出)|{_ZH_PAGE}.{{0,4}}(?:发布|发表|刊登|刊发)(?:于|在)?(?:哪天|何时|什么时候|哪一天|几号)|{_ZH_PAGE}的?(?:发布|发表)(?:日期|时间)"), DATE),
+    (re.compile(rf"{_ZH_PAGE}.{{0,4}}(?:来源|出处|作者)|(?:谁|哪个(?:部门|单位|机构))(?:发布|发表|撰写)了?{_ZH_PAGE}"), SOURCE),
 )
 
 
@@ -45,21 +56,29 @@ class DocumentFactReader:
 
     index: CorpusIndex
     confidence: float
+    _by_document: dict[str, list[Chunk]] = field(default_factory=dict, init=False, repr=False)
+
+    def _chunks_of(self, doc_id: str) -> list[Chunk]:
+        if not self._by_document:  # built on first use: most questions never need it
+            by_document: dict[str, list[Chunk]] = {}
+            for chunk in self.index.chunks:
+                by_document.setdefault(chunk.doc_id, []).append(chunk)
+            self._by_document = by_document
+        return self._by_document.get(doc_id, [])
 
     def read(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
         fact = asked_fact(question)
         if fact is None or not passages:
             return None
         document = self.index.documents[passages[0].chunk.doc_id]
-        value = document.date if fact == DATE else document.source
-        start = document.text.find(value) if value else -1
-        if start < 0:
+        span = byline_offsets(document.text).get(fact)
+        if span is None:
             return None
-        end = start + len(value)
+        start, end = span
         line_start = document.text.rfind("\n", 0, start) + 1
         line_end = document.text.find("\n", end)
         line_end = len(document.text) if line_end < 0 else line_end
-        chunk = next((c for c in self.index.chunks if c.doc_id == document.doc_id and c.start <= start and end <= c.end), None)
+        chunk = next((c for c in self._chunks_of(document.doc_id) if c.start <= start and end <= c.end), None)
         if chunk is None:
             return None
         return SpanPrediction(

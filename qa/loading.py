@@ -61,6 +61,21 @@ _BOILERPLATE_LINE = re.compile(
 )
 
 
+def byline_offsets(text: str) -> dict[str, tuple[int, int]]:
+    """Where a cleaned page's byline gives its ``source`` and ``date`` (character spans), if it has one.
+
+    Like :func:`clean_text`, only the first four non-empty lines are searched: a byline tops the page.
+    """
+    end, seen = 0, 0
+    for line in text.split("\n"):
+        end += len(line) + 1
+        seen += bool(line.strip())
+        if seen >= 4:
+            break
+    match = _BYLINE.search(text, 0, end)
+    return {field: match.span(field) for field in ("source", "date")} if match else {}
+
+
 def clean_text(raw: str) -> tuple[str, dict[str, str]]:
     """Return the cleaned text of a page and the metadata found in it (``title``, ``source``, ``date``)."""
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))

@@ -54,14 +54,7 @@ class OnnxEmbedder:
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle pool threads sleep instead of spinning: spinning burnt the CPU the app's other threads answer on.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self._session = onnxruntime.InferenceSession(
-                exported_graph(path, cache_dir), options, providers=["CPUExecutionProvider"]
-            )
-        except ModelError:
-            raise
-        except Exception as exc:  # a broken cached graph or an unsupported platform
-            raise ModelError(f"ONNX Runtime cannot run the model from {path}: {exc}") from None
+        self._session = _session(path, Path(cache_dir), options)
         self._inputs = [i.name for i in self._session.get_inputs()]
         self.dimension = int(self._session.get_outputs()[0].shape[-1])
 
@@ -117,7 +110,10 @@ def _check_layout(path: Path) -> int:
         modules = [entry["type"].rsplit(".", 1)[-1] for entry in entries]
         pooling_path = next(entry["path"] for entry in entries if entry["type"].endswith("Pooling"))
         pooling = json.loads((path / pooling_path / "config.json").read_text())
-        max_length = int(json.loads((path / "sentence_bert_config.json").read_text())["max_seq_length"])
+        transformer = json.loads((path / "sentence_bert_config.json").read_text())
+        max_length = int(transformer["max_seq_length"])
+        extras = path / "config_sentence_transformers.json"
+        prompts = json.loads(extras.read_text()).get("prompts") if extras.exists() else None
     except (OSError, ValueError, KeyError, StopIteration, TypeError) as exc:
         raise ModelError(f"{path} is not a sentence-transformers model the ONNX backend knows ({exc})") from None
     modes = {key for key, value in pooling.items() if key.startswith("pooling_mode_") and value}
@@ -125,32 +121,57 @@ def _check_layout(path: Path) -> int:
         raise ModelError(
             f"the ONNX backend supports transformer + mean pooling + normalisation; {path} has {modules} with {sorted(modes)}"
         )
+    if transformer.get("do_lower_case") or (isinstance(prompts, dict) and any(prompts.values())):
+        raise ModelError(f"the ONNX backend does not apply sentence-transformers' lower-casing or prompts, which {path} uses")
     return max_length
 
 
-def exported_graph(path: Path, cache_dir: Path) -> bytes:
-    """The model's ONNX graph: from ``cache_dir`` when exported before, else exported now and cached.
+def _session(path: Path, cache_dir: Path, options: Any) -> Any:
+    """An ONNX Runtime session of the model: from the graph cached in ``cache_dir``, else exported now and cached.
 
-    A cache that cannot be written (a read-only index folder) only costs the export at each start.
+    A cached graph that cannot be loaded (damaged, or from another version) is exported again and replaced;
+    a cache that cannot be written only costs the export at each start.
     """
+    import onnxruntime
+
+    def load(graph: bytes) -> Any:
+        return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
     digest = hashlib.sha256(_EXPORT_VERSION.encode())
     for name in _WEIGHT_FILES:
         if (path / name).exists():
             digest.update(name.encode())
             digest.update((path / name).read_bytes())
-    cached = Path(cache_dir) / f"{path.name}-{digest.hexdigest()[:16]}.onnx"
-    if cached.exists():
-        return cached.read_bytes()
+    cached = cache_dir / f"{path.name}-{digest.hexdigest()[:16]}.onnx"
+    try:
+        return load(cached.read_bytes())
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # unreadable or damaged: export it again
+        log.warning("the cached ONNX graph %s cannot be used (%s); exporting it again", cached, exc)
     graph = _export(path)
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=cached.parent, suffix=".part")
+        session = load(graph)
+    except Exception as exc:
+        raise ModelError(f"ONNX Runtime cannot run the model exported from {path}: {exc}") from None
+    _write_atomically(cached, graph)
+    return session
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` whole or not at all (a concurrent reader never sees half a graph)."""
+    temporary: str | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
         with os.fdopen(handle, "wb") as out:
-            out.write(graph)
-        os.replace(temporary, cached)  # atomic: a concurrent reader sees the whole graph or none
+            out.write(data)
+        os.chmod(temporary, 0o644)  # readable by whoever runs the app, like any other cached model file
+        os.replace(temporary, target)
     except OSError as exc:
-        log.warning("cannot cache the ONNX graph in %s (%s); it will be exported again next time", cache_dir, exc)
-    return graph
+        log.warning("cannot cache the ONNX graph in %s (%s); it will be exported again next time", target.parent, exc)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def _export(path: Path) -> bytes:
@@ -183,9 +204,30 @@ def _export(path: Path) -> bytes:
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the tracer's notes on shapes, about code paths not taken
             torch.onnx.export(
-                LastHiddenState(model, names), example, buffer, input_names=names,
+                LastHiddenState(model, names).eval(), example, buffer, input_names=names,
                 output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=_OPSET, dynamo=False,
             )
     except Exception as exc:
         raise ModelError(f"cannot export {path} to ONNX: {exc}") from None
-    return buffer.getvalue()
+    graph = buffer.getvalue()
+    _check_export(graph, model, names)
+    return graph
+
+
+def _check_export(graph: bytes, model: Any, names: list[str]) -> None:
+    """The exported graph must give PyTorch's hidden states on a padded batch (the export traced an unpadded
+    one: a graph that baked in that shape or mask would be wrong on every batch with padding)."""
+    import onnxruntime
+    import torch
+
+    ids = torch.tensor([[1, 5, 7, 9, 11, 2], [1, 6, 2, 0, 0, 0]], dtype=torch.int64)  # ids any vocabulary has
+    mask = (ids != 0).to(torch.int64)
+    inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
+    model.eval()  # the exporter restores the training flag the module had: make sure dropout is off
+    with torch.inference_mode():
+        expected = model(**{name: inputs[name] for name in names}).last_hidden_state.numpy()
+    session = onnxruntime.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    got = session.run(None, {name: inputs[name].numpy() for name in names})[0]
+    real = mask.numpy().astype(bool)
+    if got.shape != expected.shape or not np.allclose(got[real], expected[real], atol=1e-4):
+        raise ModelError("the ONNX export of the model does not reproduce PyTorch on a padded batch")

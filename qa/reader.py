@@ -43,7 +43,7 @@ class Reader(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Candidate:
     first: int  # token index of the first token
     last: int  # token index after the last token
@@ -51,7 +51,7 @@ class _Candidate:
     is_list: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class _SentenceFacts:
     """What the reader derives from a sentence whatever the question: computed once, then reused."""
 
@@ -91,8 +91,9 @@ class _SentenceFacts:
 class RuleReader:
     """The built-in extractive reader. All its rules and weights are in :mod:`qa.answer_types`."""
 
-    # Sentences whose facts are kept (a few MB); past this the cache starts afresh. The seminar page has 90.
-    facts_kept = 20_000
+    # Sentences whose facts are kept (~10-35 kB each with three answer types' candidates: some 20-70 MB);
+    # past this the cache starts afresh. The seminar page has 90 sentences, the SQuAD set 374.
+    facts_kept = 2_000
 
     def __init__(self, index: CorpusIndex, weights: rules.ReaderWeights | None = None) -> None:
         self.index = index

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from qa.config import DEFAULT_CORPUS, Settings
 from qa.pipeline import QAPipeline, make_embedder
+
+# The exported ONNX encoder goes to a folder of this test session, inherited by the app processes the tests
+# start: the tests neither read nor write the user's cache (a read-only HOME in CI must not matter).
+_MODEL_CACHE = tempfile.mkdtemp(prefix="seminar-qa-model-cache-")
+os.environ["QA_MODEL_CACHE_DIR"] = _MODEL_CACHE
+atexit.register(shutil.rmtree, _MODEL_CACHE, ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEMINAR_QUESTIONS = ROOT / "eval" / "questions" / "seminar.jsonl"

@@ -29,6 +29,18 @@ from qa.types import Chunk, Document, Passage
         ("When did SIC establish a strategic partnership with the Shenzhen Municipal Government?", None),
         ("研讨会是什么时候举行的？", None),
         ("哪家公司作了专题报告？", None),
+        ("What is the date of this article?", DATE),
+        ("When was this published?", DATE),
+        ("本文发布于哪天？", DATE),
+        # Other things' dates and sources (found by a review): never the page's byline.
+        ("What is the release date of the new policy?", None),
+        ("When was the report on the digital economy released?", None),
+        ("Which company released the report?", None),
+        ("Who is the author of the report on smart cities?", None),
+        ("该公司什么时候发布了新产品？", None),
+        ("这份白皮书的发布时间是？", None),
+        ("政策的发布日期是什么？", None),
+        ("该数据的来源是什么？", None),
     ],
 )
 def test_which_questions_ask_about_the_page(question, fact):
@@ -64,12 +76,13 @@ def test_a_page_without_a_byline_is_left_to_the_reader():
 
 
 def test_the_answer_is_the_value_where_it_stands():
-    text = "Annual report\nSource:Press Office Date:2024-03-01\n\nThe board met on 2024-03-01 again."
+    # The date stands in the title too: the citation is the byline's.
+    text = "Annual report 2024-03-01\nSource:Press Office Date:2024-03-01\n\nThe board met on 2024-03-01 again."
     document = Document(doc_id="r", text=text, source="Press Office", date="2024-03-01")
     index = _index_of(document)
     prediction = DocumentFactReader(index, confidence=0.9).read(  # type: ignore[arg-type]
         "When was this report published?", [Passage(chunk=index.chunks[0], score=1.0, rank=0)]
     )
     assert prediction is not None and prediction.confidence == 0.9
-    assert text[prediction.start : prediction.end] == "2024-03-01" and prediction.start == text.index("2024")
+    assert text[prediction.start : prediction.end] == "2024-03-01" and prediction.start == text.index("Date:") + 5
     assert text[prediction.sentence_start : prediction.sentence_end] == "Source:Press Office Date:2024-03-01"

@@ -124,3 +124,23 @@ def test_serving_never_loads_pytorch(seminar_pipeline, seminar_settings, embedde
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("ok")
+
+
+def test_cached_graph_is_readable_by_others_and_replaced_when_damaged(onnx_model, cache_dir) -> None:
+    (cached,) = cache_dir.glob("*.onnx")
+    assert cached.stat().st_mode & 0o777 == 0o644  # a replica run by another user can load a baked-in cache
+    cached.write_bytes(b"not an onnx graph")
+    model = OnnxEmbedder(MODEL, cache_dir=cache_dir)  # exported again, not a fallback to PyTorch
+    np.testing.assert_allclose(model.encode(["Who chaired the seminar?"]), onnx_model.encode(["Who chaired the seminar?"]))
+    assert cached.read_bytes() != b"not an onnx graph"
+
+
+def test_lower_casing_models_are_left_to_sentence_transformers(cls_pooled_model, tmp_path) -> None:
+    pooling = cls_pooled_model / "1_Pooling" / "config.json"
+    pooling.write_text(json.dumps({**json.loads(pooling.read_text()), "pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}))
+    config = cls_pooled_model / "sentence_bert_config.json"
+    settings = json.loads(config.read_text())
+    config.unlink()
+    config.write_text(json.dumps({**settings, "do_lower_case": True}))
+    with pytest.raises(ModelError, match="lower-casing"):
+        OnnxEmbedder(str(cls_pooled_model), cache_dir=tmp_path)
