@@ -43,11 +43,14 @@ class QuestionAnalyzer:
     """Analyses questions with spaCy's tagger and lemmatizer (no parser or NER: a few milliseconds).
 
     ``vocabulary`` is the corpus's words and lemmas; a question word outside it that is one edit away from a
-    corpus word is read as that word ("semniar" → "seminar").
+    corpus word is read as that word ("semniar" → "seminar"). ``proper_nouns`` are the corpus's words that
+    are parts of names (lower-case, titles excluded): a visitor typing "who is du ping" means the name the
+    tagger only recognises in capitals.
     """
 
-    def __init__(self, vocabulary: Iterable[str] = ()) -> None:
+    def __init__(self, vocabulary: Iterable[str] = (), proper_nouns: Iterable[str] = ()) -> None:
         self.vocabulary = frozenset(vocabulary)
+        self.proper_nouns = frozenset(proper_nouns) - rules.TITLE_WORDS
         self._nlp = load_spacy()
         self._light_pipes = [
             self._nlp.get_pipe(name) for name in ("tok2vec", "tagger", "attribute_ruler", "lemmatizer") if name in self._nlp.pipe_names
@@ -151,11 +154,14 @@ class QuestionAnalyzer:
             if t.lower_ not in rules.TITLE_WORDS
         )
 
-    @staticmethod
-    def _asks_who_someone_is(tokens: list, wh_at: int) -> bool:  # type: ignore[type-arg]
-        """ "Who is/was NAME?": the wh-word, a form of "be", then only a proper name."""
+    def _asks_who_someone_is(self, tokens: list, wh_at: int) -> bool:  # type: ignore[type-arg]
+        """ "Who is/was NAME?": the wh-word, a form of "be", then only a proper name (in capitals or not)."""
         rest = [t for t in tokens[wh_at + 1 :] if not t.is_punct]
-        return len(rest) >= 2 and rest[0].lemma_ == "be" and all(t.pos_ == "PROPN" for t in rest[1:])
+        return (
+            len(rest) >= 2
+            and rest[0].lemma_ == "be"
+            and all(t.pos_ == "PROPN" or t.lower_ in self.proper_nouns for t in rest[1:])
+        )
 
     @staticmethod
     def _head_noun(tokens: list, wh_at: int):  # type: ignore[no-untyped-def]

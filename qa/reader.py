@@ -109,7 +109,8 @@ class RuleReader:
         n = max(1, len(index.sentences))
         self._idf = {w: math.log((n + 1) / (f + 0.5)) for w, f in document_frequency.items()}
         self._unseen_idf = math.log((n + 1) / 0.5)
-        self.analyzer = QuestionAnalyzer(vocabulary)
+        proper_nouns = {_word(s, t) for s in index.sentences for t in s.tokens if t.pos == "PROPN"}
+        self.analyzer = QuestionAnalyzer(vocabulary, proper_nouns)
 
     def analyse(self, question: str) -> QuestionAnalysis:
         return self.analyzer.analyse(question)
