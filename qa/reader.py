@@ -256,9 +256,7 @@ class RuleReader:
             if word in rules.TITLE_WORDS and word not in rules.TITLE_MODIFIERS:
                 if word not in analysis.words and tokens[j].lemma not in analysis.words:
                     return True
-            elif word.isalpha():
-                break  # past the title: "Vice President *of*", "Vice Mayor Ai"
-            j += 1
+            j += 1  # on through the compound ("Deputy District *Mayor*"); "of" and punctuation end it
         return False
 
     @staticmethod

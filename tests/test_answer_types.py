@@ -86,6 +86,7 @@ def test_answers_on_the_seminar_page(seminar_pipeline, question, answer):
         "Who is the President of the SIC?",  # the page names a Vice President: a modified title is another office
         "Who is the Mayor of Shenzhen?",  # only a Vice Mayor and a District Mayor
         "Who is the Vice Director of the Institute?",  # a Director, and Vice Presidents of other bodies
+        "Who is the Deputy Secretary of the Futian District?",  # a Secretary, and a Deputy District Mayor
         "What time did the seminar start?",  # a date is not a time
     ],
 )

