@@ -44,9 +44,13 @@ CHINESE_WARMUP_TIMEOUT_S = 600.0
 
 async def _load(
     url: str, questions: Sequence[str], clients: int, seconds: float, warmup_seconds: float = 0.0,
-    rss: Callable[[], int] | None = None,
+    rss: Callable[[], int] | None = None, cpu: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
-    """One level: ``clients`` concurrent clients for ``warmup_seconds`` + ``seconds``; figures of the latter."""
+    """One level: ``clients`` concurrent clients for ``warmup_seconds`` + ``seconds``; figures of the latter.
+
+    ``cpu`` (the server's CPU seconds so far), when given, yields the server's CPU time per answer over the
+    measured time: what an answer costs whatever the machine's other load does to its latency.
+    """
     records: list[tuple[float, str, float]] = []  # (finished at, outcome, latency ms)
     samples: list[tuple[float, float]] = []  # (time, server RSS MiB)
     turn = itertools.count()
@@ -65,6 +69,13 @@ async def _load(
                 finished = time.perf_counter()
                 records.append((finished, outcome, (finished - started) * 1000))
 
+        cpu_at_start: list[float] = []
+
+        async def mark_cpu() -> None:
+            await asyncio.sleep(max(0.0, measured_from - time.perf_counter()))
+            if cpu is not None:
+                cpu_at_start.append(cpu())
+
         async def sample_rss(until: float) -> None:
             while rss is not None and time.perf_counter() < until:
                 samples.append((time.perf_counter(), mib(rss())))
@@ -76,10 +87,11 @@ async def _load(
         measured_from = started + warmup_seconds
         deadline = measured_from + seconds
         await asyncio.wait_for(
-            asyncio.gather(sample_rss(deadline), *(one_client(deadline) for _ in range(clients))),
+            asyncio.gather(mark_cpu(), sample_rss(deadline), *(one_client(deadline) for _ in range(clients))),
             warmup_seconds + seconds + REQUEST_TIMEOUT_S + 10,
         )
         ended = time.perf_counter()
+        cpu_used = cpu() - cpu_at_start[0] if cpu is not None and cpu_at_start else None
         if rss is not None:
             samples.append((ended, mib(rss())))
     measured = [(outcome, ms) for finished, outcome, ms in records if finished >= measured_from]
@@ -95,6 +107,7 @@ async def _load(
         "latency_ms": distribution([ms for outcome, ms in measured if outcome == OK]),
         "rate_limited": everywhere.get(RATE_LIMITED, 0),
         "errors": sum(count for outcome, count in everywhere.items() if outcome not in (OK, RATE_LIMITED)),
+        **({"server_cpu_ms_per_answer": round(cpu_used * 1000 / max(1, outcomes.get(OK, 0)), 2)} if cpu_used is not None else {}),
         "outcomes": dict(outcomes),
         "outcomes_in_warmup": dict(everywhere - outcomes),
         **({"memory": memory_verdict(samples, measured_from)} if samples else {}),
@@ -139,7 +152,10 @@ def run(context: BenchContext) -> dict[str, Any]:
         with httpx.Client(base_url=server.url, timeout=CHINESE_WARMUP_TIMEOUT_S, trust_env=False) as client:
             client.post("/api/ask", json={"question": CHINESE_WARMUP_QUESTION})  # 200, or 503 without the model
         for clients in config.http_clients:
-            level = _load(server.url, workload.texts, clients, config.http_seconds, config.http_warmup_seconds, server.rss_bytes)
+            level = _load(
+                server.url, workload.texts, clients, config.http_seconds, config.http_warmup_seconds, server.rss_bytes,
+                server.cpu_seconds,
+            )
             levels.append(asyncio.run(level))
         memory = {"rss_mib_after_load": mib(server.rss_bytes()), "peak_rss_mib": mib(server.peak_rss_bytes())}
     return {"seconds_per_level": config.http_seconds, "levels": levels, "server": memory}
@@ -149,11 +165,12 @@ def render(result: dict[str, Any]) -> list[str]:
     rows = [
         [
             level["clients"], level["requests_per_s"], level["latency_ms"]["p50"], level["latency_ms"]["p95"],
-            level["errors"], level["rate_limited"], _memory_cell(level.get("memory")),
+            level["errors"], level["rate_limited"], level.get("server_cpu_ms_per_answer", "-"),
+            _memory_cell(level.get("memory")),
         ]
         for level in result["levels"]
     ]
-    lines = table(["clients", "req/s", "p50 ms", "p95 ms", "errors", "429s", "RSS MiB warm -> end"], rows)
+    lines = table(["clients", "req/s", "p50 ms", "p95 ms", "errors", "429s", "CPU ms/answer", "RSS MiB warm -> end"], rows)
     lines.append(f"  {result['seconds_per_level']:.0f} s per level; server peak RSS {result['server']['peak_rss_mib']:.0f} MiB")
     return lines
 

@@ -36,6 +36,11 @@ class AppServer:
     def rss_bytes(self) -> int:
         return _status_kb(self.process.pid, "VmRSS") * 1024
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server has used so far, user + system (``/proc/PID/stat`` utime + stime)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14 and 15 of stat(5)
+
 
 def loopback_client(**options: Any) -> httpx.Client:
     """An HTTP client that ignores proxy settings: traffic goes to 127.0.0.1 and nowhere else."""
