@@ -11,7 +11,8 @@ the text, and steps aside (``None``) for every other question or when the docume
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from .index import CorpusIndex
 from .loading import byline_offsets
@@ -56,15 +57,14 @@ class DocumentFactReader:
 
     index: CorpusIndex
     confidence: float
-    _by_document: dict[str, list[Chunk]] = field(default_factory=dict, init=False, repr=False)
 
-    def _chunks_of(self, doc_id: str) -> list[Chunk]:
-        if not self._by_document:  # built on first use: most questions never need it
-            by_document: dict[str, list[Chunk]] = {}
-            for chunk in self.index.chunks:
-                by_document.setdefault(chunk.doc_id, []).append(chunk)
-            self._by_document = by_document
-        return self._by_document.get(doc_id, [])
+    @cached_property
+    def _chunks_by_document(self) -> dict[str, list[Chunk]]:
+        """Built on first use: most questions never need it."""
+        by_document: dict[str, list[Chunk]] = {}
+        for chunk in self.index.chunks:
+            by_document.setdefault(chunk.doc_id, []).append(chunk)
+        return by_document
 
     def read(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
         fact = asked_fact(question)
@@ -78,7 +78,7 @@ class DocumentFactReader:
         line_start = document.text.rfind("\n", 0, start) + 1
         line_end = document.text.find("\n", end)
         line_end = len(document.text) if line_end < 0 else line_end
-        chunk = next((c for c in self._chunks_of(document.doc_id) if c.start <= start and end <= c.end), None)
+        chunk = next((c for c in self._chunks_by_document.get(document.doc_id, []) if c.start <= start and end <= c.end), None)
         if chunk is None:
             return None
         return SpanPrediction(

@@ -1,8 +1,9 @@
 """The sentence-transformers model run by ONNX Runtime: the same vectors, about three times faster.
 
 A visitor waits for the question's embedding before anything else happens, and through PyTorch one short
-question costs 5–9 ms here, most of it per-operator overhead rather than arithmetic. The same graph run by
-ONNX Runtime takes about 3 ms and releases the GIL while it runs, so the app's threads keep answering.
+question cost 11.8 ms at p50 inside `ask` (`make bench`, latency section), much of it per-operator overhead
+rather than arithmetic. The same graph run by ONNX Runtime costs 6.0 ms there and releases the GIL while it
+runs, so the app's threads keep answering.
 
 The graph is exported once from the model's own weights (with ``torch.onnx`` and the ``onnx`` package) and
 cached under ``cache_dir`` by a hash of those weights; nothing is downloaded. Only the layout of
@@ -38,7 +39,7 @@ _WEIGHT_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
 class OnnxEmbedder:
     """An :class:`~qa.embedding.Embedder` running a mean-pooled sentence-transformers model on ONNX Runtime."""
 
-    def __init__(self, model: str, cache_dir: Path, threads: int = 2, batch_size: int = 64) -> None:
+    def __init__(self, model: str, cache_dir: Path, threads: int = 1, batch_size: int = 64) -> None:
         path = Path(resolve_model_path(model))
         self.max_length = _check_layout(path)
         try:

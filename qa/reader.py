@@ -101,15 +101,17 @@ class RuleReader:
         self.weights = weights or rules.ReaderWeights()
         document_frequency: dict[str, int] = {}
         vocabulary: set[str] = set()
+        proper_nouns: set[str] = set()
         for sentence in index.sentences:
-            seen = {t.lemma for t in sentence.tokens} | {_word(sentence, t) for t in sentence.tokens}
+            words = [_word(sentence, t) for t in sentence.tokens]
+            seen = {t.lemma for t in sentence.tokens} | set(words)
             vocabulary |= seen
+            proper_nouns.update(word for word, t in zip(words, sentence.tokens) if t.pos == "PROPN")
             for lemma in seen:
                 document_frequency[lemma] = document_frequency.get(lemma, 0) + 1
         n = max(1, len(index.sentences))
         self._idf = {w: math.log((n + 1) / (f + 0.5)) for w, f in document_frequency.items()}
         self._unseen_idf = math.log((n + 1) / 0.5)
-        proper_nouns = {_word(s, t) for s in index.sentences for t in s.tokens if t.pos == "PROPN"}
         self.analyzer = QuestionAnalyzer(vocabulary, proper_nouns)
 
     def analyse(self, question: str) -> QuestionAnalysis:
