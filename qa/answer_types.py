@@ -97,6 +97,10 @@ HEAD_NOUN_TYPES: dict[str, str] = {
     **dict.fromkeys("number amount percentage population size count".split(), NUMBER),
 }
 
+# The entity label a name takes from the class noun after it ("Hua Kong Tsing Jiao *company*" is an
+# organisation, "the Seine *river*" a place), by the answer type of that noun.
+CLASS_NOUN_LABELS: dict[str, str] = {ORGANISATION: "ORG", PLACE: "GPE"}
+
 # Words that make a noun phrase a title ("Vice Mayor", "Director-General", "Deputy District Mayor").
 TITLE_WORDS = frozenset(
     """director director-general general mayor president vice secretary minister chairman chairwoman chair
@@ -137,6 +141,9 @@ class ReaderWeights:
     tree_decay: float = 4.0  # dependency-tree edges over which proximity falls to 1/e
     anchor: float = 0.5  # question words in a run right next to the span ("the development of [X]")
     head_match: float = 0.5  # bonus for a span headed by the question's head noun ("which *river*")
+    # Factor on the type fit of a span whose own head noun names another kind: "which *city*" is not answered
+    # by "the Greater Bay Area Big Data *Institute*" even where the entity recogniser calls it a place.
+    other_class: float = 0.3
     described: float = 0.5  # share of the words narrowing the head noun found inside the span ("which *Jiaotong* university")
     blocked: float = 0.5  # factor per same-kind candidate standing between a term and the span
     bound_elsewhere: float = 0.5  # factor for a term that a "Name, Title" list binds to a neighbour

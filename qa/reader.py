@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Iterable, Protocol
 
 import numpy as np
 
@@ -306,6 +306,10 @@ class RuleReader:
             fit = fits.get(c.label, 0.0)
             if fit <= 0.0:
                 continue
+            root = _root(sentence, c)
+            root_kind = rules.HEAD_NOUN_TYPES.get(sentence.tokens[root].lemma)
+            if root_kind != analysis.answer_type and {root_kind, analysis.answer_type} <= _RIVAL_CLASS_TYPES:
+                fit *= w.other_class
             content = [
                 (t.lemma, words[i])
                 for i, t in enumerate(sentence.tokens[c.first : c.last], c.first)
@@ -330,7 +334,6 @@ class RuleReader:
             )
             overlap = repeated_outside / len(content)
             described_share = len(described) / len(analysis.descriptors) if analysis.descriptors else 0.0
-            root = _root(sentence, c)
             proximity = 0.0
             for lemma, positions in matches.items():
                 best_closeness = 0.0
@@ -350,11 +353,16 @@ class RuleReader:
                 proximity += idf[lemma] * best_closeness
             proximity /= total_idf
             length = c.last - c.first
-            anchor = _anchor(sentence, words, c, analysis, matched_positions)
+            anchor = _anchor(
+                sentence, words, c, analysis, matched_positions,
+                backward=not _after_someone_elses_title(words, c, same_kind_positions.get("PERSON", ())),
+            )
             head_match = (
                 analysis.head is not None
                 and analysis.answer_type in _CLASS_HEAD_TYPES
                 and sentence.tokens[root].lemma == analysis.head
+                # a list's root is its first item's: the last one must be of the class too
+                and (not c.is_list or sentence.tokens[c.last - 1].lemma == analysis.head)
             )
             span_score = (
                 w.type_fit * fit
@@ -371,6 +379,9 @@ class RuleReader:
 
 # Answer types whose head noun names the class of the answer ("which *river*" → "the river Seine").
 _CLASS_HEAD_TYPES = frozenset({rules.DESCRIPTION, rules.ORGANISATION, rules.PLACE})
+
+# Answer types a span's own head noun can contradict ("which city" → "... Data *Institute*").
+_RIVAL_CLASS_TYPES = frozenset({rules.ORGANISATION, rules.PLACE})
 
 # Labels whose extent the reader chooses (so shorter is better); an entity's extent is given by the text.
 _CHOSEN_LENGTH_LABELS = frozenset({"NP", "CLAUSE", "ROLE"})
@@ -394,16 +405,33 @@ def _bound_elsewhere(words: list[str], candidate: _Candidate, p: int) -> bool:
     return "," in between or "and" in between
 
 
-def _anchor(sentence: Sentence, words: list[str], candidate: _Candidate, analysis: QuestionAnalysis, matched: set[int]) -> float:
+def _after_someone_elses_title(words: list[str], candidate: _Candidate, people: Iterable[tuple[int, int]]) -> bool:
+    """Whether a person's name follows another person's title: "Zheng Hongbo, Secretary of the Futian
+    District, [Huang Wei], District Mayor": the words just before the name are Zheng Hongbo's."""
+    if candidate.label != "PERSON" or candidate.first < 2 or words[candidate.first - 1] != ",":
+        return False
+    comma = candidate.first - 2
+    while comma >= 0 and words[comma] != ",":
+        comma -= 1
+    if comma < 1 or not set(words[comma + 1 : candidate.first - 1]) & rules.TITLE_WORDS:
+        return False
+    return any(last == comma for _, last in people)
+
+
+def _anchor(
+    sentence: Sentence, words: list[str], candidate: _Candidate, analysis: QuestionAnalysis, matched: set[int],
+    backward: bool = True,
+) -> float:
     """How much of the question the words right next to the span repeat, in 0..1.
 
     "... to promote the development of [big data technology]" answers "What did he want it to promote the
     development of?": the run of question words (punctuation passed over) just before or after a span
     anchors it; only matched content terms count (a "Vice Director-General" does not match "Director-General").
+    Without ``backward``, only the run after the span counts.
     """
     tokens = sentence.tokens
     best = 0
-    for step, start in ((-1, candidate.first - 1), (1, candidate.last)):
+    for step, start in ((-1, candidate.first - 1), (1, candidate.last)) if backward else ((1, candidate.last),):
         content, i = 0, start
         while 0 <= i < len(tokens):
             token = tokens[i]
@@ -493,6 +521,15 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
             continue
         if len(run) > 1:
             add(run[0].first, run[-1].last, run[0].label, is_list=True)
+            # The items that share a class noun ("Tsinghua University, Beijing Jiaotong University" in a list
+            # of universities, associations and institutes) answer "which universities".
+            heads = [sentence.tokens[_root(sentence, item)].lemma for item in run]
+            start = 0
+            for n in range(1, len(run) + 1):
+                if n == len(run) or heads[n] != heads[start]:
+                    if 1 < n - start < len(run):
+                        add(run[start].first, run[n - 1].last, run[0].label, is_list=True)
+                    start = n
         run = [entity] if entity is not None else []
 
     # Titles (even where the entity recogniser saw an organisation: "District Mayor") and reported clauses.
@@ -504,6 +541,12 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
             add(first, last, "CLAUSE")
 
     noun_phrases = [rng for chunk in sentence.noun_chunks if (rng := _token_range(sentence, chunk.start, chunk.end))]
+    # A name ending in its class noun ("Hua Kong Tsing Jiao company", "the Seine river"), which the entity
+    # recogniser leaves out: it is of the kind the noun names.
+    for first, last in noun_phrases:
+        label = rules.CLASS_NOUN_LABELS.get(rules.HEAD_NOUN_TYPES.get(tokens[last - 1].lemma, ""))
+        if label and tokens[last - 1].pos == "NOUN" and last - 1 > first and tokens[last - 2].pos == "PROPN":
+            add(first, last, label)
     for first, last in noun_phrases:
         add(first, last, "NP")
     # "analysis of algorithms", "time or space": two noun phrases joined by "of", "and" or "or".

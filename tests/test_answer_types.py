@@ -71,6 +71,10 @@ def test_question_terms_and_spelling(analyse):
         # Words narrowing the head noun belong inside the answer's name.
         ("Which jiaotong university was represented?", "Beijing Jiaotong University"),
         ("Which research institute from Hangzhou made a special report?", "Hangzhou Data Quality Research Institute"),
+        # A name ending in the question's class noun, which the entity recogniser left out.
+        ("Which company made a special report at the seminar?", "Hua Kong Tsing Jiao company"),
+        # The items of a list that share the question's class noun.
+        ("Which universities sent experts to give special reports?", "Tsinghua University, Beijing Jiaotong University"),
     ],
 )
 def test_answers_on_the_seminar_page(seminar_pipeline, question, answer):
@@ -103,3 +107,15 @@ def test_answers_do_not_repeat_the_question(seminar_pipeline):
     for question in ("Who is the Director of the Institute?", "Who is Du Ping?", "Where was the seminar held?"):
         answer = seminar_pipeline.ask(question).answer.lower()
         assert answer not in question.lower()
+
+
+def test_a_name_headed_by_another_class_noun_is_not_of_the_asked_kind(seminar_pipeline):
+    # spaCy calls "Guangdong-Hong Kong-Macao Greater Bay Area Big Data Institute" a place; "which city" is
+    # not answered by an institute (the confidence stays low: "hosted the event" is not the page's wording).
+    assert seminar_pipeline.ask("Which city hosted the event?").candidate == "Shenzhen"
+
+
+def test_a_name_after_another_persons_title_is_not_anchored_by_it(seminar_pipeline):
+    # "Zheng Hongbo, Secretary of the Futian District, Huang Wei, District Mayor, ...": the words before
+    # Huang Wei are Zheng Hongbo's title.
+    assert seminar_pipeline.ask("Who is the Secretary of the Futian District?").answer == "Zheng Hongbo"
