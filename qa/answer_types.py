@@ -170,6 +170,9 @@ class ReaderWeights:
             # Set by hand, not fitted: 1 when the question names a title modifier ("Vice") that the sentence
             # lacks for the question's title; the sentence is then about another office (a near miss).
             "modifier_missing": -2.0,
+            # Set by hand too: 1 when the person found holds the question's title but the body the question
+            # names is in another person's title ("Who is the Director of the SIC?" → the Institute's Director).
+            "title_elsewhere": -2.0,
         }
     )
     # How many of the best sentences are searched for spans: with 5, both question sets give exactly the

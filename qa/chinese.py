@@ -272,12 +272,9 @@ class Glossary:
             return None
         return cls(Path(str(path))) if path.is_file() else None
 
-    def english(self, word: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
-        """The first sense of ``word`` whose words are all in ``vocabulary`` (the corpus's), or ``()``."""
-        for sense in self.senses.get(word, ()):
-            if all(w in vocabulary for w in sense):
-                return sense
-        return ()
+    def english(self, word: str, vocabulary: frozenset[str], count: int = 2) -> list[tuple[str, ...]]:
+        """The first ``count`` senses of ``word`` whose words are all in ``vocabulary`` (the corpus's)."""
+        return [sense for sense in self.senses.get(word, ()) if all(w in vocabulary for w in sense)][:count]
 
 
 class PinyinNames:
@@ -364,8 +361,9 @@ def reference_words(count: int) -> list[str]:
     return [word for _, word in heapq.nlargest(count, frequent)]
 
 
-def analyse_chinese(question: str, terms: list[QuestionTerm]) -> QuestionAnalysis:
-    """A :class:`QuestionAnalysis` of a Chinese question whose content ``terms`` are already in English."""
+def analyse_chinese(question: str, terms: list[QuestionTerm], guessed: frozenset[str] = frozenset()) -> QuestionAnalysis:
+    """A :class:`QuestionAnalysis` of a Chinese question whose content ``terms`` are already in English
+    (``guessed``: the lemmas of those only the multilingual model's word similarity found)."""
     answer_type, head = chinese_answer_type(question)
     vocabulary = frozenset(t.word for t in terms) | frozenset(t.lemma for t in terms)
     return QuestionAnalysis(
@@ -377,6 +375,7 @@ def analyse_chinese(question: str, terms: list[QuestionTerm]) -> QuestionAnalysi
         terms=tuple(terms),
         modifiers=question_modifiers(question),
         vocabulary=vocabulary,
+        guessed=guessed,
     )
 
 
@@ -470,7 +469,9 @@ class ChineseReader:
         matched = [t.chinese for t in aligned] + named + list(glossed)
         whole_words = [w for w in content_words(question) if w not in HEAD_NOUNS]
         unmatched = [w for w in whole_words if not any(m in w or w in m for m in matched)]
-        return ChineseQuestion(analyse_chinese(question, terms), aligned, whole_words, unmatched, vectors[0])
+        sure = {t.lemma for t in candidates[: len(candidates) - len(aligned)]}
+        guessed = frozenset(t.lemma for t in aligned) - sure
+        return ChineseQuestion(analyse_chinese(question, terms, guessed), aligned, whole_words, unmatched, vectors[0])
 
     def _glossed(self, words: Iterable[str]) -> dict[str, list[QuestionTerm]]:
         """The English terms of each Chinese word whose dictionary sense the corpus uses."""
@@ -485,9 +486,16 @@ class ChineseReader:
                 continue
             if self.glossary.senses.get(word):
                 known.append(word)
-            sense = self.glossary.english(word, self.vocabulary)
-            if sense:
-                glossed[word] = [QuestionTerm(lemma=self._lemma_of.get(w, w), word=w) for w in sense]
+            senses = self.glossary.english(word, self.vocabulary)
+            if not senses:
+                continue
+            first = senses[0]
+            if len(first) > 1:  # "big data": each word a term
+                glossed[word] = [QuestionTerm(lemma=self._lemma_of.get(w, w), word=w) for w in first]
+                continue
+            # One term, matched by either of the two first one-word senses ("指导": "direct" or "guidance")
+            alternative = next((s[0] for s in senses[1:] if len(s) == 1), first[0])
+            glossed[word] = [QuestionTerm(lemma=self._lemma_of.get(first[0], first[0]), word=alternative)]
         return glossed
 
     def read(self, question: str, k: int) -> ChineseReading:

@@ -33,6 +33,9 @@ class QuestionAnalysis:
     # "which research institute from *Hangzhou*" (lemmas and words, lower-case).
     descriptors: tuple[QuestionTerm, ...] = ()
     vocabulary: frozenset[str] = frozenset()  # every word and lemma of the question, function words included
+    # Lemmas of terms that are only a guess at the corpus's word (a multilingual model's nearest word for a
+    # Chinese one): they count as evidence, but their absence does not mark a near miss.
+    guessed: frozenset[str] = frozenset()
 
     @cached_property
     def words(self) -> frozenset[str]:

@@ -113,6 +113,7 @@ class RuleReader:
         self._idf = {w: math.log((n + 1) / (f + 0.5)) for w, f in document_frequency.items()}
         self._unseen_idf = math.log((n + 1) / 0.5)
         self.analyzer = QuestionAnalyzer(vocabulary, proper_nouns)
+        self.acronyms = _defined_acronyms(index.sentences)
 
     def analyse(self, question: str) -> QuestionAnalysis:
         return self.analyzer.analyse(question)
@@ -137,7 +138,7 @@ class RuleReader:
                     sentence_rank[sid] = (passage.rank, passage)
         # The question's rarest term that the corpus has: missing from a sentence, it marks a near miss
         # ("the Mayor" where the page has only a "Vice Mayor"). Words the corpus never uses are paraphrases.
-        known = [lemma for lemma in idf if idf[lemma] < self._unseen_idf]
+        known = [lemma for lemma in idf if idf[lemma] < self._unseen_idf and lemma not in analysis.guessed]
         rarest = max(known, key=lambda lemma: idf[lemma]) if known else None
         # A title modifier the question names ("the *Vice* Director") must be in the sentence, modifying a
         # title the question names: otherwise the sentence is about another office (a near miss).
@@ -194,6 +195,7 @@ class RuleReader:
             score - 1.0,
         )
         features["margin"] = min(1.0, score - runner_up)
+        features["title_elsewhere"] = float(_names_another_title(sentence, candidate, self._term_matches(sentence, analysis)))
         logit = w.conf_bias + sum(w.confidence[name] * value for name, value in features.items())
         return SpanPrediction(
             doc_id=sentence.doc_id,
@@ -235,6 +237,11 @@ class RuleReader:
         for i, token in enumerate(sentence.tokens):
             term = by_lemma.get(token.lemma) or by_word.get(words[i])
             if term is None:
+                # "SIC" stands for each question term its definition has ("State Information Center (SIC)")
+                for word in self.acronyms.get(words[i], ()):
+                    expanded = by_lemma.get(word) or by_word.get(word)
+                    if expanded is not None and i not in matches.get(expanded.lemma, ()):
+                        matches.setdefault(expanded.lemma, []).append(i)
                 continue
             if term.lemma in rules.TITLE_WORDS and self._modified_title(sentence, i, analysis):
                 continue
@@ -300,6 +307,8 @@ class RuleReader:
             if not c.is_list:
                 same_kind_positions.setdefault(c.label, []).append((c.first, c.last))
         question_words = analysis.words - ({analysis.head} if analysis.head else set())
+        # An acronym whose every word the question has repeats it: "SIC" for "the State Information Center".
+        question_words |= {a for a, expansion in self.acronyms.items() if expansion <= question_words}
         tree_distances = {p: facts.tree_distances(p) for positions in matches.values() for p in positions}
         matched_positions = set(tree_distances)
         for c in candidates:
@@ -416,6 +425,81 @@ def _after_someone_elses_title(words: list[str], candidate: _Candidate, people: 
     if comma < 1 or not set(words[comma + 1 : candidate.first - 1]) & rules.TITLE_WORDS:
         return False
     return any(last == comma for _, last in people)
+
+
+def _names_another_title(sentence: Sentence, candidate: _Candidate, matches: dict[str, list[int]]) -> bool:
+    """Whether the person found holds the question's title, but of another body than the question names.
+
+    In "Zhou Min, Vice President of the SIC and Du Ping, Director of the Institute", "Who is the Director of
+    the SIC?" finds "Director" in Du Ping's title and "SIC" only in Zhou Min's: a near miss.
+    """
+    if candidate.label != "PERSON":
+        return False
+    words = [_word(sentence, t) for t in sentence.tokens]
+    people = sorted(rng for e in sentence.entities if e.label == "PERSON" and (rng := _token_range(sentence, e.start, e.end)))
+    starts = {first for first, _ in people}
+    titles: dict[int, tuple[int, int]] = {}  # a person's first token → their title after ", "
+    for first, last in people:
+        if last < len(words) and words[last] == ",":
+            end = last + 1
+            while end < len(words) and words[end] not in (",", ";", ".", "(", ")") and end not in starts:
+                if words[end] == "and" and end + 1 in starts:
+                    break
+                end += 1
+            titles[first] = (last + 1, end)
+    own = titles.get(candidate.first)
+    if own is None:
+        return False
+    # A title of its own body: "Director of the *Institute*", not "Vice Director-General" (of the body named
+    # before it) nor "District Mayor" where the question says "district" too.
+    question_words = {lemma for lemma in matches}
+    own_body = [
+        t for t in sentence.tokens[own[0] : own[1]]
+        if t.pos in ("PROPN", "NOUN") and t.lemma not in rules.TITLE_WORDS and t.lemma not in question_words
+    ]
+    if not own_body:
+        return False
+    title_terms = [lemma for lemma in matches if lemma in rules.TITLE_WORDS]
+    if not any(own[0] <= p < own[1] for lemma in title_terms for p in matches[lemma]):
+        return False
+    others = [rng for first, rng in titles.items() if first != candidate.first]
+    for lemma, positions in matches.items():
+        if lemma in rules.TITLE_WORDS or lemma in rules.TITLE_MODIFIERS or any(own[0] <= p < own[1] for p in positions):
+            continue
+        if any(a <= p < b for p in positions for a, b in others):
+            return True
+    return False
+
+
+def _defined_acronyms(sentences: list[Sentence]) -> dict[str, frozenset[str]]:
+    """The acronyms the corpus defines in brackets after their words, lower-case, with those words' lemmas:
+    "the State Information Center (SIC)" → ``{"sic": {"state", "information", "center"}}``."""
+    acronyms: dict[str, frozenset[str]] = {}
+    for sentence in sentences:
+        tokens = sentence.tokens
+        for i in range(1, len(tokens) - 2):
+            acronym = sentence.text[tokens[i + 1].start - sentence.start : tokens[i + 1].end - sentence.start]
+            if _word(sentence, tokens[i]) != "(" or _word(sentence, tokens[i + 2]) != ")":
+                continue
+            if not (acronym.isalpha() and acronym.isupper() and 2 <= len(acronym) <= 8):
+                continue
+            words: list[Token] = []
+            j = i - 1
+            while j >= 0 and len(words) < len(acronym):
+                text = sentence.text[tokens[j].start - sentence.start : tokens[j].end - sentence.start]
+                if text[:1].isupper():
+                    words.insert(0, tokens[j])
+                elif text.lower() not in _ACRONYM_GAPS:
+                    break
+                j -= 1
+            initials = "".join(sentence.text[t.start - sentence.start] for t in words)
+            if initials == acronym:
+                acronyms.setdefault(acronym.lower(), frozenset(t.lemma for t in words))
+    return acronyms
+
+
+# Words an acronym leaves out ("Department *of* Big Data Development").
+_ACRONYM_GAPS = frozenset({"of", "and", "for", "the", "on", "in", "&"})
 
 
 def _anchor(

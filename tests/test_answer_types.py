@@ -71,6 +71,10 @@ def test_question_terms_and_spelling(analyse):
         # Words narrowing the head noun belong inside the answer's name.
         ("Which jiaotong university was represented?", "Beijing Jiaotong University"),
         ("Which research institute from Hangzhou made a special report?", "Hangzhou Data Quality Research Institute"),
+        # A title without a body of its own is of the body named before it ("..., Director-General and Wei
+        # Ying, Vice Director-General and other persons in charge of the Department ...").
+        ("Who is Vice Director-General of the Development and Reform Commission of Shenzhen?", "Zeng Jianpeng"),
+        ("Who is the Director-General of the SIC's Department of Big Data Development?", "Yu Shiyang"),
         # A name ending in the question's class noun, which the entity recogniser left out.
         ("Which company made a special report at the seminar?", "Hua Kong Tsing Jiao company"),
         # The items of a list that share the question's class noun.
@@ -92,6 +96,10 @@ def test_answers_on_the_seminar_page(seminar_pipeline, question, answer):
         "Who is the Vice Director of the Institute?",  # a Director, and Vice Presidents of other bodies
         "Who is the Deputy Secretary of the Futian District?",  # a Secretary, and a Deputy District Mayor
         "What time did the seminar start?",  # a date is not a time
+        # The title found in one person's title, the body the question names in another's.
+        "Who is the Director of the SIC?",  # Du Ping directs the Institute; the SIC's Zhou Min is Vice President
+        "Who is the Director of the State Information Center?",  # the same, by the acronym's words
+        "Who is the Party Secretary of Shenzhen?",  # Zheng Hongbo is Secretary of the Futian District
     ],
 )
 def test_near_misses_abstain(seminar_pipeline, question):
@@ -119,3 +127,7 @@ def test_a_name_after_another_persons_title_is_not_anchored_by_it(seminar_pipeli
     # "Zheng Hongbo, Secretary of the Futian District, Huang Wei, District Mayor, ...": the words before
     # Huang Wei are Zheng Hongbo's title.
     assert seminar_pipeline.ask("Who is the Secretary of the Futian District?").answer == "Zheng Hongbo"
+
+
+def test_acronyms_the_page_defines_stand_for_their_words(seminar_pipeline):
+    assert seminar_pipeline.reader.acronyms == {"sic": frozenset({"state", "information", "center"})}

@@ -117,6 +117,9 @@ def test_words_are_matched_across_languages(chinese):
     # The dictionary's sense the page uses: 举行 "to hold (a meeting, ceremony etc)" → "hold".
     assert "hold" in {t.lemma for t in chinese.analyse("研讨会在哪里举行？").analysis.terms}
     assert {"company", "report"} <= {t.lemma for t in chinese.analyse("哪家公司作了专题报告？").analysis.terms}
+    # 指导: "to guide; ...; to direct; ...; guidance": the first two senses the page uses, either matches
+    guided = chinese.analyse("研讨会是在哪个单位的指导下举办的？").analysis.terms
+    assert any(t.lemma == "direct" and t.word == "guidance" for t in guided)
     # the page names no host: 主持人 matches nothing (nor do its parts: 主持 "take charge" is another word)
     host = chinese.analyse("研讨会的主持人是谁？")
     assert host.unmatched == ["主持人"]
@@ -155,6 +158,7 @@ def test_chinese_question_gets_the_verbatim_english_span_and_its_citation(semina
         "深圳市市长是谁？",
         "大湾区大数据中心的投资金额是多少？",
         "福田区委副书记是谁？",  # a Secretary and a "Deputy District Mayor": no deputy secretary
+        "国家信息中心主任是谁？",  # a Director of the Institute, and the SIC's Vice President
     ],
 )
 def test_chinese_question_the_page_does_not_answer_gets_no_answer(seminar_pipeline, question):
