@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 PERSON = "PERSON"
 ORGANISATION = "ORG"
 DATE = "DATE"
+DURATION = "DURATION"  # how long something lasted or took ("two years"), not when it happened
 TIME = "TIME"
 PLACE = "PLACE"
 NUMBER = "NUMBER"
@@ -30,6 +31,7 @@ LABEL_FIT: dict[str, dict[str, float]] = {
     PERSON: {"PERSON": 1.0, "ORG": 0.55, "NORP": 0.5, "PROPN": 0.6, "GPE": 0.2, "NP": 0.15},
     ORGANISATION: {"ORG": 1.0, "PROPN": 0.6, "GPE": 0.45, "NORP": 0.45, "FAC": 0.4, "NP": 0.3, "PERSON": 0.1},
     DATE: {"DATE": 1.0, "TIME": 0.5},
+    DURATION: {"DURATION": 1.0, "DATE": 0.3, "TIME": 0.3},
     TIME: {"TIME": 1.0},
     PLACE: {"GPE": 1.0, "LOC": 1.0, "FAC": 0.9, "ORG": 0.35, "PROPN": 0.4, "NORP": 0.3, "NP": 0.15},
     NUMBER: {"CARDINAL": 1.0, "QUANTITY": 1.0, "MONEY": 1.0, "PERCENT": 1.0, "ORDINAL": 0.6, "DATE": 0.3},
@@ -44,13 +46,14 @@ LABEL_FIT: dict[str, dict[str, float]] = {
 }
 
 # Answer types for which a candidate of the wrong kind means the passage does not answer.
-STRICT_TYPES = frozenset({PERSON, DATE, TIME, NUMBER, PLACE})
+STRICT_TYPES = frozenset({PERSON, DATE, DURATION, TIME, NUMBER, PLACE})
 
 # Wh-phrases (lower-case word sequences at the start of a clause) and the type they ask for.
 WH_PHRASES: list[tuple[tuple[str, ...], str]] = [
+    *((("how", "many", unit), DURATION) for unit in ("years", "months", "weeks", "days", "hours", "decades", "centuries")),
     (("how", "many"), NUMBER),
     (("how", "much"), NUMBER),
-    (("how", "long"), DATE),
+    (("how", "long"), DURATION),
     (("how", "old"), NUMBER),
     (("what", "time"), TIME),
     (("which", "time"), TIME),
@@ -96,6 +99,11 @@ HEAD_NOUN_TYPES: dict[str, str] = {
     **dict.fromkeys("position title role job post rank office capacity".split(), ROLE),
     **dict.fromkeys("number amount percentage population size count".split(), NUMBER),
 }
+
+# Units that make a date or time expression a duration when a number or quantity word comes with them
+# ("two years", "several months", "a decade"), by lemma.
+DURATION_UNITS = frozenset("year month week day hour minute second decade century".split())
+DURATION_QUANTIFIERS = frozenset("a an several few many some couple".split())
 
 # The entity label a name takes from the class noun after it ("Hua Kong Tsing Jiao *company*" is an
 # organisation, "the Seine *river*" a place), by the answer type of that noun.
@@ -173,6 +181,9 @@ class ReaderWeights:
             # Set by hand too: 1 when the person found holds the question's title but the body the question
             # names is in another person's title ("Who is the Director of the SIC?" → the Institute's Director).
             "title_elsewhere": -2.0,
+            # Set by hand: 1 when a proper name of the question is neither in the sentence nor in the one
+            # before ("... with the Hong Kong government?" where the page has the Shenzhen government).
+            "name_missing": -1.0,
         }
     )
     # How many of the best sentences are searched for spans: with 5, both question sets give exactly the

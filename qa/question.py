@@ -36,6 +36,9 @@ class QuestionAnalysis:
     # Lemmas of terms that are only a guess at the corpus's word (a multilingual model's nearest word for a
     # Chinese one): they count as evidence, but their absence does not mark a near miss.
     guessed: frozenset[str] = frozenset()
+    # Lemmas of the question's proper names ("Guangzhou", "Hong Kong"), titles aside: a sentence without one
+    # of them is about something else (a near miss).
+    names: frozenset[str] = frozenset()
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -113,6 +116,16 @@ class QuestionAnalyzer:
                 continue
             seen.add(lemma)
             terms.append(QuestionTerm(lemma=lemma, word=word))
+        term_lemmas = {t.lemma for t in terms}
+        names = frozenset(
+            lemma
+            for token in tokens
+            if token.pos_ == "PROPN"
+            and (token.text[:1].isupper() or token.lower_ in self.proper_nouns)  # "wang yaowen position"
+            and (lemma := self._correct(token.lemma_.lower())) in term_lemmas
+            and lemma not in rules.TITLE_WORDS
+            and lemma not in rules.TITLE_MODIFIERS
+        )
         return QuestionAnalysis(
             text=question,
             answer_type=answer_type,
@@ -123,6 +136,7 @@ class QuestionAnalyzer:
             modifiers=modifiers,
             descriptors=descriptors,
             vocabulary=frozenset(lower) | frozenset(t.lemma_.lower() for t in tokens),
+            names=names,
         )
 
     @staticmethod

@@ -159,11 +159,14 @@ class RuleReader:
             evidence = w.coverage * coverage + w.dense * dense + w.passage_rank / (1 + rank)
             rarest_found = 1.0 if rarest is not None and rarest in found else 0.0
             modifier_missing = 1.0 if not modifiers <= found else 0.0
-            scored.append((evidence, sid, passage, matches, coverage, dense, rarest_found, modifier_missing))
+            name_missing = 1.0 if not analysis.names <= found else 0.0
+            scored.append((evidence, sid, passage, matches, coverage, dense, rarest_found, modifier_missing, name_missing))
         scored.sort(key=lambda item: (-item[0], item[1]))
 
         ranked: list[tuple[float, Sentence, _Candidate, Passage, dict[str, float]]] = []
-        for evidence, sid, passage, matches, coverage, dense, rarest_found, modifier_missing in scored[: w.sentences_searched]:
+        for evidence, sid, passage, matches, coverage, dense, rarest_found, modifier_missing, name_missing in scored[
+            : w.sentences_searched
+        ]:
             sentence = self.index.sentences[sid]
             for candidate, fit, proximity, anchor, span_score in self._score_candidates(
                 sentence, analysis, matches, idf, total_idf
@@ -176,6 +179,7 @@ class RuleReader:
                     "anchor": anchor,
                     "rarest_term": rarest_found,
                     "modifier_missing": modifier_missing,
+                    "name_missing": name_missing,
                 }
                 ranked.append((evidence + span_score, sentence, candidate, passage, features))
         if not ranked:
@@ -309,6 +313,7 @@ class RuleReader:
         question_words = analysis.words - ({analysis.head} if analysis.head else set())
         # An acronym whose every word the question has repeats it: "SIC" for "the State Information Center".
         question_words |= {a for a, expansion in self.acronyms.items() if expansion <= question_words}
+        repeats = question_words | analysis.words  # its head noun too: "what concept" is not "the concept"
         tree_distances = {p: facts.tree_distances(p) for positions in matches.values() for p in positions}
         matched_positions = set(tree_distances)
         for c in candidates:
@@ -326,10 +331,7 @@ class RuleReader:
             ]
             if not content:
                 continue
-            repeated = sum(1 for lemma, word in content if lemma in question_words or word in question_words)
-            if repeated == len(content) or (
-                analysis.descriptors and all(lemma in analysis.words or word in analysis.words for lemma, word in content)
-            ):
+            if all(lemma in repeats or word in repeats for lemma, word in content):
                 continue  # the span only repeats the question ("which complexity class" → "complexity classes")
             # Words narrowing the head noun belong inside the answer's name ("which Jiaotong university" →
             # "Beijing Jiaotong University"): they earn credit there instead of an overlap penalty.
@@ -587,6 +589,8 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
                     last += 1
         entities.append(_Candidate(first, last, entity.label))
         add(first, last, entity.label)
+        if entity.label in ("DATE", "TIME") and _is_duration(sentence, first, last):
+            add(first, last, "DURATION")  # "two years": how long, not when
     entity_ranges = {(e.first, e.last) for e in entities}
 
     # Proper-noun compounds ("King Harold II"): names the entity recogniser missed or mislabelled.
@@ -649,6 +653,18 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
                 add(noun_phrases[run_start][0], noun_phrases[n - 1][1], "NP", is_list=True)
             run_start = n
     return list(found.values())
+
+
+def _is_duration(sentence: Sentence, first: int, last: int) -> bool:
+    """Whether a date or time expression says how long: a unit after a number or quantity word ("After two
+    years", "several months"), not a point in time ("December 15th", "November 2018")."""
+    tokens = sentence.tokens
+    for i in range(first + 1, last):
+        if tokens[i].lemma in rules.DURATION_UNITS:
+            before = tokens[i - 1]
+            if before.pos == "NUM" or _word(sentence, before) in rules.DURATION_QUANTIFIERS:
+                return True
+    return False
 
 
 def _proper_compounds(sentence: Sentence) -> list[tuple[int, int]]:

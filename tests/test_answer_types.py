@@ -29,6 +29,8 @@ def analyse(seminar_pipeline):
         ("What time did the seminar start?", rules.TIME),
         ("In what year was the partnership established?", rules.DATE),
         ("Why was the Institute established?", rules.REASON),
+        ("How long did the seminar last?", rules.DURATION),  # how long, not when
+        ("How many years had the partnership run?", rules.DURATION),
     ],
 )
 def test_expected_answer_type(analyse, question, expected_type):
@@ -39,6 +41,11 @@ def test_descriptors_narrow_the_head_noun(analyse):
     assert [d.word for d in analyse("Which national finance association made a report?").descriptors] == ["national", "finance"]
     assert [d.word for d in analyse("Which research institute from Hangzhou spoke?").descriptors] == ["research", "hangzhou"]
     assert analyse("What does the big O notation hide?").descriptors == ()  # "what does ...": no wh-phrase
+
+
+def test_proper_names_of_the_question(analyse):
+    assert analyse("Who is the Vice Mayor of Guangzhou?").names == {"guangzhou"}  # "Vice Mayor" is a title
+    assert analyse("wang yaowen position").names == {"wang", "yaowen"}  # the page's names, typed in lower case
 
 
 def test_question_terms_and_spelling(analyse):
@@ -100,6 +107,8 @@ def test_answers_on_the_seminar_page(seminar_pipeline, question, answer):
         "Who is the Director of the SIC?",  # Du Ping directs the Institute; the SIC's Zhou Min is Vice President
         "Who is the Director of the State Information Center?",  # the same, by the acronym's words
         "Who is the Party Secretary of Shenzhen?",  # Zheng Hongbo is Secretary of the Futian District
+        "Who is the Vice Mayor of Guangzhou?",  # a name of the question that the sentence lacks
+        "How long did the seminar last?",  # the page gives its date, not how long it lasted
     ],
 )
 def test_near_misses_abstain(seminar_pipeline, question):
@@ -131,3 +140,18 @@ def test_a_name_after_another_persons_title_is_not_anchored_by_it(seminar_pipeli
 
 def test_acronyms_the_page_defines_stand_for_their_words(seminar_pipeline):
     assert seminar_pipeline.reader.acronyms == {"sic": frozenset({"state", "information", "center"})}
+
+
+def test_a_duration_is_a_number_and_a_unit_not_a_point_in_time(seminar_pipeline):
+    from qa.reader import _is_duration
+
+    checked = set()
+    for sentence in seminar_pipeline.index.sentences:
+        for entity in sentence.entities:
+            text = sentence.text[entity.start - sentence.start : entity.end - sentence.start]
+            if entity.label == "DATE" and text in ("two years", "December 15th", "November 2018"):
+                first = next(i for i, t in enumerate(sentence.tokens) if t.start == entity.start)
+                last = next(i for i, t in enumerate(sentence.tokens) if t.end == entity.end) + 1
+                assert _is_duration(sentence, first, last) == (text == "two years")
+                checked.add(text)
+    assert checked == {"two years", "December 15th", "November 2018"}
