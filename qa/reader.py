@@ -11,6 +11,7 @@ transformers extractive-QA checkpoint from a local path instead.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
@@ -618,6 +619,20 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
                     if 1 < n - start < len(run):
                         add(run[start].first, run[n - 1].last, run[0].label, is_list=True)
                     start = n
+        run = [entity] if entity is not None else []
+    # Lists whose items the entity recogniser labelled differently ("Hetao, Shenzhen and Hong Kong", with
+    # Hetao taken for a person): of the kind most of them are.
+    run = []
+    for entity in entities + [None]:  # type: ignore[list-item]
+        if entity is not None and run and entity.first >= run[-1].last and _joins_list(sentence, run[-1], entity):
+            run.append(entity)
+            continue
+        labels = [item.label for item in run if item.label != "PROPN"]
+        mixed = len(set(labels)) > 1 or len(labels) < len(run)
+        if len(run) > 1 and labels and mixed:
+            label, count = Counter(labels).most_common(1)[0]
+            if count * 2 > len(labels):
+                add(run[0].first, run[-1].last, label, is_list=True)
         run = [entity] if entity is not None else []
 
     # Titles (even where the entity recogniser saw an organisation: "District Mayor") and reported clauses.

@@ -84,6 +84,8 @@ def test_question_terms_and_spelling(analyse):
         ("Who is the Director-General of the SIC's Department of Big Data Development?", "Yu Shiyang"),
         # A name ending in the question's class noun, which the entity recogniser left out.
         ("Which company made a special report at the seminar?", "Hua Kong Tsing Jiao company"),
+        # A list whose items the entity recogniser labelled differently (Hetao taken for a person).
+        ("What does the direct joint region include?", "Hetao, Shenzhen and Hong Kong"),
         # The items of a list that share the question's class noun.
         ("Which universities sent experts to give special reports?", "Tsinghua University, Beijing Jiaotong University"),
     ],
