@@ -24,9 +24,10 @@ NUMBER = "NUMBER"
 ROLE = "ROLE"
 REASON = "REASON"
 DESCRIPTION = "DESCRIPTION"
+ACTION = "ACTION"  # "What did they do?": a verb phrase
 
 # How well each spaCy entity label answers each type ("NP" is a plain noun phrase, "ROLE" a title phrase,
-# "CLAUSE" a reported clause, "PROPN" a run of proper nouns that the entity recogniser missed).
+# "CLAUSE" a reported clause, "VP" a verb with what follows it, "PROPN" a run of proper nouns that the entity recogniser missed).
 LABEL_FIT: dict[str, dict[str, float]] = {
     PERSON: {"PERSON": 1.0, "ORG": 0.55, "NORP": 0.5, "PROPN": 0.6, "GPE": 0.2, "NP": 0.15},
     ORGANISATION: {"ORG": 1.0, "PROPN": 0.6, "GPE": 0.45, "NORP": 0.45, "FAC": 0.4, "NP": 0.3, "PERSON": 0.1},
@@ -37,6 +38,7 @@ LABEL_FIT: dict[str, dict[str, float]] = {
     NUMBER: {"CARDINAL": 1.0, "QUANTITY": 1.0, "MONEY": 1.0, "PERCENT": 1.0, "ORDINAL": 0.6, "DATE": 0.3},
     ROLE: {"ROLE": 1.0, "NP": 0.35},
     REASON: {"CLAUSE": 1.0, "NP": 0.3},
+    ACTION: {"VP": 1.0},
     DESCRIPTION: {
         "NP": 0.7, "CLAUSE": 0.7, "ORG": 0.7, "GPE": 0.7, "LOC": 0.7, "PERSON": 0.6, "NORP": 0.7, "EVENT": 0.8,
         "WORK_OF_ART": 0.8, "LAW": 0.8, "PRODUCT": 0.7, "FAC": 0.7, "LANGUAGE": 0.8, "DATE": 0.5,

@@ -94,6 +94,13 @@ class QuestionAnalyzer:
             answer_type, head = self._terse_query_type(tokens)
         if wh == "who" and self._asks_who_someone_is(tokens, wh_at):
             answer_type = rules.ROLE  # "Who is Du Ping?": the answer is what the person is
+        if (
+            wh == "what"
+            and wh_at + 1 < len(lower)
+            and lower[wh_at + 1] in ("do", "does", "did")
+            and any(t.lemma_ == "do" for t in tokens[wh_at + 2 :])  # the tagger calls it AUX or VERB
+        ):
+            answer_type, head = rules.ACTION, None  # "What did the experts do?": what they did
         after_wh = lower[wh_at + 1] if 0 <= wh_at < len(lower) - 1 else ""
         if after_wh in ("were", "are") or wh == "list":
             plural = True

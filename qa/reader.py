@@ -345,6 +345,8 @@ class RuleReader:
                 and not (lemma in descriptor_words or word in descriptor_words)
             )
             overlap = repeated_outside / len(content)
+            if c.label == "VP" and overlap > 0.5:
+                continue  # what X did is not mostly X again ("consider the ... algorithm quicksort")
             described_share = len(described) / len(analysis.descriptors) if analysis.descriptors else 0.0
             proximity = 0.0
             for lemma, positions in matches.items():
@@ -396,7 +398,7 @@ _CLASS_HEAD_TYPES = frozenset({rules.DESCRIPTION, rules.ORGANISATION, rules.PLAC
 _RIVAL_CLASS_TYPES = frozenset({rules.ORGANISATION, rules.PLACE})
 
 # Labels whose extent the reader chooses (so shorter is better); an entity's extent is given by the text.
-_CHOSEN_LENGTH_LABELS = frozenset({"NP", "CLAUSE", "ROLE"})
+_CHOSEN_LENGTH_LABELS = frozenset({"NP", "CLAUSE", "ROLE", "VP"})
 
 
 def _word(sentence: Sentence, token: Token) -> str:
@@ -642,6 +644,9 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
     if answer_type in (rules.REASON, rules.DESCRIPTION):
         for first, last in _clauses(sentence, answer_type):
             add(first, last, "CLAUSE")
+    if answer_type == rules.ACTION:
+        for first, last in _verb_phrases(sentence):
+            add(first, last, "VP")
 
     noun_phrases = [rng for chunk in sentence.noun_chunks if (rng := _token_range(sentence, chunk.start, chunk.end))]
     # A name ending in its class noun ("Hua Kong Tsing Jiao company", "the Seine river"), which the entity
@@ -763,6 +768,25 @@ def _ends_title(sentence: Sentence, j: int, segment_end: int) -> bool:
         if word in rules.TITLE_WORDS or t.lemma in rules.TITLE_WORDS:
             return True
     return False
+
+
+def _verb_phrases(sentence: Sentence) -> list[tuple[int, int]]:
+    """Each verb with what depends on it after it ("attended the Seminar and delivered speeches", and the
+    conjoined "delivered speeches"): what someone did."""
+    tokens = sentence.tokens
+    right_edge = list(range(len(tokens)))
+    for i in sorted(range(len(tokens)), key=lambda i: -_depth(tokens, i)):  # children before their heads
+        head = tokens[i].head
+        if head != i and 0 <= head < len(tokens):
+            right_edge[head] = max(right_edge[head], right_edge[i])
+    return [(i, right_edge[i] + 1) for i, token in enumerate(tokens) if token.pos == "VERB" and right_edge[i] > i]
+
+
+def _depth(tokens: list[Token], i: int) -> int:
+    depth = 0
+    while tokens[i].head != i and 0 <= tokens[i].head < len(tokens) and depth < len(tokens):
+        i, depth = tokens[i].head, depth + 1
+    return depth
 
 
 def _clauses(sentence: Sentence, answer_type: str) -> list[tuple[int, int]]:

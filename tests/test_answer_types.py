@@ -30,6 +30,7 @@ def analyse(seminar_pipeline):
         ("In what year was the partnership established?", rules.DATE),
         ("Why was the Institute established?", rules.REASON),
         ("How long did the seminar last?", rules.DURATION),  # how long, not when
+        ("What did the experts from Tsinghua University do?", rules.ACTION),  # what they did: a verb phrase
         ("How many years had the partnership run?", rules.DURATION),
     ],
 )
@@ -84,6 +85,8 @@ def test_question_terms_and_spelling(analyse):
         ("Who is the Director-General of the SIC's Department of Big Data Development?", "Yu Shiyang"),
         # A name ending in the question's class noun, which the entity recogniser left out.
         ("Which company made a special report at the seminar?", "Hua Kong Tsing Jiao company"),
+        # What someone did: the verb with what follows it.
+        ("What did the experts from Tsinghua University do?", "made special reports"),
         # A list whose items the entity recogniser labelled differently (Hetao taken for a person).
         ("What does the direct joint region include?", "Hetao, Shenzhen and Hong Kong"),
         # The items of a list that share the question's class noun.

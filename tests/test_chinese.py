@@ -64,6 +64,7 @@ def test_language_of_a_question(text, language):
         ("国家信息中心与深圳市政府何时建立了战略合作伙伴关系？", rules.DATE, None),  # 何时
         ("粤港澳大湾区大数据中心建设与数据要素市场培育研讨会在哪天召开？", rules.DATE, None),  # 哪天
         ("双方合作几年后取得了积极进展？", rules.DURATION, None),  # 几年: how long
+        ("艾学峰、周民和杜平在研讨会上做了什么？", rules.ACTION, None),  # 做了什么: what they did
         ("研讨会在哪里举行？", rules.PLACE, None),  # 哪里
         ("这次研讨会在哪个城市召开？", rules.PLACE, "city"),  # 哪个 + 城市
         ("有多少人参加了研讨会？", rules.NUMBER, None),  # 多少
