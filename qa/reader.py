@@ -18,6 +18,7 @@ from typing import Iterable, Protocol
 import numpy as np
 
 from . import answer_types as rules
+from .definitions import find_definitions
 from .index import CorpusIndex
 from .question import QuestionAnalysis, QuestionAnalyzer
 from .types import Passage, Sentence, Token
@@ -114,7 +115,8 @@ class RuleReader:
         self._idf = {w: math.log((n + 1) / (f + 0.5)) for w, f in document_frequency.items()}
         self._unseen_idf = math.log((n + 1) / 0.5)
         self.analyzer = QuestionAnalyzer(vocabulary, proper_nouns)
-        self.acronyms = _defined_acronyms(index.sentences)
+        # "SIC" → the words it stands for, from the page's "State Information Center (SIC)"
+        self.acronyms = {d.short: d.lemmas for d in find_definitions(index.sentences) if d.acronym}
 
     def analyse(self, question: str) -> QuestionAnalysis:
         return self.analyzer.analyse(question)
@@ -474,37 +476,6 @@ def _names_another_title(sentence: Sentence, candidate: _Candidate, matches: dic
         if any(a <= p < b for p in positions for a, b in others):
             return True
     return False
-
-
-def _defined_acronyms(sentences: list[Sentence]) -> dict[str, frozenset[str]]:
-    """The acronyms the corpus defines in brackets after their words, lower-case, with those words' lemmas:
-    "the State Information Center (SIC)" → ``{"sic": {"state", "information", "center"}}``."""
-    acronyms: dict[str, frozenset[str]] = {}
-    for sentence in sentences:
-        tokens = sentence.tokens
-        for i in range(1, len(tokens) - 2):
-            acronym = sentence.text[tokens[i + 1].start - sentence.start : tokens[i + 1].end - sentence.start]
-            if _word(sentence, tokens[i]) != "(" or _word(sentence, tokens[i + 2]) != ")":
-                continue
-            if not (acronym.isalpha() and acronym.isupper() and 2 <= len(acronym) <= 8):
-                continue
-            words: list[Token] = []
-            j = i - 1
-            while j >= 0 and len(words) < len(acronym):
-                text = sentence.text[tokens[j].start - sentence.start : tokens[j].end - sentence.start]
-                if text[:1].isupper():
-                    words.insert(0, tokens[j])
-                elif text.lower() not in _ACRONYM_GAPS:
-                    break
-                j -= 1
-            initials = "".join(sentence.text[t.start - sentence.start] for t in words)
-            if initials == acronym:
-                acronyms.setdefault(acronym.lower(), frozenset(t.lemma for t in words))
-    return acronyms
-
-
-# Words an acronym leaves out ("Department *of* Big Data Development").
-_ACRONYM_GAPS = frozenset({"of", "and", "for", "the", "on", "in", "&"})
 
 
 def _anchor(

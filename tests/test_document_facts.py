@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from qa.document_facts import DATE, SOURCE, DocumentFactReader, asked_fact
+from qa.definitions import find_definitions
+from qa.document_facts import DATE, SOURCE, DocumentFactReader, asked_fact, asked_short_name
 from qa.types import Chunk, Document, Passage
 
 
@@ -86,3 +87,54 @@ def test_the_answer_is_the_value_where_it_stands():
     assert prediction is not None and prediction.confidence == 0.9
     assert text[prediction.start : prediction.end] == "2024-03-01" and prediction.start == text.index("Date:") + 5
     assert text[prediction.sentence_start : prediction.sentence_end] == "Source:Press Office Date:2024-03-01"
+
+
+# -- names the page defines ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question, name",
+    [
+        ("What does SIC stand for?", "sic"),
+        ('What does "the Bay Area" stand for in the article?', "bay area"),
+        ("What is the full name of the Institute?", "institute"),
+        ("SIC stands for what?", "sic"),
+        ("What is SIC short for?", "sic"),
+        ("SIC的全称是什么？", "sic"),
+        ("SIC代表什么？", "sic"),
+        # Not a definition: what something does or is.
+        ("What does the Institute do?", None),
+        ("What is the SIC's role?", None),
+        ("What did Zhou Min stand up for?", None),
+    ],
+)
+def test_which_questions_ask_what_a_name_stands_for(question, name):
+    assert asked_short_name(question) == name
+
+
+def test_the_page_defines_an_acronym_and_two_short_names(seminar_pipeline, seminar_text):
+    found = {d.short: seminar_text[d.start : d.end] for d in find_definitions(seminar_pipeline.index.sentences)}
+    assert found == {
+        "sic": "State Information Center",
+        "bay area": "Guangdong-Hong Kong-Macao Greater Bay Area",  # "Area(hereinafter referred as the Bay Area)"
+        "institute": "Guangdong-Hong Kong-Macao Greater Bay Area Big Data Institute",
+    }
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("What does SIC stand for?", "State Information Center"),
+        ("What is the full name of the Institute?", "Guangdong-Hong Kong-Macao Greater Bay Area Big Data Institute"),
+        ("SIC的全称是什么？", "State Information Center"),
+    ],
+)
+def test_a_defined_name_is_answered_with_its_long_form_where_it_is_defined(seminar_pipeline, seminar_text, question, answer):
+    result = seminar_pipeline.ask(question)
+    citation = result.citations[0]
+    assert result.answer == answer == seminar_text[citation.start : citation.end]
+    assert seminar_text[citation.end : citation.end + 8] in (" (SIC). ", "(hereina", " (herein")
+
+
+def test_a_name_the_page_does_not_define_is_left_to_the_reader(seminar_pipeline):
+    assert seminar_pipeline.ask("What does NASA stand for?").no_answer

@@ -1,0 +1,105 @@
+"""Short names a document defines for long ones.
+
+"the State Information Center (SIC)" defines an acronym, "the Guangdong-Hong Kong-Macao Greater Bay Area Big
+Data Institute (hereinafter referred to as the Institute)" a short name. The reader lets an acronym stand for
+its words, and :class:`~qa.document_facts.DefinitionReader` answers "What does SIC stand for?" with the long
+name, cited where the document defines it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .types import Sentence, Token
+
+# Words a long name may hold between its capitalised words ("Department *of* Big Data Development").
+NAME_GAPS = frozenset({"of", "and", "for", "the", "on", "in", "&"})
+_INTRODUCED = re.compile(
+    r"^\(\s*(?:hereinafter|hereafter)\s*(?:,\s*)?(?:referred\s+(?:to\s+)?as|called|named|the)\s+(?P<short>[^()]{1,60}?)\s*\)",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Definition:
+    short: str  # the short name, lower-case, without a leading "the" ("sic", "bay area")
+    doc_id: str
+    start: int  # the long name's character offsets in the document
+    end: int
+    sentence_id: int
+    lemmas: frozenset[str]  # the long name's words (lemmas, lower-case)
+    acronym: bool  # the short name is the long one's initials
+
+
+def short_key(name: str) -> str:
+    """A short name as looked up: lower-case, quotes and a leading "the" dropped, spaces single."""
+    words = re.sub(r"[\"'“”‘’]", " ", name).lower().split()
+    return " ".join(words[1:] if words[:1] == ["the"] else words)
+
+
+def find_definitions(sentences: list[Sentence]) -> list[Definition]:
+    """Every acronym and "hereinafter referred to as" name the sentences define, in document order."""
+    found: list[Definition] = []
+    for sentence in sentences:
+        for i, token in enumerate(sentence.tokens):
+            text = _text(sentence, token)
+            glued = text.find("(")  # "Area(hereinafter": the tokenizer kept the bracket on the word
+            if glued < 0:
+                continue
+            rest = sentence.text[token.start - sentence.start + glued :]
+            close = rest.find(")")
+            if close < 0:
+                continue
+            inside = rest[1:close].strip()
+            introduced = _INTRODUCED.match(rest)
+            acronym = inside.isalpha() and inside.isupper() and 2 <= len(inside) <= 8
+            if not (acronym or introduced):
+                continue
+            count = len(inside) if acronym else None
+            words = [(t, _text(sentence, t)) for t in _name_before(sentence, i, count - 1 if count and glued else count)]
+            if glued:
+                if not text[:1].isupper():
+                    continue
+                words.append((token, text[:glued]))
+            if not words or (acronym and "".join(w[0] for _, w in words) != inside):
+                continue
+            found.append(
+                Definition(
+                    short=short_key(inside if acronym else introduced.group("short")),  # type: ignore[union-attr]
+                    doc_id=sentence.doc_id,
+                    start=words[0][0].start,
+                    end=words[-1][0].start + len(words[-1][1]),
+                    sentence_id=sentence.sentence_id,
+                    lemmas=frozenset(t.lemma if w == _text(sentence, t) else w.lower() for t, w in words) - NAME_GAPS,
+                    acronym=acronym,
+                )
+            )
+    return found
+
+
+def _text(sentence: Sentence, token: Token) -> str:
+    return sentence.text[token.start - sentence.start : token.end - sentence.start]
+
+
+def _name_before(sentence: Sentence, paren: int, count: int | None) -> list[Token]:
+    """The capitalised words (``count`` of them, or all) right before the bracket at token ``paren``, with
+    the small words between them; hyphenated parts of one word count once ("Guangdong-Hong Kong-Macao")."""
+    tokens = sentence.tokens
+    words: list[Token] = []
+    j = paren - 1
+    while j >= 0 and (count is None or len(words) < count):
+        text = _text(sentence, tokens[j])
+        if text[:1].isupper():
+            words.insert(0, tokens[j])
+        elif text == "-" or (text.lower() in NAME_GAPS and words and j > 0 and _text(sentence, tokens[j - 1])[:1].isupper()):
+            pass
+        else:
+            break
+        j -= 1
+    if count is None:
+        # hyphenated compounds are one name: keep the tokens glued to the first capitalised word
+        while j >= 0 and tokens[j].end == tokens[j + 1].start and _text(sentence, tokens[j])[:1].isupper():
+            words.insert(0, tokens[j])
+            j -= 1
+    return words
