@@ -27,7 +27,8 @@ DESCRIPTION = "DESCRIPTION"
 ACTION = "ACTION"  # "What did they do?": a verb phrase
 
 # How well each spaCy entity label answers each type ("NP" is a plain noun phrase, "ROLE" a title phrase,
-# "CLAUSE" a reported clause, "VP" a verb with what follows it, "PROPN" a run of proper nouns that the entity recogniser missed).
+# "CLAUSE" a reported clause, "VP" a verb with what follows it, "DURATION" a date
+# expression saying how long, "PROPN" a run of proper nouns that the entity recogniser missed).
 LABEL_FIT: dict[str, dict[str, float]] = {
     PERSON: {"PERSON": 1.0, "ORG": 0.55, "NORP": 0.5, "PROPN": 0.6, "GPE": 0.2, "NP": 0.15},
     ORGANISATION: {"ORG": 1.0, "PROPN": 0.6, "GPE": 0.45, "NORP": 0.45, "FAC": 0.4, "NP": 0.3, "PERSON": 0.1},

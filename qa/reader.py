@@ -319,6 +319,7 @@ class RuleReader:
         repeats = question_words | analysis.words  # its head noun too: "what concept" is not "the concept"
         tree_distances = {p: facts.tree_distances(p) for positions in matches.values() for p in positions}
         matched_positions = set(tree_distances)
+        person_positions = {i for a, b in same_kind_positions.get("PERSON", ()) for i in range(a, b)}
         for c in candidates:
             fit = fits.get(c.label, 0.0)
             if fit <= 0.0:
@@ -363,7 +364,7 @@ class RuleReader:
                     closeness = max(
                         math.exp(-distance / w.proximity_decay), math.exp(-tree_distances[p][root] / w.tree_decay)
                     ) * (w.blocked**blockers)
-                    if _bound_elsewhere(words, c, p):
+                    if _bound_elsewhere(words, c, p, p in person_positions):
                         closeness *= w.bound_elsewhere
                     best_closeness = max(best_closeness, closeness)
                 proximity += idf[lemma] * best_closeness
@@ -407,14 +408,15 @@ def _word(sentence: Sentence, token: Token) -> str:
     return sentence.text[token.start - sentence.start : token.end - sentence.start].lower()
 
 
-def _bound_elsewhere(words: list[str], candidate: _Candidate, p: int) -> bool:
+def _bound_elsewhere(words: list[str], candidate: _Candidate, p: int, term_is_name: bool = False) -> bool:
     """Whether the term at ``p`` belongs to a neighbour of the candidate in a "Name, Title" list.
 
     In "A, Vice Mayor of X, B, Vice President of Y and C, Director of Z" a title follows its name: the words
     before a name (past "," or "and") are the previous person's, and a name after a title (past "," or
-    "and") is the next title's.
+    "and") is the next title's, as is a name after the body its title names (``term_is_name``: "Y" is B's,
+    not C's).
     """
-    if candidate.label == "ROLE":
+    if candidate.label == "ROLE" or (term_is_name and candidate.label not in ("PERSON", "PROPN")):
         between = words[candidate.last : p] if p >= candidate.last else []
     else:
         between = words[p + 1 : candidate.first] if p < candidate.first else []

@@ -85,6 +85,10 @@ def test_question_terms_and_spelling(analyse):
         ("Who is the Director-General of the SIC's Department of Big Data Development?", "Yu Shiyang"),
         # A name ending in the question's class noun, which the entity recogniser left out.
         ("Which company made a special report at the seminar?", "Hua Kong Tsing Jiao company"),
+        # The body in a person's own title ("Zhou Min, Vice President of the SIC"), not in the title
+        # before the name, which is the previous person's.
+        ("Which organisation is Zhou Min the Vice President of?", "SIC"),
+        ("What organization does Du Ping direct?", "Institute"),
         # What someone did: the verb with what follows it.
         ("What did the experts from Tsinghua University do?", "made special reports"),
         # A list whose items the entity recogniser labelled differently (Hetao taken for a person).
