@@ -152,6 +152,9 @@ class ReaderWeights:
     tree_decay: float = 4.0  # dependency-tree edges over which proximity falls to 1/e
     anchor: float = 0.5  # question words in a run right next to the span ("the development of [X]")
     head_match: float = 0.5  # bonus for a span headed by the question's head noun ("which *river*")
+    # For "Who said/hoped ...?": the person a paragraph of reported speech names ("Zhou Min said that ...")
+    # is a candidate for every sentence of it, scored by the share of the question the sentence holds.
+    reported_speaker: float = 2.0
     # Factor on the type fit of a span whose own head noun names another kind: "which *city*" is not answered
     # by "the Greater Bay Area Big Data *Institute*" even where the entity recogniser calls it a place.
     other_class: float = 0.3

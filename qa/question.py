@@ -39,6 +39,7 @@ class QuestionAnalysis:
     # Lemmas of the question's proper names ("Guangzhou", "Hong Kong"), titles aside: a sentence without one
     # of them is about something else (a near miss).
     names: frozenset[str] = frozenset()
+    verbs: frozenset[str] = frozenset()  # lemmas of the question's verbs ("say" in "Who said ...?")
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -144,6 +145,7 @@ class QuestionAnalyzer:
             descriptors=descriptors,
             vocabulary=frozenset(lower) | frozenset(t.lemma_.lower() for t in tokens),
             names=names,
+            verbs=frozenset(form for t in tokens if t.pos_ == "VERB" for form in _verb_forms(t.lemma_.lower(), t.lower_)),
         )
 
     @staticmethod
@@ -229,6 +231,14 @@ class QuestionAnalyzer:
             if candidate in self.vocabulary:
                 return candidate
         return word
+
+
+def _verb_forms(lemma: str, word: str) -> set[str]:
+    """A verb's lemma, and the stems of its "-ed" form where the lemmatizer may miss ("hoped" → "hop")."""
+    forms = {lemma}
+    if word.endswith("ed"):
+        forms |= {word[:-1], word[:-2]}  # "hoped" → "hope"; "pointed" → "point"
+    return forms
 
 
 def _edits1(word: str) -> list[str]:

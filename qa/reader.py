@@ -10,6 +10,7 @@ transformers extractive-QA checkpoint from a local path instead.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -167,10 +168,21 @@ class RuleReader:
         scored.sort(key=lambda item: (-item[0], item[1]))
 
         ranked: list[tuple[float, Sentence, _Candidate, Passage, dict[str, float]]] = []
+        asks_speaker = analysis.answer_type == rules.PERSON and bool(analysis.verbs & rules.REPORTING_VERBS)
         for evidence, sid, passage, matches, coverage, dense, rarest_found, modifier_missing, name_missing in scored[
             : w.sentences_searched
         ]:
             sentence = self.index.sentences[sid]
+            speaker = self._reported_by(sentence, passage) if asks_speaker else None
+            if speaker is not None:  # "Who said ...?": whoever the paragraph reports, cited where named
+                speaker_sentence, speaker_name, speaker_passage = speaker
+                # as close to the question's words as the reported sentence holds them
+                features = {
+                    "coverage": coverage, "dense": dense, "type_fit": 1.0, "proximity": coverage, "anchor": 0.0,
+                    "rarest_term": rarest_found, "modifier_missing": modifier_missing, "name_missing": name_missing,
+                }
+                score = evidence + w.type_fit + w.reported_speaker * coverage
+                ranked.append((score, speaker_sentence, speaker_name, speaker_passage, features))
             for candidate, fit, proximity, anchor, span_score in self._score_candidates(
                 sentence, analysis, matches, idf, total_idf
             ):
@@ -234,6 +246,31 @@ class RuleReader:
             return None
         document = self.index.documents[sentence.doc_id]
         return None if "\n" in document.text[previous.end : sentence.start] else previous
+
+    def _reported_by(self, sentence: Sentence, passage: Passage) -> tuple[Sentence, _Candidate, Passage] | None:
+        """The person whose words ``sentence`` (read in ``passage``) reports: named before a reporting verb in
+        it or in an earlier sentence of its paragraph ("Zhou Min said that ... . ... . SIC will ... help
+        transform ..."), with a passage that holds the name (``passage``, or the chunk of the name's sentence)."""
+        current: Sentence | None = sentence
+        while current is not None:
+            words = self._sentence_facts(current).words
+            for entity in current.entities:
+                rng = _token_range(current, entity.start, entity.end) if entity.label == "PERSON" else None
+                if rng is None:
+                    continue
+                after = [t.lemma for t in current.tokens[rng[1] : rng[1] + 2]]
+                if any(lemma in rules.REPORTING_VERBS for lemma in after) and "," not in words[rng[1] : rng[1] + 1]:
+                    name = _Candidate(rng[0], rng[1], "PERSON")
+                    start, end = current.tokens[rng[0]].start, current.tokens[rng[1] - 1].end
+                    if passage.chunk.start <= start and end <= passage.chunk.end:
+                        return current, name, passage
+                    chunk = next(
+                        (c for c in self.index.chunks if current.sentence_id in c.sentence_ids and c.start <= start and end <= c.end),
+                        None,
+                    )
+                    return (current, name, dataclasses.replace(passage, chunk=chunk)) if chunk is not None else None
+            current = self._previous_in_paragraph(current)
+        return None
 
     def _term_matches(self, sentence: Sentence, analysis: QuestionAnalysis) -> dict[str, list[int]]:
         """Token positions in ``sentence`` of each question term (by lemma), titles checked for modifiers."""

@@ -49,6 +49,11 @@ def test_proper_names_of_the_question(analyse):
     assert analyse("wang yaowen position").names == {"wang", "yaowen"}  # the page's names, typed in lower case
 
 
+def test_the_verbs_of_a_question(analyse):
+    assert {"say", "hope"} <= analyse("Who said what he hoped?").verbs  # "hoped" even where lemmatised "hop"
+    assert "state" not in analyse("Who is the President of the State Information Center?").verbs
+
+
 def test_question_terms_and_spelling(analyse):
     analysis = analyse("Who is the Director of the Insitute?")
     assert [t.lemma for t in analysis.terms] == ["director", "institute"]  # "Insitute" read as a corpus word
@@ -89,6 +94,9 @@ def test_question_terms_and_spelling(analyse):
         # before the name, which is the previous person's.
         ("Which organisation is Zhou Min the Vice President of?", "SIC"),
         ("What organization does Du Ping direct?", "Institute"),
+        # Who said it: the person a paragraph of reported speech names, sentences after the "said that".
+        ('Who said the SIC would help transform the "potential energy" of data resources into "growth energy"?', "Zhou Min"),
+        ("Who hoped the Institute would take full advantage of its location?", "Ai Xuefeng"),  # "We hope ..."
         # What someone did: the verb with what follows it.
         ("What did the experts from Tsinghua University do?", "made special reports"),
         # A list whose items the entity recogniser labelled differently (Hetao taken for a person).
