@@ -378,6 +378,8 @@ def analyse_chinese(question: str, terms: list[QuestionTerm], guessed: frozenset
         modifiers=question_modifiers(question),
         vocabulary=vocabulary,
         guessed=guessed,
+        # "国家信息中心主任": the body comes before the title, and the terms do not keep the order
+        title_bodies=frozenset(t.lemma for t in terms if t.lemma not in rules.TITLE_WORDS | rules.TITLE_MODIFIERS),
     )
 
 

@@ -40,6 +40,9 @@ class QuestionAnalysis:
     # of them is about something else (a near miss).
     names: frozenset[str] = frozenset()
     verbs: frozenset[str] = frozenset()  # lemmas of the question's verbs ("say" in "Who said ...?")
+    # Lemmas of the body a title in the question belongs to: "the Director of *the SIC*", "*SIC*'s Director",
+    # "the *SIC* Director" (for a Chinese question, every term that is not a title word).
+    title_bodies: frozenset[str] = frozenset()
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -146,6 +149,7 @@ class QuestionAnalyzer:
             vocabulary=frozenset(lower) | frozenset(t.lemma_.lower() for t in tokens),
             names=names,
             verbs=frozenset(form for t in tokens if t.pos_ == "VERB" for form in _verb_forms(t.lemma_.lower(), t.lower_)),
+            title_bodies=_title_bodies(tokens, lower),
         )
 
     @staticmethod
@@ -231,6 +235,33 @@ class QuestionAnalyzer:
             if candidate in self.vocabulary:
                 return candidate
         return word
+
+
+def _title_bodies(tokens: list, lower: list[str]) -> frozenset[str]:  # type: ignore[type-arg]
+    """The words of the bodies the question's titles belong to: after "<title> of (the)", and the proper
+    nouns right before a title ("the SIC Director", "SIC's Director")."""
+    bodies: set[str] = set()
+    for i, word in enumerate(lower):
+        if word not in rules.TITLE_WORDS:
+            continue
+        j = i + 1
+        while j < len(lower) and lower[j] in rules.TITLE_WORDS | {"-"}:  # "Director - General"
+            j += 1
+        if j < len(lower) and lower[j] == "of":
+            j += 1
+            while j < len(tokens) and (tokens[j].pos_ in ("PROPN", "NOUN", "ADJ", "DET", "PART") or lower[j] in ("and", "of", "'s")):
+                if tokens[j].pos_ in ("PROPN", "NOUN", "ADJ"):
+                    bodies.add(tokens[j].lemma_.lower())
+                j += 1
+        k = i - 1
+        while k >= 0 and (lower[k] in rules.TITLE_WORDS or lower[k] in rules.TITLE_MODIFIERS):
+            k -= 1
+        if k >= 0 and lower[k] == "'s":
+            k -= 1
+        while k >= 0 and tokens[k].pos_ == "PROPN" and lower[k] not in rules.TITLE_WORDS:
+            bodies.add(tokens[k].lemma_.lower())
+            k -= 1
+    return frozenset(bodies)
 
 
 def _verb_forms(lemma: str, word: str) -> set[str]:

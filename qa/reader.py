@@ -218,7 +218,9 @@ class RuleReader:
             score - 1.0,
         )
         features["margin"] = min(1.0, score - runner_up)
-        features["title_elsewhere"] = float(_names_another_title(sentence, candidate, self._term_matches(sentence, analysis)))
+        features["title_elsewhere"] = float(
+            _names_another_title(sentence, candidate, self._term_matches(sentence, analysis), analysis.title_bodies)
+        )
         logit = w.conf_bias + sum(w.confidence[name] * value for name, value in features.items())
         return SpanPrediction(
             doc_id=sentence.doc_id,
@@ -487,7 +489,9 @@ def _after_someone_elses_title(words: list[str], candidate: _Candidate, people: 
     return any(last == comma for _, last in people)
 
 
-def _names_another_title(sentence: Sentence, candidate: _Candidate, matches: dict[str, list[int]]) -> bool:
+def _names_another_title(
+    sentence: Sentence, candidate: _Candidate, matches: dict[str, list[int]], bodies: frozenset[str]
+) -> bool:
     """Whether the person found holds the question's title, but of another body than the question names.
 
     In "Zhou Min, Vice President of the SIC and Du Ping, Director of the Institute", "Who is the Director of
@@ -524,8 +528,8 @@ def _names_another_title(sentence: Sentence, candidate: _Candidate, matches: dic
         return False
     others = [rng for first, rng in titles.items() if first != candidate.first]
     for lemma, positions in matches.items():
-        if lemma in rules.TITLE_WORDS or lemma in rules.TITLE_MODIFIERS or any(own[0] <= p < own[1] for p in positions):
-            continue
+        if lemma not in bodies or any(own[0] <= p < own[1] for p in positions):
+            continue  # only the body the question gives its title ("the Director of *the SIC*") counts
         if any(a <= p < b for p in positions for a, b in others):
             return True
     return False

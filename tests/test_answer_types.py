@@ -49,6 +49,17 @@ def test_proper_names_of_the_question(analyse):
     assert analyse("wang yaowen position").names == {"wang", "yaowen"}  # the page's names, typed in lower case
 
 
+def test_the_body_a_title_of_the_question_belongs_to(analyse):
+    assert analyse("Who is the Director of the SIC?").title_bodies == {"sic"}
+    assert analyse("Who is the SIC's Vice President?").title_bodies == {"sic"}
+    assert analyse("Which director attended the Shenzhen seminar?").title_bodies == frozenset()  # no body asked
+
+
+def test_a_title_without_a_body_in_the_question_binds_nothing(seminar_pipeline):
+    # "Shenzhen" is in Ai Xuefeng's title, but the question does not ask for Shenzhen's director
+    assert seminar_pipeline.ask("Which director attended the Shenzhen seminar?").answer == "Du Ping"
+
+
 def test_the_verbs_of_a_question(analyse):
     assert {"say", "hope"} <= analyse("Who said what he hoped?").verbs  # "hoped" even where lemmatised "hop"
     assert "state" not in analyse("Who is the President of the State Information Center?").verbs
