@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from .definitions import Definition, find_definitions, short_key
+from .definitions import Definition, short_key
 from .index import CorpusIndex
 from .loading import byline_offsets
 from .reader import SpanPrediction
@@ -146,7 +146,7 @@ class DefinitionReader(_LookupReader):
     @cached_property
     def _definitions(self) -> dict[str, list[Definition]]:
         by_short: dict[str, list[Definition]] = {}
-        for definition in find_definitions(self.index.sentences):
+        for definition in self.index.definitions:
             by_short.setdefault(definition.short, []).append(definition)
         return by_short
 

@@ -24,6 +24,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -32,6 +33,7 @@ import numpy as np
 
 from .annotation import ANNOTATION_VERSION, annotate_documents
 from .chunking import Chunker, ChunkingSettings
+from .definitions import Definition, find_definitions
 from .embedding import Embedder
 from .errors import IndexUnavailableError
 from .loading import corpus_fingerprint
@@ -66,6 +68,11 @@ class CorpusIndex:
     @property
     def location(self) -> str:
         return str(self.manifest.get("location", ""))
+
+    @cached_property
+    def definitions(self) -> list[Definition]:
+        """The short names the documents define ("State Information Center (SIC)"), found once, on first use."""
+        return find_definitions(self.sentences)
 
     @property
     def version(self) -> str:

@@ -20,7 +20,6 @@ from typing import Iterable, Protocol
 import numpy as np
 
 from . import answer_types as rules
-from .definitions import find_definitions
 from .index import CorpusIndex
 from .question import QuestionAnalysis, QuestionAnalyzer
 from .types import Chunk, Passage, Sentence, Token
@@ -119,7 +118,7 @@ class RuleReader:
         self.analyzer = QuestionAnalyzer(vocabulary, proper_nouns)
         # "SIC" → the words it stands for, from the page's "State Information Center (SIC)"; a token stands
         # for them only when written the same ("SIC", not "sic"; an "(IT)" never makes every "it" match)
-        self.acronyms = {d.written: d.lemmas for d in find_definitions(index.sentences) if d.acronym}
+        self.acronyms = {d.written: d.lemmas for d in index.definitions if d.acronym}
 
     def analyse(self, question: str) -> QuestionAnalysis:
         return self.analyzer.analyse(question)
@@ -163,43 +162,34 @@ class RuleReader:
                 found |= carried
             dense = float(sentence_vectors[sid] @ question_vector)
             evidence = w.coverage * coverage + w.dense * dense + w.passage_rank / (1 + rank)
-            rarest_found = 1.0 if rarest is not None and rarest in found else 0.0
-            modifier_missing = 1.0 if not modifiers <= found else 0.0
-            name_missing = 1.0 if not analysis.names <= found else 0.0
-            scored.append((evidence, sid, passage, matches, coverage, dense, rarest_found, modifier_missing, name_missing))
+            near_miss_flags = {
+                "rarest_term": 1.0 if rarest is not None and rarest in found else 0.0,
+                "modifier_missing": 0.0 if modifiers <= found else 1.0,
+                "name_missing": 0.0 if analysis.names <= found else 1.0,
+            }
+            scored.append((evidence, sid, passage, matches, coverage, dense, near_miss_flags))
         scored.sort(key=lambda item: (-item[0], item[1]))
 
         # An acronym whose every word the question has repeats it: "SIC" for "the State Information Center".
         repeated_acronyms = {a.lower() for a, expansion in self.acronyms.items() if expansion <= analysis.words}
         ranked: list[tuple[float, Sentence, _Candidate, Passage, dict[str, float]]] = []
         asks_speaker = analysis.answer_type == rules.PERSON and bool(analysis.verbs & rules.REPORTING_VERBS)
-        for evidence, sid, passage, matches, coverage, dense, rarest_found, modifier_missing, name_missing in scored[
-            : w.sentences_searched
-        ]:
+        for evidence, sid, passage, matches, coverage, dense, near_miss_flags in scored[: w.sentences_searched]:
             sentence = self.index.sentences[sid]
+            sentence_evidence = {"coverage": coverage, "dense": dense}
             speaker = self._reported_by(sentence, passage) if asks_speaker else None
             if speaker is not None:  # "Who said ...?": whoever the paragraph reports, cited where named
                 speaker_sentence, speaker_name, speaker_passage = speaker
                 # as close to the question's words as the reported sentence holds them
-                features = {
-                    "coverage": coverage, "dense": dense, "type_fit": 1.0, "proximity": coverage, "anchor": 0.0,
-                    "rarest_term": rarest_found, "modifier_missing": modifier_missing, "name_missing": name_missing,
-                }
                 score = evidence + w.type_fit + w.reported_speaker * coverage
+                span_evidence = {"type_fit": 1.0, "proximity": coverage, "anchor": 0.0}
+                features = {**sentence_evidence, **span_evidence, **near_miss_flags}
                 ranked.append((score, speaker_sentence, speaker_name, speaker_passage, features))
             for candidate, fit, proximity, anchor, span_score in self._score_candidates(
                 sentence, analysis, matches, idf, total_idf, repeated_acronyms
             ):
-                features = {
-                    "coverage": coverage,
-                    "dense": dense,
-                    "type_fit": fit,
-                    "proximity": proximity,
-                    "anchor": anchor,
-                    "rarest_term": rarest_found,
-                    "modifier_missing": modifier_missing,
-                    "name_missing": name_missing,
-                }
+                span_evidence = {"type_fit": fit, "proximity": proximity, "anchor": anchor}
+                features = {**sentence_evidence, **span_evidence, **near_miss_flags}
                 ranked.append((evidence + span_score, sentence, candidate, passage, features))
         if not ranked:
             return None
