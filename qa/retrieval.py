@@ -7,6 +7,7 @@ calibrate their scores against each other.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
@@ -25,6 +26,9 @@ STOPWORDS = frozenset(
     into is it its me my of on or our she so than that the their them then there these they this those to
     was we were what when where which who whom whose why will with would you your""".split()
 )
+
+
+_WORD = re.compile(r"\w+")
 
 
 def lexical_terms(text: str) -> list[str]:
@@ -102,6 +106,16 @@ class HybridRetriever:
         self.index = index
         self.settings = settings
         self.bm25 = BM25([c.text for c in index.chunks])
+        # An acronym the corpus defines ("State Information Center (SIC)") also searches for its long name:
+        # the page that says what "SIC" stands for is the one page that has those words. Matched as written.
+        self.expansions = {
+            d.written: index.documents[d.doc_id].text[d.start : d.end] for d in index.definitions if d.acronym
+        }
+
+    def lexical_query(self, question: str) -> str:
+        """The question, with the long name of each defined acronym it uses."""
+        used = [self.expansions[w] for w in dict.fromkeys(_WORD.findall(question)) if w in self.expansions]
+        return " ".join([question, *used])
 
     def retrieve(self, question: str, question_vector: np.ndarray, k: int) -> list[Passage]:
         n = len(self.index.chunks)
@@ -114,7 +128,7 @@ class HybridRetriever:
             for key, score in zip(dense_keys[0], dense_scores[0])
             if key >= 0
         }
-        lexical_all = self.bm25.scores(question)
+        lexical_all = self.bm25.scores(self.lexical_query(question))
         lexical_order = np.argsort(-lexical_all, kind="stable")[:depth]
         lexical = {int(i): float(lexical_all[i]) for i in lexical_order if lexical_all[i] > 0}
 

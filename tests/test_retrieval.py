@@ -41,3 +41,11 @@ def test_bm25_matches_the_formula(query):
 
 def test_bm25_of_no_texts():
     assert BM25([]).scores("data").shape == (0,)
+
+
+def test_a_defined_acronym_also_searches_for_its_long_name(seminar_pipeline):
+    retriever = seminar_pipeline.retriever
+    assert retriever.lexical_query("What does SIC stand for?") == "What does SIC stand for? State Information Center"
+    assert retriever.lexical_query("what does sic mean?") == "what does sic mean?"  # only as the page writes it
+    top = seminar_pipeline.retrieve("What does SIC stand for?", k=5)
+    assert any("State Information Center (SIC)" in p.chunk.text for p in top)
