@@ -110,6 +110,12 @@ DURATION_QUANTIFIERS = frozenset("a an several few many some couple".split())
 # Words that make such an expression a point in time after all ("two years ago", "a year later").
 RELATIVE_TIME_WORDS = frozenset("ago later earlier before since".split())
 
+# Nouns that only measure or sort what follows them: "a series of innovation research", "the set of problems".
+# Before "of" such a noun phrase is no answer by itself; joined to the phrase after "of" it is.
+PARTITIVE_NOUNS = frozenset(
+    "series number lot lots set kind type sort variety range group couple pair part majority host array".split()
+)
+
 # The entity label a name takes from the class noun after it ("Hua Kong Tsing Jiao *company*" is an
 # organisation, "the Seine *river*" a place), by the answer type of that noun.
 CLASS_NOUN_LABELS: dict[str, str] = {ORGANISATION: "ORG", PLACE: "GPE"}

@@ -570,6 +570,9 @@ def _token_range(sentence: Sentence, start: int, end: int) -> tuple[int, int] | 
     return (first, last) if last > first else None
 
 
+_QUOTES = frozenset({'"', "“", "”"})
+
+
 def _trim(sentence: Sentence, first: int, last: int) -> tuple[int, int]:
     """Drop leading and trailing punctuation, conjunctions and determiners from a token range."""
     tokens = sentence.tokens
@@ -577,6 +580,12 @@ def _trim(sentence: Sentence, first: int, last: int) -> tuple[int, int]:
         first += 1
     while last > first and (tokens[last - 1].pos in ("PUNCT", "CCONJ", "DET", "ADP", "SYM") or _word(sentence, tokens[last - 1]) in ("and", "or")):
         last -= 1
+    # A quotation mark the span opens is closed in it: 'the "growth energy"', not 'the "growth energy'.
+    if last > first and sum(_word(sentence, t) in _QUOTES for t in tokens[first:last]) % 2:
+        if last < len(tokens) and _word(sentence, tokens[last]) in _QUOTES:
+            last += 1
+        elif first > 0 and _word(sentence, tokens[first - 1]) in _QUOTES:
+            first -= 1
     return first, last
 
 
@@ -679,7 +688,9 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
         if label and tokens[last - 1].pos == "NOUN" and last - 1 > first and tokens[last - 2].pos == "PROPN":
             add(first, last, label)
     for first, last in noun_phrases:
-        add(first, last, "NP")
+        partitive = tokens[last - 1].lemma in rules.PARTITIVE_NOUNS and last < len(tokens) and _word(sentence, tokens[last]) == "of"
+        if not partitive:
+            add(first, last, "NP")
     # "analysis of algorithms", "time or space": two noun phrases joined by "of", "and" or "or".
     for (first, last), (next_first, next_last) in zip(noun_phrases, noun_phrases[1:]):
         joiner = [_word(sentence, t) for t in tokens[last:next_first]]

@@ -185,3 +185,16 @@ def test_a_duration_is_a_number_and_a_unit_not_a_point_in_time(seminar_pipeline)
                 assert _is_duration(sentence, first, last) == (text == "two years")
                 checked.add(text)
     assert checked == {"two years", "December 15th", "November 2018"}
+
+
+def test_a_partitive_noun_is_no_answer_without_what_it_measures(seminar_pipeline):
+    # "carried out a series of prospective and demonstrative innovation research and pilot applications"
+    assert seminar_pipeline.ask("What have both sides carried out over the past two years?").candidate == (
+        "a series of prospective and demonstrative innovation research and pilot applications"
+    )
+
+
+def test_a_span_that_opens_a_quotation_closes_it(seminar_pipeline):
+    # '... the "potential energy" of data resources into the "growth energy" for high-quality development'
+    asked = 'Into what does the SIC want to turn the "potential energy" of data resources?'
+    assert seminar_pipeline.ask(asked).candidate == 'the "growth energy"'
