@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 PERSON = "PERSON"
 ORGANISATION = "ORG"
 DATE = "DATE"
+WEEKDAY = "WEEKDAY"  # "On what day of the week": a date that names its weekday ("Tuesday, December 15th")
 DURATION = "DURATION"  # how long something lasted or took ("two years"), not when it happened
 TIME = "TIME"
 PLACE = "PLACE"
@@ -33,6 +34,7 @@ LABEL_FIT: dict[str, dict[str, float]] = {
     PERSON: {"PERSON": 1.0, "ORG": 0.55, "NORP": 0.5, "PROPN": 0.6, "GPE": 0.2, "NP": 0.15},
     ORGANISATION: {"ORG": 1.0, "PROPN": 0.6, "GPE": 0.45, "NORP": 0.45, "FAC": 0.4, "NP": 0.3, "PERSON": 0.1},
     DATE: {"DATE": 1.0, "TIME": 0.5},
+    WEEKDAY: {"WEEKDAY": 1.0, "DATE": 0.2},  # a date without a weekday does not say which day of the week
     DURATION: {"DURATION": 1.0, "DATE": 0.3, "TIME": 0.3},
     TIME: {"TIME": 1.0},
     PLACE: {"GPE": 1.0, "LOC": 1.0, "FAC": 0.9, "ORG": 0.35, "PROPN": 0.4, "NORP": 0.3, "NP": 0.15},
@@ -49,10 +51,11 @@ LABEL_FIT: dict[str, dict[str, float]] = {
 }
 
 # Answer types for which a candidate of the wrong kind means the passage does not answer.
-STRICT_TYPES = frozenset({PERSON, DATE, DURATION, TIME, NUMBER, PLACE})
+STRICT_TYPES = frozenset({PERSON, DATE, WEEKDAY, DURATION, TIME, NUMBER, PLACE})
 
 # Wh-phrases (lower-case word sequences at the start of a clause) and the type they ask for.
 WH_PHRASES: list[tuple[tuple[str, ...], str]] = [
+    *(((wh, "day", "of", "the", "week"), WEEKDAY) for wh in ("what", "which")),
     *((("how", "many", unit), DURATION) for unit in ("years", "months", "weeks", "days", "hours", "decades", "centuries")),
     (("how", "many"), NUMBER),
     (("how", "much"), NUMBER),
@@ -107,6 +110,7 @@ HEAD_NOUN_TYPES: dict[str, str] = {
 # ("two years", "several months", "a decade"), by lemma.
 DURATION_UNITS = frozenset("year month week day hour minute second decade century".split())
 DURATION_QUANTIFIERS = frozenset("a an several few many some couple".split())
+WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 # Words that make such an expression a point in time after all ("two years ago", "a year later").
 RELATIVE_TIME_WORDS = frozenset("ago later earlier before since".split())
 

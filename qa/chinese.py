@@ -48,6 +48,7 @@ from .types import Passage, Sentence
 # order: the first that occurs in the question wins ("几月" is a date before "几" is a number).
 QUESTION_WORDS: list[tuple[str, str]] = [
     *((w, rules.ROLE) for w in ("什么职务", "什么职位", "什么头衔", "什么身份", "什么角色", "担任什么", "任什么职")),
+    *((w, rules.WEEKDAY) for w in ("星期几", "周几", "礼拜几")),
     *((w, rules.DURATION) for w in ("多久", "多长时间", "几年", "几个月")),
     *((w, rules.ACTION) for w in ("做了什么", "干了什么", "做什么", "干什么")),
     *((w, rules.DATE) for w in ("什么时候", "什么时间", "何时", "哪天", "哪一天", "哪日", "几月", "几号", "几日", "哪年", "哪一年", "哪个月", "什么日期", "哪个日期")),

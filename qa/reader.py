@@ -621,6 +621,8 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
         add(first, last, entity.label)
         if entity.label in ("DATE", "TIME") and _is_duration(sentence, first, last):
             add(first, last, "DURATION")  # "two years": how long, not when
+        if entity.label == "DATE" and any(_word(sentence, t) in rules.WEEKDAYS for t in tokens[first:last]):
+            add(first, last, "WEEKDAY")
     entity_ranges = {(e.first, e.last) for e in entities}
 
     # Proper-noun compounds ("King Harold II"): names the entity recogniser missed or mislabelled.

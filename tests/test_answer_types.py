@@ -137,6 +137,7 @@ def test_answers_on_the_seminar_page(seminar_pipeline, question, answer):
         "Who is the Party Secretary of Shenzhen?",  # Zheng Hongbo is Secretary of the Futian District
         "Who is the Vice Mayor of Guangzhou?",  # a name of the question that the sentence lacks
         "How long did the seminar last?",  # the page gives its date, not how long it lasted
+        "On what day of the week was the seminar held?",  # "December 15th" names no weekday
     ],
 )
 def test_near_misses_abstain(seminar_pipeline, question):
@@ -198,3 +199,22 @@ def test_a_span_that_opens_a_quotation_closes_it(seminar_pipeline):
     # '... the "potential energy" of data resources into the "growth energy" for high-quality development'
     asked = 'Into what does the SIC want to turn the "potential energy" of data resources?'
     assert seminar_pipeline.ask(asked).candidate == 'the "growth energy"'
+
+
+def test_a_weekday_question_takes_a_date_that_names_its_weekday(seminar_settings, embedder, tmp_path):
+    import dataclasses
+
+    from qa.corpus import ensure_index
+    from qa.pipeline import QAPipeline
+
+    page = tmp_path / "lab.txt"
+    page.write_text(
+        "The Riverside Data Lab opened in Lisbon on Tuesday, May 4th, 2021. Its director is Ana Costa.\n\n"
+        "The lab held its first workshop on June 2nd, 2021.\n",
+        encoding="utf-8",
+    )
+    settings = dataclasses.replace(seminar_settings, index_dir=tmp_path / "index", corpus=(str(page),))
+    pipeline = QAPipeline.from_index(ensure_index(settings, embedder), embedder, settings)
+    assert pipeline.reader.analyse("On which day of the week did the lab open?").answer_type == rules.WEEKDAY
+    assert "Tuesday" in pipeline.ask("On which day of the week did the lab open?").answer
+    assert pipeline.ask("What day of the week was the first workshop?").no_answer  # its date names no weekday
