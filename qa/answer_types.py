@@ -135,6 +135,9 @@ TITLE_WORDS = frozenset(
 # that only mentions a "Vice President".
 TITLE_MODIFIERS = frozenset({"vice", "deputy", "assistant", "acting", "former", "associate", "honorary", "co", "ex"})
 
+# Negation words, in questions and sentences (lower-case; spaCy splits "doesn't" into "does" + "n't").
+NEGATIONS = frozenset("not n't no never cannot nor neither none nothing nobody without".split())
+
 # Words a question uses to ask, which never need to be found in the answer's sentence.
 QUESTION_FILLER = frozenset(
     """name tell give list describe explain mention say state call know find please also exactly
@@ -204,6 +207,10 @@ class ReaderWeights:
             # before ("... with the Hong Kong government?" where the page has the Shenzhen government). As
             # strong as the other near-miss flags: at -1.0 that question was still answered (0.48).
             "name_missing": -2.0,
+            # Set by hand: 1 when the question is negated ("What does *not* define ...?") and the sentence has
+            # no negation: it says the opposite of what is asked. Stronger than the others: a sentence with
+            # every word of "When was the first workshop not held?" still scored 0.34 at -2.0.
+            "negation_missing": -3.0,
         }
     )
     # How many of the best sentences are searched for spans: with 5, both question sets give exactly the

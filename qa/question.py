@@ -43,6 +43,7 @@ class QuestionAnalysis:
     # Lemmas of the body a title in the question belongs to: "the Director of *the SIC*", "*SIC*'s Director",
     # "the *SIC* Director" (for a Chinese question, every term that is not a title word).
     title_bodies: frozenset[str] = frozenset()
+    negated: bool = False  # the question has a negation ("What does not define ...?")
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -150,6 +151,7 @@ class QuestionAnalyzer:
             names=names,
             verbs=frozenset(form for t in tokens if t.pos_ == "VERB" for form in _verb_forms(t.lemma_.lower(), t.lower_)),
             title_bodies=_title_bodies(tokens, lower),
+            negated=any(word in rules.NEGATIONS for word in lower),
         )
 
     @staticmethod

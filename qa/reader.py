@@ -73,6 +73,10 @@ class _SentenceFacts:
                 neighbours[token.head].append(i)
         return cls([_word(sentence, t) for t in sentence.tokens], neighbours)
 
+    @property
+    def negated(self) -> bool:
+        return any(word in rules.NEGATIONS for word in self.words)
+
     def tree_distances(self, source: int) -> list[int]:
         """Edges on the dependency tree from token ``source`` to every token of the sentence."""
         if source not in self.distances:
@@ -166,6 +170,7 @@ class RuleReader:
                 "rarest_term": 1.0 if rarest is not None and rarest in found else 0.0,
                 "modifier_missing": 0.0 if modifiers <= found else 1.0,
                 "name_missing": 0.0 if analysis.names <= found else 1.0,
+                "negation_missing": float(analysis.negated and not self._sentence_facts(sentence).negated),
             }
             scored.append((evidence, sid, passage, matches, coverage, dense, near_miss_flags))
         scored.sort(key=lambda item: (-item[0], item[1]))

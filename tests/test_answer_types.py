@@ -138,6 +138,7 @@ def test_answers_on_the_seminar_page(seminar_pipeline, question, answer):
         "Who is the Vice Mayor of Guangzhou?",  # a name of the question that the sentence lacks
         "How long did the seminar last?",  # the page gives its date, not how long it lasted
         "On what day of the week was the seminar held?",  # "December 15th" names no weekday
+        "Who did not attend the Seminar?",  # the page says who attended, not who did not
         "When did the SIC establish a strategic partnership with the Hong Kong government?",  # with Shenzhen's
     ],
 )
@@ -202,20 +203,35 @@ def test_a_span_that_opens_a_quotation_closes_it(seminar_pipeline):
     assert seminar_pipeline.ask(asked).candidate == 'the "growth energy"'
 
 
-def test_a_weekday_question_takes_a_date_that_names_its_weekday(seminar_settings, embedder, tmp_path):
+LAB_PAGE = """The Riverside Data Lab opened in Lisbon on Tuesday, May 4th, 2021. Its director is Ana Costa.
+
+The lab held its first workshop on June 2nd, 2021. The second workshop was not held in Porto because of a storm.
+"""
+
+
+@pytest.fixture(scope="module")
+def lab_pipeline(seminar_settings, embedder, tmp_path_factory):
     import dataclasses
 
     from qa.corpus import ensure_index
     from qa.pipeline import QAPipeline
 
-    page = tmp_path / "lab.txt"
-    page.write_text(
-        "The Riverside Data Lab opened in Lisbon on Tuesday, May 4th, 2021. Its director is Ana Costa.\n\n"
-        "The lab held its first workshop on June 2nd, 2021.\n",
-        encoding="utf-8",
-    )
-    settings = dataclasses.replace(seminar_settings, index_dir=tmp_path / "index", corpus=(str(page),))
-    pipeline = QAPipeline.from_index(ensure_index(settings, embedder), embedder, settings)
+    folder = tmp_path_factory.mktemp("lab")
+    page = folder / "lab.txt"
+    page.write_text(LAB_PAGE, encoding="utf-8")
+    settings = dataclasses.replace(seminar_settings, index_dir=folder / "index", corpus=(str(page),))
+    return QAPipeline.from_index(ensure_index(settings, embedder), embedder, settings)
+
+
+def test_a_weekday_question_takes_a_date_that_names_its_weekday(lab_pipeline):
+    pipeline = lab_pipeline
     assert pipeline.reader.analyse("On which day of the week did the lab open?").answer_type == rules.WEEKDAY
     assert "Tuesday" in pipeline.ask("On which day of the week did the lab open?").answer
     assert pipeline.ask("What day of the week was the first workshop?").no_answer  # its date names no weekday
+
+
+def test_a_negated_question_needs_a_negated_sentence(lab_pipeline):
+    assert lab_pipeline.reader.analyse("Why was the second workshop not held in Porto?").negated
+    assert "storm" in lab_pipeline.ask("Why was the second workshop not held in Porto?").answer
+    # the sentence says when it was held, not when it was not
+    assert lab_pipeline.ask("When was the first workshop not held?").no_answer
