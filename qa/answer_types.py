@@ -26,6 +26,7 @@ ROLE = "ROLE"
 REASON = "REASON"
 DESCRIPTION = "DESCRIPTION"
 ACTION = "ACTION"  # "What did they do?": a verb phrase
+SPEECH = "SPEECH"  # "What did Zhou Min say?": the clause a reporting verb introduces ("said that ...")
 
 # How well each spaCy entity label answers each type ("NP" is a plain noun phrase, "ROLE" a title phrase,
 # "CLAUSE" a reported clause, "VP" a verb with what follows it, "DURATION" a date
@@ -41,7 +42,8 @@ LABEL_FIT: dict[str, dict[str, float]] = {
     NUMBER: {"CARDINAL": 1.0, "QUANTITY": 1.0, "MONEY": 1.0, "PERCENT": 1.0, "ORDINAL": 0.6, "DATE": 0.3},
     ROLE: {"ROLE": 1.0, "NP": 0.35},
     REASON: {"CLAUSE": 1.0, "NP": 0.3},
-    ACTION: {"VP": 1.0, "ROLE": 0.5, "NP": 0.3},  # "What does Du Ping do?" may ask for his occupation
+    ACTION: {"VP": 1.0, "ROLE": 0.5, "NP": 0.3},
+    SPEECH: {"CLAUSE": 1.0, "NP": 0.2},  # "What does Du Ping do?" may ask for his occupation
     DESCRIPTION: {
         "NP": 0.7, "CLAUSE": 0.7, "ORG": 0.7, "GPE": 0.7, "LOC": 0.7, "PERSON": 0.6, "NORP": 0.7, "EVENT": 0.8,
         "WORK_OF_ART": 0.8, "LAW": 0.8, "PRODUCT": 0.7, "FAC": 0.7, "LANGUAGE": 0.8, "DATE": 0.5,
@@ -51,7 +53,7 @@ LABEL_FIT: dict[str, dict[str, float]] = {
 }
 
 # Answer types for which a candidate of the wrong kind means the passage does not answer.
-STRICT_TYPES = frozenset({PERSON, DATE, WEEKDAY, DURATION, TIME, NUMBER, PLACE})
+STRICT_TYPES = frozenset({PERSON, DATE, WEEKDAY, DURATION, TIME, NUMBER, PLACE, SPEECH})
 
 # Wh-phrases (lower-case word sequences at the start of a clause) and the type they ask for.
 WH_PHRASES: list[tuple[tuple[str, ...], str]] = [

@@ -50,6 +50,7 @@ QUESTION_WORDS: list[tuple[str, str]] = [
     *((w, rules.ROLE) for w in ("什么职务", "什么职位", "什么头衔", "什么身份", "什么角色", "担任什么", "任什么职")),
     *((w, rules.WEEKDAY) for w in ("星期几", "周几", "礼拜几")),
     *((w, rules.DURATION) for w in ("多久", "多长时间", "几年", "几个月")),
+    *((w, rules.SPEECH) for w in ("说了什么", "讲了什么", "指出了什么", "表示了什么", "说什么", "讲什么")),
     *((w, rules.ACTION) for w in ("做了什么", "干了什么", "做什么", "干什么")),
     *((w, rules.DATE) for w in ("什么时候", "什么时间", "何时", "哪天", "哪一天", "哪日", "几月", "几号", "几日", "哪年", "哪一年", "哪个月", "什么日期", "哪个日期")),
     *((w, rules.TIME) for w in ("几点", "什么时刻")),
@@ -384,9 +385,12 @@ def reference_words(count: int) -> list[str]:
     return [word for _, word in heapq.nlargest(count, frequent)]
 
 
-def analyse_chinese(question: str, terms: list[QuestionTerm], guessed: frozenset[str] = frozenset()) -> QuestionAnalysis:
+def analyse_chinese(
+    question: str, terms: list[QuestionTerm], guessed: frozenset[str] = frozenset(), names: frozenset[str] = frozenset()
+) -> QuestionAnalysis:
     """A :class:`QuestionAnalysis` of a Chinese question whose content ``terms`` are already in English
-    (``guessed``: the lemmas of those only the multilingual model's word similarity found)."""
+    (``guessed``: the lemmas of those only the multilingual model's word similarity found; ``names``: the
+    corpus's words for the names the question spells in Chinese, "杜平" → {"du", "ping"})."""
     answer_type, head = chinese_answer_type(question)
     vocabulary = frozenset(t.word for t in terms) | frozenset(t.lemma for t in terms)
     return QuestionAnalysis(
@@ -399,6 +403,7 @@ def analyse_chinese(question: str, terms: list[QuestionTerm], guessed: frozenset
         modifiers=question_modifiers(question),
         vocabulary=vocabulary,
         guessed=guessed,
+        names=names,
         # "国家信息中心主任": the body comes before the title, and the terms do not keep the order
         title_bodies=frozenset(t.lemma for t in terms if t.lemma not in rules.TITLE_WORDS | rules.TITLE_MODIFIERS),
     )
@@ -497,7 +502,8 @@ class ChineseReader:
         unmatched = [w for w in whole_words if not any(m in w or w in m for m in matched)]
         sure = {t.lemma for t in candidates[: len(candidates) - len(aligned)]}
         guessed = frozenset(t.lemma for t in aligned) - sure
-        return ChineseQuestion(analyse_chinese(question, terms, guessed), aligned, whole_words, unmatched, vectors[0])
+        person_names = frozenset(w for _, name in names for w in name)
+        return ChineseQuestion(analyse_chinese(question, terms, guessed, person_names), aligned, whole_words, unmatched, vectors[0])
 
     def _glossed(self, words: Iterable[str]) -> dict[str, list[QuestionTerm]]:
         """The English terms of each Chinese word whose dictionary sense the corpus uses."""

@@ -106,6 +106,11 @@ class QuestionAnalyzer:
             and any(t.lemma_ == "do" for t in tokens[wh_at + 2 :])  # the tagger calls it AUX or VERB
         ):
             answer_type, head = rules.ACTION, None  # "What did the experts do?": what they did
+        elif wh == "what" and wh_at + 1 < len(lower) and lower[wh_at + 1] in ("do", "does", "did"):
+            # the last verb (the tagger may call "point" in "point out" a noun) is the one "what" is the object of
+            verbs = [t.lemma_.lower() for t in tokens[wh_at + 2 :] if t.pos_ == "VERB" or t.lemma_.lower() in rules.REPORTING_VERBS]
+            if verbs and verbs[-1] in rules.REPORTING_VERBS:
+                answer_type, head = rules.SPEECH, None  # "What did Du Ping say (in his speech)?": his words
         after_wh = lower[wh_at + 1] if 0 <= wh_at < len(lower) - 1 else ""
         if after_wh in ("were", "are") or wh == "list":
             plural = True

@@ -367,6 +367,7 @@ class RuleReader:
         tree_distances = {p: facts.tree_distances(p) for positions in matches.values() for p in positions}
         matched_positions = set(tree_distances)
         person_positions = {i for a, b in same_kind_positions.get("PERSON", ()) for i in range(a, b)}
+        speech = analysis.answer_type == rules.SPEECH  # what someone said is as long as they made it
         for c in candidates:
             fit = fits.get(c.label, 0.0)
             if fit <= 0.0:
@@ -433,7 +434,7 @@ class RuleReader:
                 w.type_fit * fit
                 + w.proximity * proximity
                 - w.overlap * overlap
-                - (w.length * max(0, length - w.preferred_length) if c.label in _CHOSEN_LENGTH_LABELS else 0.0)
+                - (w.length * max(0, length - w.preferred_length) if c.label in _CHOSEN_LENGTH_LABELS and not speech else 0.0)
                 + (w.list_fit[analysis.plural] if c.is_list else 0.0)
                 + w.anchor * anchor
                 + (w.head_match if head_match else 0.0)
@@ -680,7 +681,7 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
     if answer_type in (rules.ROLE, rules.DESCRIPTION, rules.ACTION):
         for first, last in _title_phrases(sentence, entities):
             add(first, last, "ROLE")
-    if answer_type in (rules.REASON, rules.DESCRIPTION):
+    if answer_type in (rules.REASON, rules.DESCRIPTION, rules.SPEECH):
         for first, last in _clauses(sentence, answer_type):
             add(first, last, "CLAUSE")
     if answer_type == rules.ACTION:

@@ -32,6 +32,10 @@ def analyse(seminar_pipeline):
         ("How long did the seminar last?", rules.DURATION),  # how long, not when
         ("What did the experts from Tsinghua University do?", rules.ACTION),  # what they did: a verb phrase
         ("How many years had the partnership run?", rules.DURATION),
+        ("What did Zhou Min say?", rules.SPEECH),  # what someone said: the reported clause
+        ("What did Ai Xuefeng point out?", rules.SPEECH),  # the tagger calls "point" a noun here
+        ("What did Ai Xuefeng hope the Institute would create?", rules.DESCRIPTION),  # "what" is what is created
+        ("On what day of the week was the seminar held?", rules.WEEKDAY),
     ],
 )
 def test_expected_answer_type(analyse, question, expected_type):
@@ -139,6 +143,7 @@ def test_answers_on_the_seminar_page(seminar_pipeline, question, answer):
         "How long did the seminar last?",  # the page gives its date, not how long it lasted
         "On what day of the week was the seminar held?",  # "December 15th" names no weekday
         "Who did not attend the Seminar?",  # the page says who attended, not who did not
+        "What did Du Ping say in his speech?",  # the page reports no words of his
         "When did the SIC establish a strategic partnership with the Hong Kong government?",  # with Shenzhen's
     ],
 )
@@ -235,3 +240,9 @@ def test_a_negated_question_needs_a_negated_sentence(lab_pipeline):
     assert "storm" in lab_pipeline.ask("Why was the second workshop not held in Porto?").answer
     # the sentence says when it was held, not when it was not
     assert lab_pipeline.ask("When was the first workshop not held?").no_answer
+
+
+def test_what_someone_said_is_the_clause_after_their_reporting_verb(seminar_pipeline):
+    answer = seminar_pipeline.ask("What did Ai Xuefeng point out?").answer
+    assert answer.startswith("the establishment of the Institute was a major achievement")
+    assert answer.endswith("help cultivate data factor markets")  # the whole clause, however long

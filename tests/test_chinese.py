@@ -65,6 +65,8 @@ def test_language_of_a_question(text, language):
         ("粤港澳大湾区大数据中心建设与数据要素市场培育研讨会在哪天召开？", rules.DATE, None),  # 哪天
         ("双方合作几年后取得了积极进展？", rules.DURATION, None),  # 几年: how long
         ("艾学峰、周民和杜平在研讨会上做了什么？", rules.ACTION, None),  # 做了什么: what they did
+        ("周民说了什么？", rules.SPEECH, None),  # 说了什么: what they said
+        ("研讨会是星期几举行的？", rules.WEEKDAY, None),  # 星期几: which day of the week
         ("研讨会在哪里举行？", rules.PLACE, None),  # 哪里
         ("这次研讨会在哪个城市召开？", rules.PLACE, "city"),  # 哪个 + 城市
         ("有多少人参加了研讨会？", rules.NUMBER, None),  # 多少
@@ -160,6 +162,7 @@ def test_chinese_question_gets_the_verbatim_english_span_and_its_citation(semina
         "大湾区大数据中心的投资金额是多少？",
         "福田区委副书记是谁？",  # a Secretary and a "Deputy District Mayor": no deputy secretary
         "国家信息中心主任是谁？",  # a Director of the Institute, and the SIC's Vice President
+        "杜平在讲话中说了什么？",  # the page reports no words of Du Ping's
     ],
 )
 def test_chinese_question_the_page_does_not_answer_gets_no_answer(seminar_pipeline, question):
