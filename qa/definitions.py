@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from . import answer_types as rules
 from .types import Sentence, Token
 
 # Words a long name may hold between its capitalised words ("Department *of* Big Data Development").
@@ -78,6 +79,77 @@ def find_definitions(sentences: list[Sentence]) -> list[Definition]:
                 )
             )
     return found
+
+
+def find_full_names(sentences: list[Sentence], word: str) -> list[Definition]:
+    """Each name the sentences write in capitals around ``word`` ("seminar"): the capitalised words before it
+    ("Guangdong-Hong Kong-Macao ... Cultivation *Seminar*", as the page's title writes it), and an "of" phrase
+    after it ("*University* of Political Science and Law"). For "the full name of the seminar" when the page
+    defines no short name: the longest is the full one."""
+    found: list[Definition] = []
+    for sentence in sentences:
+        for i, token in enumerate(sentence.tokens):
+            if _text(sentence, token).lower() != word:
+                continue
+            name = [*_modifiers_before(sentence, i), token, *_of_phrase_after(sentence, i)]
+            capitalised = [t for t in name if _is_name_word(_text(sentence, t))]
+            if len(capitalised) < 2:
+                continue
+            found.append(
+                Definition(
+                    short=word,
+                    doc_id=sentence.doc_id,
+                    start=name[0].start,
+                    end=name[-1].end,
+                    sentence_id=sentence.sentence_id,
+                    lemmas=frozenset(t.lemma.lower() for t in capitalised),
+                    acronym=False,
+                    written=_text(sentence, token),
+                )
+            )
+    return found
+
+
+def _modifiers_before(sentence: Sentence, i: int) -> list[Token]:
+    """The capitalised words before token ``i`` that modify it: "Institute of [China University]" and
+    "Institute and [Engineering Laboratory]" are two names, "[Development and Reform] Commission" is one."""
+    before = [t for t in _name_before(sentence, i, None) if _is_name_word(_text(sentence, t))]
+    starts = [
+        n
+        for n, (a, b) in enumerate(zip(before, before[1:] + [sentence.tokens[i]]), 1)
+        if _LINKED.search(gap := sentence.text[a.end - sentence.start : b.start - sentence.start])
+        or (_JOINED.search(gap) and rules.HEAD_NOUN_TYPES.get(a.lemma.lower()) == rules.ORGANISATION)
+    ]
+    return before[max(starts, default=0) :]
+
+
+def _of_phrase_after(sentence: Sentence, i: int) -> list[Token]:
+    """The capitalised words of the "of" phrases after token ``i`` ("University [of Political Science and
+    Law]"), up to a person's name ("Commission of Shenzhen and [Zeng Jianpeng]")."""
+    tokens = sentence.tokens
+    people = {k for k, t in enumerate(tokens) if any(e.label == "PERSON" and e.start == t.start for e in sentence.entities)}
+
+    def name_word(k: int) -> bool:
+        return k < len(tokens) and k not in people and _is_name_word(_text(sentence, tokens[k]))
+
+    words: list[Token] = []
+    j = i + 1
+    while j + 1 < len(tokens) and _text(sentence, tokens[j]) in _NAME_LINKS and name_word(j + 1):
+        j += 1
+        while j < len(tokens) and (name_word(j) or (_text(sentence, tokens[j]) in NAME_GAPS and name_word(j + 1))):
+            words.append(tokens[j])
+            j += 1
+    return words
+
+
+_NAME_LINKS = ("of", "for")  # "University *of* Political Science and Law"
+_LINKED = re.compile(r"\b(?:of|for)\b")
+_JOINED = re.compile(r"\band\b|&")
+
+
+def _is_name_word(text: str) -> bool:
+    """A capitalised word ("Bay", "Hong-Kong"), not a label glued to a value ("Date:2020")."""
+    return text[:1].isupper() and text.replace("-", "").isalpha()
 
 
 def _text(sentence: Sentence, token: Token) -> str:

@@ -15,10 +15,10 @@ cited where it is defined.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
-from .definitions import Definition, short_key
+from .definitions import Definition, find_full_names, short_key
 from .index import CorpusIndex
 from .loading import byline_offsets
 from .reader import SpanPrediction
@@ -111,13 +111,15 @@ class DocumentFactReader(_LookupReader):
         return self._prediction(document.doc_id, span, (line_start, line_end), passages[0].score, fact.upper(), "document_fact")
 
 
+FULL_NAME_WORDS_KEPT = 256  # words whose full names are kept between questions (each costs one pass over the corpus)
+FULL_NAME_PATTERN = re.compile(r"\b(?:full|complete|long|whole)\s+(?:name|form|title)\s+(?:of|for)\s+(?P<name>[^?.!,]{1,60})", re.I)
 # "What does SIC stand for?", "What is the full name of the Institute?", "SIC的全称是什么？": the short name asked
 # about. tests/test_document_facts.py lists what each must and must not match.
 DEFINITION_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\bwhat\s+(?:does|do|did)\s+(?P<name>.{1,60}?)\s+(?:stand|stands)\s+for\b", re.I),
     re.compile(r"\b(?P<name>[\w\"“”' -]{1,60}?)\s+stands?\s+for\s+what\b", re.I),
     re.compile(r"\bwhat\s+is\s+(?P<name>.{1,60}?)\s+(?:short|an?\s+(?:abbreviation|acronym))\s+(?:for|of)\b", re.I),
-    re.compile(r"\b(?:full|complete|long|whole)\s+(?:name|form|title)\s+(?:of|for)\s+(?P<name>[^?.!,]{1,60})", re.I),
+    FULL_NAME_PATTERN,
     re.compile(r"(?P<name>[A-Za-z][A-Za-z .-]{0,58}?)\s*(?:代表什么|是什么的缩写|是什么意思|的全称|全称)"),
 )
 
@@ -134,6 +136,7 @@ def asked_short_name(question: str) -> str | None:
 def _names(definition: Definition, asked: str) -> bool:
     """Whether the name a question asks about is the defined one: an acronym as the page writes it, or in
     lower case where that is no common word ("sic", but never "it" for an "IT")."""
+    asked = re.sub(r"^the\s+", "", asked, flags=re.I)  # "the SIC"
     if not definition.acronym or asked == definition.written:
         return True
     return asked.islower() and asked not in STOPWORDS
@@ -142,6 +145,16 @@ def _names(definition: Definition, asked: str) -> bool:
 @dataclass
 class DefinitionReader(_LookupReader):
     """Answers "What does X stand for?" with the long name a document defines for X."""
+
+    _full_names_by_word: dict[str, list[Definition]] = field(default_factory=dict, init=False, repr=False)
+
+    def _full_names(self, word: str) -> list[Definition]:
+        """The names written around ``word``, found on its first question (a pass over every sentence)."""
+        if word not in self._full_names_by_word:
+            if len(self._full_names_by_word) >= FULL_NAME_WORDS_KEPT:
+                self._full_names_by_word.clear()
+            self._full_names_by_word[word] = find_full_names(self.index.sentences, word)
+        return self._full_names_by_word[word]
 
     @cached_property
     def _definitions(self) -> dict[str, list[Definition]]:
@@ -153,11 +166,17 @@ class DefinitionReader(_LookupReader):
     def read(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
         asked = asked_short_name(question)
         definitions = [d for d in self._definitions.get(short_key(asked), []) if _names(d, asked)] if asked else []
+        if not definitions and asked and FULL_NAME_PATTERN.search(question) and short_key(asked):
+            # no short name defined: "the full name of the seminar" is the longest name written around "Seminar"
+            definitions = self._full_names(short_key(asked).split()[-1])
         if not definitions:
             return None
-        # The definition in the best retrieved passage's document, else the first one made.
+        # The definition in the best retrieved passage's document (the longest there), else the first one made.
         retrieved = [p.chunk.doc_id for p in passages]
-        definition = min(definitions, key=lambda d: retrieved.index(d.doc_id) if d.doc_id in retrieved else len(retrieved))
+        definition = min(
+            definitions,
+            key=lambda d: (retrieved.index(d.doc_id) if d.doc_id in retrieved else len(retrieved), -(d.end - d.start)),
+        )
         sentence = self.index.sentences[definition.sentence_id]
         score = passages[0].score if passages else 0.0
         return self._prediction(

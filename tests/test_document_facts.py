@@ -128,6 +128,7 @@ def test_the_page_defines_an_acronym_and_two_short_names(seminar_pipeline, semin
         ("What does SIC stand for?", "State Information Center"),
         ("What is the full name of the Institute?", "Guangdong-Hong Kong-Macao Greater Bay Area Big Data Institute"),
         ("SIC的全称是什么？", "State Information Center"),
+        ("What is the full name of the SIC?", "State Information Center"),  # "the SIC" is the acronym too
     ],
 )
 def test_a_defined_name_is_answered_with_its_long_form_where_it_is_defined(seminar_pipeline, seminar_text, question, answer):
@@ -149,3 +150,26 @@ def test_an_acronym_is_asked_about_as_written_or_in_lower_case_if_no_common_word
     defined = [d for d in find_definitions(seminar_pipeline.index.sentences) if d.acronym]
     it = dataclasses.replace(defined[0], written="IT", short="it")  # a page defining "(IT)"
     assert not _names(it, "it") and _names(it, "IT")
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        # the page's title writes it whole; its first sentence breaks it with "(hereinafter ...)"
+        ("What is the full name of the seminar?", "Guangdong-Hong Kong-Macao Greater Bay Area Big Data Center Construction and Data Factor Market Cultivation Seminar"),
+        ("full name of the university", "China University of Political Science and Law"),  # not the Institute of it
+        ("What is the full name of the commission?", "Development and Reform Commission of Shenzhen"),  # not "... and Zeng Jianpeng"
+        ("What is the full name of the company?", "Hua Kong Tsing Jiao company"),
+        ("What is the full name of the department?", "Department of Big Data Development"),  # not the byline's "Date:2020"
+        ("What is the full name of the laboratory?", "Engineering Laboratory of Big Data Distribution and Exchange Technologies"),
+    ],
+)
+def test_an_undefined_full_name_is_the_longest_name_written_around_the_word(seminar_pipeline, seminar_text, question, answer):
+    result = seminar_pipeline.ask(question)
+    citation = result.citations[0]
+    assert result.answer == answer == seminar_text[citation.start : citation.end]
+
+
+def test_a_full_name_question_about_a_word_the_page_never_names_is_left_to_the_reader(seminar_pipeline):
+    passages = seminar_pipeline.retrieve("What is the full name of the museum?")
+    assert seminar_pipeline.definitions.read("What is the full name of the museum?", passages) is None
