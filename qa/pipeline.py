@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import re
 import threading
@@ -131,11 +133,14 @@ class QAPipeline:
     def retrieve(self, question: Any, k: int | None = None) -> list[Passage]:
         """The top ``k`` passages for a question, without reading them."""
         text = clean_question(question, self.settings.max_question_chars)
+        k = self._top_k(k)
         if self.is_chinese(text):
             chinese = self.chinese_reader()
             analysed = chinese.analyse(text)
-            return chinese.retrieve(analysed.analysis, analysed.vector, self._top_k(k))
-        return self.retriever.retrieve(text, self.embedder.encode([text])[0], self._top_k(k))
+            passages = chinese.retrieve(analysed.analysis, analysed.vector, k)
+        else:
+            passages = self.retriever.retrieve(text, self.embedder.encode([text])[0], k)
+        return _source_first(passages, self._looked_up(text, passages), k)
 
     def is_chinese(self, question: str) -> bool:
         return detect_language(question, self.settings.chinese_share) == CHINESE
@@ -202,7 +207,9 @@ class QAPipeline:
         passages = self.retriever.retrieve(question, vector, k)
         timings["retrieve"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        prediction = self._looked_up(question, passages) or (self.reader.read(question, passages, vector) if passages else None)
+        looked_up = self._looked_up(question, passages)
+        prediction = looked_up or (self.reader.read(question, passages, vector) if passages else None)
+        passages = _source_first(passages, looked_up, k)
         timings["read"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())
         return self._cited_answer(question, prediction, passages, timings, self.settings.answer_threshold)
@@ -212,8 +219,9 @@ class QAPipeline:
         reading = self.chinese_reader().read(question, k)
         timings = {**reading.timings_ms, "total": sum(reading.timings_ms.values())}
         threshold = self.settings.chinese_answer_threshold
-        prediction = self._looked_up(question, reading.passages) or reading.prediction
-        return self._cited_answer(question, prediction, reading.passages, timings, threshold)
+        looked_up = self._looked_up(question, reading.passages)
+        passages = _source_first(reading.passages, looked_up, k)
+        return self._cited_answer(question, looked_up or reading.prediction, passages, timings, threshold)
 
     def _looked_up(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
         """The answer to a question about the page itself or a name it defines, or ``None`` for the reader."""
@@ -263,6 +271,17 @@ class QAPipeline:
             score=round(float(prediction.passage.score), 6),
             page=document.page_at(prediction.start),
         )
+
+
+def _source_first(passages: list[Passage], looked_up: SpanPrediction | None, k: int) -> list[Passage]:
+    """The passages, led by the one a lookup answered from (the page's byline, a name's definition), which
+    the retriever may have ranked low or missed: a question about the page shares no words with its byline."""
+    if looked_up is None:
+        return passages
+    source = looked_up.passage.chunk.chunk_id
+    retrieved = next((p for p in passages if p.chunk.chunk_id == source), looked_up.passage)
+    ordered = [retrieved] + [p for p in passages if p.chunk.chunk_id != source]
+    return [dataclasses.replace(p, rank=rank) for rank, p in enumerate(ordered[:k])]
 
 
 def make_reader(settings: Settings, index: CorpusIndex) -> Reader:

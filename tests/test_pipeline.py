@@ -117,3 +117,19 @@ def test_batching_embedder_matches_the_model_and_reports_errors(embedder):
 
     with pytest.raises(RuntimeError, match="model failed"):
         BatchingEmbedder(Broken()).encode(["x"])
+
+
+def test_a_looked_up_answer_leads_with_the_passage_it_comes_from(seminar_pipeline):
+    # the byline shares no words with the question: the retriever alone ranks it 10th
+    passages = seminar_pipeline.retrieve("When was this news report published?", k=5)
+    assert len(passages) == 5 and "Date:2020-12-17" in passages[0].chunk.text
+    assert [p.rank for p in passages] == [0, 1, 2, 3, 4]
+    answer = seminar_pipeline.ask("When was this news report published?", k=5)
+    assert answer.passages[0].chunk.chunk_id == passages[0].chunk.chunk_id
+    assert len({p.chunk.chunk_id for p in answer.passages}) == 5
+    read = seminar_pipeline.retrieve("Who is the Vice Mayor of the Shenzhen Municipal Government?", k=5)
+    assert read == seminar_pipeline.retriever.retrieve(  # questions the reader answers keep the retriever's order
+        "Who is the Vice Mayor of the Shenzhen Municipal Government?",
+        seminar_pipeline.embedder.encode(["Who is the Vice Mayor of the Shenzhen Municipal Government?"])[0],
+        5,
+    )
