@@ -577,6 +577,8 @@ def _token_range(sentence: Sentence, start: int, end: int) -> tuple[int, int] | 
 
 
 _QUOTES = frozenset({'"', "“", "”"})
+# Words a span never ends with: a conjunction, a possessive ("Hisao Yamada['s] paper").
+_TRAILING_WORDS = frozenset({"and", "or", "'s", "’s", "'"})
 
 
 def _trim(sentence: Sentence, first: int, last: int) -> tuple[int, int]:
@@ -584,7 +586,9 @@ def _trim(sentence: Sentence, first: int, last: int) -> tuple[int, int]:
     tokens = sentence.tokens
     while first < last and (tokens[first].pos in ("PUNCT", "CCONJ", "SYM") or _word(sentence, tokens[first]) in ("and", "or")):
         first += 1
-    while last > first and (tokens[last - 1].pos in ("PUNCT", "CCONJ", "DET", "ADP", "SYM") or _word(sentence, tokens[last - 1]) in ("and", "or")):
+    while last > first and (
+        tokens[last - 1].pos in ("PUNCT", "CCONJ", "DET", "ADP", "SYM") or _word(sentence, tokens[last - 1]) in _TRAILING_WORDS
+    ):
         last -= 1
     # A quotation mark the span opens is closed in it: 'the "growth energy"', not 'the "growth energy'.
     if last > first and sum(_word(sentence, t) in _QUOTES for t in tokens[first:last]) % 2:

@@ -211,6 +211,8 @@ def test_a_span_that_opens_a_quotation_closes_it(seminar_pipeline):
 LAB_PAGE = """The Riverside Data Lab opened in Lisbon on Tuesday, May 4th, 2021. Its director is Ana Costa.
 
 The lab held its first workshop on June 2nd, 2021. The second workshop was not held in Porto because of a storm.
+
+Rui Silva's team built the lab's first data catalogue.
 """
 
 
@@ -246,3 +248,7 @@ def test_what_someone_said_is_the_clause_after_their_reporting_verb(seminar_pipe
     answer = seminar_pipeline.ask("What did Ai Xuefeng point out?").answer
     assert answer.startswith("the establishment of the Institute was a major achievement")
     assert answer.endswith("help cultivate data factor markets")  # the whole clause, however long
+
+
+def test_a_span_does_not_end_with_a_possessive(lab_pipeline):
+    assert lab_pipeline.ask("Who built the first data catalogue?").candidate == "Rui Silva"
