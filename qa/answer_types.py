@@ -116,6 +116,11 @@ WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".
 # Words that make such an expression a point in time after all ("two years ago", "a year later").
 RELATIVE_TIME_WORDS = frozenset("ago later earlier before since".split())
 
+# Words that introduce examples of the noun before them ("issues *such as* X", "fields *including* X"); the
+# nouns within this many words before them name the examples' kind.
+EXAMPLE_MARKERS = frozenset({"including", "like"})  # and "such as"
+EXAMPLE_KIND_REACH = 8
+
 # Nouns that only measure or sort what follows them: "a series of innovation research", "the set of problems".
 # Before "of" such a noun phrase is no answer by itself; joined to the phrase after "of" it is.
 PARTITIVE_NOUNS = frozenset(

@@ -52,6 +52,9 @@ class _Candidate:
     last: int  # token index after the last token
     label: str
     is_list: bool = False
+    # Lemmas of the nouns this span gives examples of ("the fundamental *issues* ... such as [cross-border
+    # data flow, ...]"): the span is of the kind they name.
+    examples_of: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -423,12 +426,14 @@ class RuleReader:
                 sentence, words, c, analysis, matched_positions,
                 backward=not _after_someone_elses_title(words, c, same_kind_positions.get("PERSON", ())),
             )
-            head_match = (
-                analysis.head is not None
-                and analysis.answer_type in _CLASS_HEAD_TYPES
-                and sentence.tokens[root].lemma == analysis.head
-                # a list's root is its first item's: the last one must be of the class too
-                and (not c.is_list or sentence.tokens[c.last - 1].lemma == analysis.head)
+            head_match = analysis.head is not None and (
+                analysis.head in c.examples_of
+                or (
+                    analysis.answer_type in _CLASS_HEAD_TYPES
+                    and sentence.tokens[root].lemma == analysis.head
+                    # a list's root is its first item's: the last one must be of the class too
+                    and (not c.is_list or sentence.tokens[c.last - 1].lemma == analysis.head)
+                )
             )
             span_score = (
                 w.type_fit * fit
@@ -692,6 +697,12 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
         for first, last in _verb_phrases(sentence):
             add(first, last, "VP")
 
+    # Examples ("issues such as [X, Y and Z]", "fields including [X, Y and Z]"): the nouns they follow name their kind.
+    for first, last, kinds in _examples(sentence):
+        first, last = _trim(sentence, first, last)
+        if last > first:
+            found[(first, last, "EXAMPLES")] = _Candidate(first, last, "NP", is_list=True, examples_of=kinds)
+
     noun_phrases = [rng for chunk in sentence.noun_chunks if (rng := _token_range(sentence, chunk.start, chunk.end))]
     # A name ending in its class noun ("Hua Kong Tsing Jiao company", "the Seine river"), which the entity
     # recogniser leaves out: it is of the kind the noun names.
@@ -719,6 +730,49 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
                 add(noun_phrases[run_start][0], noun_phrases[n - 1][1], "NP", is_list=True)
             run_start = n
     return list(found.values())
+
+
+def _examples(sentence: Sentence) -> list[tuple[int, int, frozenset[str]]]:
+    """Spans of examples and the nouns before them that name their kind: after "such as", "including" or
+    "like", up to the clause's next verb or its end; the kinds are the nouns within a few words before."""
+    tokens = sentence.tokens
+    found = []
+    for i, token in enumerate(tokens):
+        word = _word(sentence, token)
+        if word == "as" and i > 0 and _word(sentence, tokens[i - 1]) == "such":
+            marker_start = i - 1
+        elif word in rules.EXAMPLE_MARKERS:
+            marker_start = i
+        else:
+            continue
+        last = i + 1
+        while last < len(tokens) and not _ends_examples(sentence, last):
+            last += 1
+        kinds = set()
+        for j in range(marker_start - 1, max(-1, marker_start - 1 - rules.EXAMPLE_KIND_REACH), -1):
+            if tokens[j].pos in ("VERB", "AUX") or _word(sentence, tokens[j]) in (";", ":"):
+                break
+            if tokens[j].pos == "NOUN":
+                kinds.add(tokens[j].lemma)
+        if last > i + 1 and kinds:
+            found.append((i + 1, last, frozenset(kinds)))
+    return found
+
+
+def _ends_examples(sentence: Sentence, j: int) -> bool:
+    """Whether token ``j`` starts what follows a run of examples: a verb (not one the tagger made of a
+    modifier: "alternating Turing machines"), a pronoun, "to" before a verb, or the clause's end."""
+    tokens = sentence.tokens
+    token, following = tokens[j], tokens[j + 1] if j + 1 < len(tokens) else None
+    word = _word(sentence, token)
+    if token.pos == "VERB":
+        modifier = following is not None and following.pos in ("NOUN", "PROPN", "VERB", "ADJ")
+        return not (modifier or sentence.text[token.start - sentence.start].isupper())
+    return (
+        token.pos in ("AUX", "PRON")
+        or word in (".", ";", ":", ")", "which", "that", "who")
+        or (word == "to" and following is not None and following.pos == "VERB")
+    )
 
 
 def _is_duration(sentence: Sentence, first: int, last: int) -> bool:

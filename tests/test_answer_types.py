@@ -252,3 +252,10 @@ def test_what_someone_said_is_the_clause_after_their_reporting_verb(seminar_pipe
 
 def test_a_span_does_not_end_with_a_possessive(lab_pipeline):
     assert lab_pipeline.ask("Who built the first data catalogue?").candidate == "Rui Silva"
+
+
+def test_examples_after_such_as_or_including_are_of_the_kind_before_them(seminar_pipeline):
+    asked = "What fundamental issues of data factor market cultivation did the SIC and Shenzhen propose to research jointly?"
+    assert seminar_pipeline.ask(asked).answer == "cross-border data flow, digital asset evaluation and data pricing transactions"
+    fields = seminar_pipeline.ask("From which fields did the participating leaders, experts and scholars come?").candidate
+    assert fields.startswith("key universities, scientific research institutions") and fields.endswith("municipal level")
