@@ -145,6 +145,11 @@ TITLE_MODIFIERS = frozenset({"vice", "deputy", "assistant", "acting", "former", 
 # Negation words, in questions and sentences (lower-case; spaCy splits "doesn't" into "does" + "n't").
 NEGATIONS = frozenset("not n't no never cannot nor neither none nothing nobody without".split())
 
+# How many things a question asks for ("What are *three* complexity classes ...?", "Name two ..."), by the
+# number word within a few words after its wh-word; a list of another length answers another question.
+COUNT_WORDS = {w: n for n, w in enumerate("two three four five six seven eight nine ten".split(), 2)}
+COUNT_REACH = 3
+
 # Words a question uses to ask, which never need to be found in the answer's sentence.
 QUESTION_FILLER = frozenset(
     """name tell give list describe explain mention say state call know find please also exactly
@@ -218,6 +223,9 @@ class ReaderWeights:
             # no negation: it says the opposite of what is asked. Stronger than the others: a sentence with
             # every word of "When was the first workshop not held?" still scored 0.34 at -2.0.
             "negation_missing": -3.0,
+            # Set by hand: 1 when the question asks for a number of things ("three complexity classes") and the
+            # span lists another number of them.
+            "count_mismatch": -2.0,
         }
     )
     # How many of the best sentences are searched for spans: with 5, both question sets give exactly the

@@ -44,6 +44,7 @@ class QuestionAnalysis:
     # "the *SIC* Director" (for a Chinese question, every term that is not a title word).
     title_bodies: frozenset[str] = frozenset()
     negated: bool = False  # the question has a negation ("What does not define ...?")
+    count: int | None = None  # how many things it asks for ("What are *three* classes ...?"), when it says
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -157,6 +158,7 @@ class QuestionAnalyzer:
             verbs=frozenset(form for t in tokens if t.pos_ == "VERB" for form in _verb_forms(t.lemma_.lower(), t.lower_)),
             title_bodies=_title_bodies(tokens, lower),
             negated=any(word in rules.NEGATIONS for word in lower),
+            count=_asked_count(lower, wh_at) if answer_type != rules.NUMBER else None,
         )
 
     @staticmethod
@@ -291,3 +293,12 @@ def _edits1(word: str) -> list[str]:
 
 def _edit_distance_at_most_one(a: str, b: str) -> bool:
     return a == b or a in set(_edits1(b))
+
+
+def _asked_count(lower: list[str], wh_at: int) -> int | None:
+    """The number of things asked for: a number word or figure (2-10) within a few words after the wh-word."""
+    for word in lower[wh_at + 1 : wh_at + 1 + rules.COUNT_REACH] if wh_at >= 0 else ():
+        count = rules.COUNT_WORDS.get(word) or (int(word) if word.isdigit() and 2 <= int(word) <= 10 else None)
+        if count:
+            return count
+    return None

@@ -216,6 +216,7 @@ class RuleReader:
             score - 1.0,
         )
         features["margin"] = min(1.0, score - runner_up)
+        features["count_mismatch"] = float(analysis.count is not None and _items(sentence, candidate) != analysis.count)
         features["title_elsewhere"] = float(
             _names_another_title(sentence, candidate, self._term_matches(sentence, analysis), analysis.title_bodies)
         )
@@ -773,6 +774,14 @@ def _ends_examples(sentence: Sentence, j: int) -> bool:
         or word in (".", ";", ":", ")", "which", "that", "who")
         or (word == "to" and following is not None and following.pos == "VERB")
     )
+
+
+def _items(sentence: Sentence, candidate: _Candidate) -> int:
+    """How many things a span lists: "X, Y and Z" three, "X, Y, and Z" three, "time or space" two."""
+    words = [_word(sentence, t) for t in sentence.tokens[candidate.first : candidate.last]]
+    commas = words.count(",")
+    joins = sum(1 for n, w in enumerate(words) if w in ("and", "or") and (n == 0 or words[n - 1] != ","))
+    return commas + joins + 1
 
 
 def _is_duration(sentence: Sentence, first: int, last: int) -> bool:

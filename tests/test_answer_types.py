@@ -212,7 +212,7 @@ LAB_PAGE = """The Riverside Data Lab opened in Lisbon on Tuesday, May 4th, 2021.
 
 The lab held its first workshop on June 2nd, 2021. The second workshop was not held in Porto because of a storm.
 
-Rui Silva's team built the lab's first data catalogue.
+Rui Silva's team built the lab's first data catalogue. The lab studies data pricing, data quality and data law.
 """
 
 
@@ -259,3 +259,13 @@ def test_examples_after_such_as_or_including_are_of_the_kind_before_them(seminar
     assert seminar_pipeline.ask(asked).answer == "cross-border data flow, digital asset evaluation and data pricing transactions"
     fields = seminar_pipeline.ask("From which fields did the participating leaders, experts and scholars come?").candidate
     assert fields.startswith("key universities, scientific research institutions") and fields.endswith("municipal level")
+
+
+def test_a_list_of_another_length_than_asked_is_a_near_miss(seminar_pipeline):
+    analyse = seminar_pipeline.reader.analyse
+    assert analyse("What are three topics the lab studies?").count == 3
+    assert analyse("Name two topics of the lab.").count == 2
+    assert analyse("How many topics does the lab study?").count is None  # a number is the answer
+    asked = "What {} fundamental issues of data factor market cultivation did the SIC and Shenzhen propose to research jointly?"
+    assert seminar_pipeline.ask(asked.format("three")).answer == "cross-border data flow, digital asset evaluation and data pricing transactions"
+    assert seminar_pipeline.ask(asked.format("two")).no_answer
