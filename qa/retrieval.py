@@ -53,7 +53,9 @@ class BM25:
     5 ms at ~2,600 chunks).
     """
 
-    def __init__(self, texts: list[str], k1: float = 1.5, b: float = 0.75) -> None:
+    # k1 1.2, b 0.75: Robertson's usual values (Lucene's defaults). qa eval: the same answers as with k1 1.5,
+    # and SQuAD recall@5 96.93 -> 97.27 %.
+    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75) -> None:
         counts = [Counter(lexical_terms(t)) for t in texts]
         lengths = np.array([sum(c.values()) for c in counts], dtype=np.float64)
         average = float(lengths.mean()) if len(counts) and lengths.mean() > 0 else 1.0

@@ -17,7 +17,7 @@ TEXTS = [
 ]
 
 
-def okapi(texts: list[str], query: str, k1: float = 1.5, b: float = 0.75) -> list[float]:
+def okapi(texts: list[str], query: str, k1: float = 1.2, b: float = 0.75) -> list[float]:
     docs = [lexical_terms(t) for t in texts]
     average = sum(map(len, docs)) / len(docs)
     scores = []
