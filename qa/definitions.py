@@ -16,6 +16,8 @@ from .types import Sentence, Token
 
 # Words a long name may hold between its capitalised words ("Department *of* Big Data Development").
 NAME_GAPS = frozenset({"of", "and", "for", "the", "on", "in", "&"})
+# A whole bracket that introduces a short name: "(hereinafter referred to as the Institute)".
+ALIAS_BRACKET = re.compile(r"\(\s*(?:hereinafter|hereafter)\b[^()]*\)", re.I)
 _INTRODUCED = re.compile(
     r"^\(\s*(?:hereinafter|hereafter)\s*(?:,\s*)?(?:referred\s+(?:to\s+)?as|called|named|the)\s+(?P<short>[^()]{1,60}?)\s*\)",
     re.I,

@@ -20,6 +20,7 @@ from typing import Iterable, Protocol
 import numpy as np
 
 from . import answer_types as rules
+from .definitions import ALIAS_BRACKET
 from .index import CorpusIndex
 from .question import QuestionAnalysis, QuestionAnalyzer
 from .types import Chunk, Passage, Sentence, Token
@@ -612,9 +613,16 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
     # "District Mayor" an organisation, it is also a title): each is scored, the best fit wins.
     found: dict[tuple[int, int, str], _Candidate] = {}
 
+    # "(hereinafter referred to as the Institute)" gives a name's short form: another name for what stands
+    # before it, never an answer of its own ("Where was it held?" is not "the Bay Area" of such a bracket).
+    aliases = [(m.start(), m.end()) for m in ALIAS_BRACKET.finditer(sentence.text)]
+
     def add(first: int, last: int, label: str, is_list: bool = False) -> None:
         first, last = _trim(sentence, first, last)
-        if last > first and (first, last, label) not in found:
+        if last <= first or (first, last, label) in found:
+            return
+        start, end = tokens[first].start - sentence.start, tokens[last - 1].end - sentence.start
+        if not any(a <= start and end <= b for a, b in aliases):
             found[(first, last, label)] = _Candidate(first, last, label, is_list)
 
     compounds = _proper_compounds(sentence)

@@ -269,3 +269,8 @@ def test_a_list_of_another_length_than_asked_is_a_near_miss(seminar_pipeline):
     asked = "What {} fundamental issues of data factor market cultivation did the SIC and Shenzhen propose to research jointly?"
     assert seminar_pipeline.ask(asked.format("three")).answer == "cross-border data flow, digital asset evaluation and data pricing transactions"
     assert seminar_pipeline.ask(asked.format("two")).no_answer
+
+
+def test_a_short_name_in_a_hereinafter_bracket_is_no_answer(seminar_pipeline):
+    # "... Greater Bay Area(hereinafter referred as the Bay Area) Big Data Center ... Seminar was held in Shenzhen"
+    assert seminar_pipeline.ask("where did the big data center construction seminar take place").candidate == "Shenzhen"
