@@ -168,6 +168,12 @@ class QuestionAnalyzer:
         nouns = [t for t in tokens if t.pos_ in ("NOUN", "PROPN") or t.lower_ in rules.TITLE_WORDS]
         if not nouns:
             return rules.DESCRIPTION, None
+        # "vice director general of big data development department": a title of a body asks for its holder
+        title_run = 0
+        while title_run < len(tokens) and tokens[title_run].lower_ in rules.TITLE_WORDS | rules.TITLE_MODIFIERS | {"-"}:
+            title_run += 1
+        if title_run and title_run < len(tokens) and tokens[title_run].lower_ == "of":
+            return rules.PERSON, None
         last = nouns[-1].lemma_.lower()
         if nouns[-1].lower_ in rules.TITLE_WORDS or last in rules.TITLE_WORDS:
             return rules.PERSON, None

@@ -36,6 +36,8 @@ def analyse(seminar_pipeline):
         ("What did Ai Xuefeng point out?", rules.SPEECH),  # the tagger calls "point" a noun here
         ("What did Ai Xuefeng hope the Institute would create?", rules.DESCRIPTION),  # "what" is what is created
         ("On what day of the week was the seminar held?", rules.WEEKDAY),
+        ("vice director general of big data development department", rules.PERSON),  # a title of a body: its holder
+        ("director of the institute", rules.PERSON),
     ],
 )
 def test_expected_answer_type(analyse, question, expected_type):
