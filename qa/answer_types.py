@@ -138,6 +138,9 @@ TITLE_WORDS = frozenset(
     count emperor pope bishop founder ceo cto cfo principal editor spokesman spokesperson""".split()
 )
 
+# The longest ", Title of Body," between two people's names that still makes them one list (tokens).
+TITLE_GAP_MAX_TOKENS = 16
+
 # Modifiers that change what a title means: a question about "the President" is not answered by a sentence
 # that only mentions a "Vice President".
 TITLE_MODIFIERS = frozenset({"vice", "deputy", "assistant", "acting", "former", "associate", "honorary", "co", "ex"})

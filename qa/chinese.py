@@ -115,7 +115,7 @@ MODIFIERS: dict[str, tuple[str, ...]] = {
 }
 
 PLURAL_MARKERS = ("哪些", "哪几", "有哪", "都有", "分别", "各")
-SINGULAR_MARKERS = ("哪个", "哪位", "哪所", "哪家", "哪一")
+SINGULAR_MARKERS = ("哪个", "哪位", "哪所", "哪家", "哪一", "是谁")  # "X是谁": who X is, as English "Who is X?"
 
 # Characters that never start or end a content word (particles, question words, copulas, prepositions).
 FUNCTION_CHARS = frozenset("的是在了吗呢和与由及把被对从为有哪谁什么何几多少个些位所怎样么吧啊呀吗么都也就还又并而其该此这那")

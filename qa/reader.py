@@ -375,8 +375,8 @@ class RuleReader:
         speech = analysis.answer_type == rules.SPEECH  # what someone said is as long as they made it
         for c in candidates:
             fit = fits.get(c.label, 0.0)
-            if fit <= 0.0:
-                continue
+            if fit <= 0.0 or (c.is_list and c.label == "PERSON" and analysis.plural is False):
+                continue  # "Who is the host?" asks for one person
             root = _root(sentence, c)
             root_kind = rules.HEAD_NOUN_TYPES.get(sentence.tokens[root].lemma)
             # only against a class the question names ("which city"): "Where did he study?" may be a university
@@ -695,6 +695,12 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
                 add(run[0].first, run[-1].last, label, is_list=True)
         run = [entity] if entity is not None else []
 
+    # People listed with their titles: "Ai Xuefeng, Vice Mayor of ..., Zhou Min, Vice President of the SIC and
+    # Du Ping, Director of the Institute" answers "Who delivered speeches?" whole.
+    if answer_type == rules.PERSON:
+        for first, last in _people_with_titles(sentence, entities):
+            add(first, last, "PERSON", is_list=True)
+
     # Titles (even where the entity recogniser saw an organisation: "District Mayor") and reported clauses.
     if answer_type in (rules.ROLE, rules.DESCRIPTION, rules.ACTION):
         for first, last in _title_phrases(sentence, entities):
@@ -832,6 +838,34 @@ def _proper_compounds(sentence: Sentence) -> list[tuple[int, int]]:
         runs.append((i, j))
         i = j
     return runs
+
+
+def _people_with_titles(sentence: Sentence, entities: list[_Candidate]) -> list[tuple[int, int]]:
+    """Runs of two or more people, each but the last followed by ", Title," (or ", Title and")."""
+    tokens = sentence.tokens
+    people = [e for e in entities if e.label == "PERSON"]
+    runs: list[tuple[int, int]] = []
+    run: list[_Candidate] = []
+    for person in people + [None]:  # type: ignore[list-item]
+        if person is not None and run and _title_between(sentence, run[-1].last, person.first):
+            run.append(person)
+            continue
+        if len(run) > 1:
+            runs.append((run[0].first, run[-1].last))
+        run = [person] if person is not None else []
+    return runs
+
+
+def _title_between(sentence: Sentence, start: int, end: int) -> bool:
+    """Whether tokens ``start:end`` are ", Title" followed by "," / "and" / ", and", with no verb."""
+    gap = sentence.tokens[start:end]
+    words = [_word(sentence, t) for t in gap]
+    if not words or words[0] != "," or len(words) > rules.TITLE_GAP_MAX_TOKENS:
+        return False
+    if not (words[-1] in (",", "and") and len(words) > 2):
+        return False
+    has_title = any(w in rules.TITLE_WORDS or t.lemma in rules.TITLE_WORDS for w, t in zip(words, gap))
+    return has_title and not any(t.pos in ("VERB", "AUX") for t in gap)
 
 
 def _joins_list(sentence: Sentence, left: _Candidate, right: _Candidate) -> bool:

@@ -276,3 +276,14 @@ def test_a_list_of_another_length_than_asked_is_a_near_miss(seminar_pipeline):
 def test_a_short_name_in_a_hereinafter_bracket_is_no_answer(seminar_pipeline):
     # "... Greater Bay Area(hereinafter referred as the Bay Area) Big Data Center ... Seminar was held in Shenzhen"
     assert seminar_pipeline.ask("where did the big data center construction seminar take place").candidate == "Shenzhen"
+
+
+def test_people_listed_with_their_titles_come_back_as_one_list(seminar_pipeline):
+    assert seminar_pipeline.ask("Who delivered speeches at the seminar?").answer == (
+        "Ai Xuefeng, Vice Mayor of the Shenzhen Municipal Government, Zhou Min, Vice President of the SIC and Du Ping"
+    )
+    assert seminar_pipeline.ask("Which Futian District leaders attended the seminar?").answer == (
+        "Zheng Hongbo, Secretary of the Futian District, Huang Wei, District Mayor, and Ouyang Huiyu"
+    )
+    # "Who is ...?" asks for one person: never a list of them
+    assert "," not in (seminar_pipeline.ask("Who is the host of the seminar?").candidate or "")

@@ -86,7 +86,7 @@ def test_answer_type_from_the_question_words(question, answer_type, head):
 def test_number_and_modifiers():
     assert question_plural("研讨会由哪些单位联合主办？") is True
     assert question_plural("哪家公司作了专题报告？") is False
-    assert question_plural("深圳市副市长是谁？") is None
+    assert question_plural("深圳市副市长是谁？") is False  # "X是谁": who X is, one person, as "Who is X?"
     assert question_modifiers("福田区副区长是谁？") == {"vice", "deputy"}
     assert question_modifiers("福田区区长是谁？") == frozenset()
 
