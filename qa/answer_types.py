@@ -141,6 +141,15 @@ TITLE_WORDS = frozenset(
 # The longest ", Title of Body," between two people's names that still makes them one list (tokens).
 TITLE_GAP_MAX_TOKENS = 16
 
+# Question words that stand for whoever holds the top title of a body ("Who *heads* the Institute?",
+# "the *leaders* of the district"), and the titles that are such a top title ("Du Ping, *Director* of the
+# Institute"). A title with a modifier the question lacks ("Vice Director") is still another office.
+HEAD_TITLE_TERMS = frozenset({"head", "leader", "lead", "chief"})
+TOP_TITLES = frozenset(
+    """director director-general president chairman chairwoman chair chief head dean mayor secretary governor
+    principal leader ceo minister commissioner""".split()
+)
+
 # Modifiers that change what a title means: a question about "the President" is not answered by a sentence
 # that only mentions a "Vice President".
 TITLE_MODIFIERS = frozenset({"vice", "deputy", "assistant", "acting", "former", "associate", "honorary", "co", "ex"})

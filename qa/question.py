@@ -253,17 +253,20 @@ class QuestionAnalyzer:
 
 
 def _title_bodies(tokens: list, lower: list[str]) -> frozenset[str]:  # type: ignore[type-arg]
-    """The words of the bodies the question's titles belong to: after "<title> of (the)", and the proper
-    nouns right before a title ("the SIC Director", "SIC's Director")."""
+    """The words of the bodies the question's titles belong to: after "<title> of (the)" or a verb that
+    stands for a title ("heads the Institute"), and the proper nouns right before a title ("the SIC
+    Director", "SIC's Director")."""
     bodies: set[str] = set()
     for i, word in enumerate(lower):
-        if word not in rules.TITLE_WORDS:
+        # "Who heads the Institute?": the verb stands for the top title, its object for the body
+        heading = tokens[i].pos_ == "VERB" and tokens[i].lemma_.lower() in rules.HEAD_TITLE_TERMS
+        if word not in rules.TITLE_WORDS and not heading:
             continue
         j = i + 1
         while j < len(lower) and lower[j] in rules.TITLE_WORDS | {"-"}:  # "Director - General"
             j += 1
-        if j < len(lower) and lower[j] == "of":
-            j += 1
+        if heading or (j < len(lower) and lower[j] == "of"):
+            j += 0 if heading else 1
             while j < len(tokens) and (tokens[j].pos_ in ("PROPN", "NOUN", "ADJ", "DET", "PART") or lower[j] in ("and", "of", "'s")):
                 if tokens[j].pos_ in ("PROPN", "NOUN", "ADJ"):
                     bodies.add(tokens[j].lemma_.lower())

@@ -294,9 +294,13 @@ class RuleReader:
         by_lemma = {t.lemma: t for t in analysis.terms}
         by_word = {t.word: t for t in analysis.terms}
         words = self._sentence_facts(sentence).words
+        # "Who heads the Institute?": "heads" stands for the Institute's top title, "Director"
+        head_title = next((t for t in analysis.terms if t.lemma in rules.HEAD_TITLE_TERMS), None)
         matches: dict[str, list[int]] = {}
         for i, token in enumerate(sentence.tokens):
             term = by_lemma.get(token.lemma) or by_word.get(words[i])
+            if term is None and head_title is not None and (token.lemma in rules.TOP_TITLES or words[i] in rules.TOP_TITLES):
+                term = head_title
             if term is None:
                 # "SIC" stands for each question term its definition has ("State Information Center (SIC)")
                 for word in self.acronyms.get(sentence.text[token.start - sentence.start : token.end - sentence.start], ()):
@@ -304,7 +308,7 @@ class RuleReader:
                     if expanded is not None and i not in matches.get(expanded.lemma, ()):
                         matches.setdefault(expanded.lemma, []).append(i)
                 continue
-            if term.lemma in rules.TITLE_WORDS and self._modified_title(sentence, i, analysis):
+            if (term.lemma in rules.TITLE_WORDS or term is head_title) and self._modified_title(sentence, i, analysis):
                 continue
             if term.lemma in rules.TITLE_MODIFIERS and self._modifies_other_title(sentence, i, analysis):
                 continue
@@ -526,7 +530,7 @@ def _names_another_title(
     ]
     if not own_body:
         return False
-    title_terms = [lemma for lemma in matches if lemma in rules.TITLE_WORDS]
+    title_terms = [lemma for lemma in matches if lemma in rules.TITLE_WORDS or lemma in rules.HEAD_TITLE_TERMS]
     if not any(own[0] <= p < own[1] for lemma in title_terms for p in matches[lemma]):
         return False
     others = [rng for first, rng in titles.items() if first != candidate.first]

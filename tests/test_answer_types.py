@@ -146,6 +146,7 @@ def test_answers_on_the_seminar_page(seminar_pipeline, question, answer):
         "On what day of the week was the seminar held?",  # "December 15th" names no weekday
         "Who did not attend the Seminar?",  # the page says who attended, not who did not
         "What did Du Ping say in his speech?",  # the page reports no words of his
+        "Who leads the SIC?",  # the Director found heads the Institute; the SIC's Zhou Min is Vice President
         "When did the SIC establish a strategic partnership with the Hong Kong government?",  # with Shenzhen's
     ],
 )
@@ -287,3 +288,8 @@ def test_people_listed_with_their_titles_come_back_as_one_list(seminar_pipeline)
     )
     # "Who is ...?" asks for one person: never a list of them
     assert "," not in (seminar_pipeline.ask("Who is the host of the seminar?").candidate or "")
+
+
+def test_a_verb_that_stands_for_a_title_finds_the_top_title_of_its_object(seminar_pipeline):
+    assert seminar_pipeline.reader.analyse("Who heads the Institute?").title_bodies == {"institute"}
+    assert seminar_pipeline.ask("Who heads the Institute?").answer == "Du Ping"  # "Du Ping, Director of the Institute"
