@@ -42,8 +42,8 @@ LABEL_FIT: dict[str, dict[str, float]] = {
     NUMBER: {"CARDINAL": 1.0, "QUANTITY": 1.0, "MONEY": 1.0, "PERCENT": 1.0, "ORDINAL": 0.6, "DATE": 0.3},
     ROLE: {"ROLE": 1.0, "NP": 0.35},
     REASON: {"CLAUSE": 1.0, "NP": 0.3},
-    ACTION: {"VP": 1.0, "ROLE": 0.5, "NP": 0.3},
-    SPEECH: {"CLAUSE": 1.0, "NP": 0.2},  # "What does Du Ping do?" may ask for his occupation
+    ACTION: {"VP": 1.0, "ROLE": 0.5, "NP": 0.3},  # "What does Du Ping do?" may ask for his occupation
+    SPEECH: {"CLAUSE": 1.0, "NP": 0.2},
     DESCRIPTION: {
         "NP": 0.7, "CLAUSE": 0.7, "ORG": 0.7, "GPE": 0.7, "LOC": 0.7, "PERSON": 0.6, "NORP": 0.7, "EVENT": 0.8,
         "WORK_OF_ART": 0.8, "LAW": 0.8, "PRODUCT": 0.7, "FAC": 0.7, "LANGUAGE": 0.8, "DATE": 0.5,
@@ -158,9 +158,9 @@ TITLE_MODIFIERS = frozenset({"vice", "deputy", "assistant", "acting", "former", 
 NEGATIONS = frozenset("not n't no never cannot nor neither none nothing nobody without".split())
 
 # How many things a question asks for ("What are *three* complexity classes ...?", "Name two ..."), by the
-# number word within a few words after its wh-word; a list of another length answers another question.
+# number word after its wh-word; a list of another length answers another question.
 COUNT_WORDS = {w: n for n, w in enumerate("two three four five six seven eight nine ten".split(), 2)}
-COUNT_REACH = 3
+UNCOUNTED_TYPES = frozenset({NUMBER, DATE, WEEKDAY, DURATION, TIME})  # one value, whatever the words say
 
 # Words a question uses to ask, which never need to be found in the answer's sentence.
 QUESTION_FILLER = frozenset(

@@ -114,6 +114,8 @@ MODIFIERS: dict[str, tuple[str, ...]] = {
     "副": ("vice", "deputy"), "代理": ("acting",), "前任": ("former",), "名誉": ("honorary",), "助理": ("assistant",),
 }
 
+# Negations ("谁没有参加研讨会？"); not a bare 不 or 未, which start many words (不同, 未来).
+NEGATION_MARKERS = ("没有", "没", "从未", "未曾", "不曾", "并非", "不是")
 PLURAL_MARKERS = ("哪些", "哪几", "有哪", "都有", "分别", "各")
 SINGULAR_MARKERS = ("哪个", "哪位", "哪所", "哪家", "哪一", "是谁")  # "X是谁": who X is, as English "Who is X?"
 
@@ -404,6 +406,7 @@ def analyse_chinese(
         vocabulary=vocabulary,
         guessed=guessed,
         names=names,
+        negated=any(marker in question for marker in NEGATION_MARKERS),
         # "国家信息中心主任": the body comes before the title, and the terms do not keep the order
         title_bodies=frozenset(t.lemma for t in terms if t.lemma not in rules.TITLE_WORDS | rules.TITLE_MODIFIERS),
     )

@@ -90,9 +90,10 @@ def find_full_names(sentences: list[Sentence], word: str) -> list[Definition]:
     defines no short name: the longest is the full one."""
     found: list[Definition] = []
     for sentence in sentences:
+        people = _people(sentence)
         for i, token in enumerate(sentence.tokens):
-            if _text(sentence, token).lower() != word:
-                continue
+            if _text(sentence, token).lower() != word or i in people:
+                continue  # a person's full name is the name itself
             name = [*_modifiers_before(sentence, i), token, *_of_phrase_after(sentence, i)]
             capitalised = [t for t in name if _is_name_word(_text(sentence, t))]
             if len(capitalised) < 2:
@@ -115,8 +116,10 @@ def find_full_names(sentences: list[Sentence], word: str) -> list[Definition]:
 def _modifiers_before(sentence: Sentence, i: int) -> list[Token]:
     """The capitalised words before token ``i`` that modify it: "Institute of [China University]" and
     "Institute and [Engineering Laboratory]" are two names, "[Development and Reform] Commission" is one."""
+    people = _people(sentence)
     before = [t for t in _name_before(sentence, i, None) if _is_name_word(_text(sentence, t))]
-    starts = [
+    after_person = [n + 1 for n, t in enumerate(before) if sentence.tokens.index(t) in people]
+    starts = after_person + [
         n
         for n, (a, b) in enumerate(zip(before, before[1:] + [sentence.tokens[i]]), 1)
         if _LINKED.search(gap := sentence.text[a.end - sentence.start : b.start - sentence.start])
@@ -129,7 +132,7 @@ def _of_phrase_after(sentence: Sentence, i: int) -> list[Token]:
     """The capitalised words of the "of" phrases after token ``i`` ("University [of Political Science and
     Law]"), up to a person's name ("Commission of Shenzhen and [Zeng Jianpeng]")."""
     tokens = sentence.tokens
-    people = {k for k, t in enumerate(tokens) if any(e.label == "PERSON" and e.start == t.start for e in sentence.entities)}
+    people = _people(sentence)
 
     def name_word(k: int) -> bool:
         return k < len(tokens) and k not in people and _is_name_word(_text(sentence, tokens[k]))
@@ -142,6 +145,15 @@ def _of_phrase_after(sentence: Sentence, i: int) -> list[Token]:
             words.append(tokens[j])
             j += 1
     return words
+
+
+def _people(sentence: Sentence) -> set[int]:
+    """The token positions inside people's names."""
+    return {
+        k
+        for k, t in enumerate(sentence.tokens)
+        if any(e.label == "PERSON" and e.start <= t.start and t.end <= e.end for e in sentence.entities)
+    }
 
 
 _NAME_LINKS = ("of", "for")  # "University *of* Political Science and Law"

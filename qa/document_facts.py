@@ -111,6 +111,8 @@ class DocumentFactReader(_LookupReader):
         return self._prediction(document.doc_id, span, (line_start, line_end), passages[0].score, fact.upper(), "document_fact")
 
 
+# Where the name asked about ends: "the full name of the seminar [held in Shenzhen]".
+_NAME_END = re.compile(r"\s+(?:held|in|on|at|that|which|who|from|by|with|was|is|were|are|did|does)\b", re.I)
 FULL_NAME_WORDS_KEPT = 256  # words whose full names are kept between questions (each costs one pass over the corpus)
 FULL_NAME_PATTERN = re.compile(r"\b(?:full|complete|long|whole)\s+(?:name|form|title)\s+(?:of|for)\s+(?P<name>[^?.!,]{1,60})", re.I)
 # "What does SIC stand for?", "What is the full name of the Institute?", "SIC的全称是什么？": the short name asked
@@ -150,11 +152,13 @@ class DefinitionReader(_LookupReader):
 
     def _full_names(self, word: str) -> list[Definition]:
         """The names written around ``word``, found on its first question (a pass over every sentence)."""
-        if word not in self._full_names_by_word:
-            if len(self._full_names_by_word) >= FULL_NAME_WORDS_KEPT:
-                self._full_names_by_word.clear()
-            self._full_names_by_word[word] = find_full_names(self.index.sentences, word)
-        return self._full_names_by_word[word]
+        found = self._full_names_by_word.get(word)
+        if found is None:
+            found = find_full_names(self.index.sentences, word)
+            if len(self._full_names_by_word) >= FULL_NAME_WORDS_KEPT:  # a new dict: other threads keep reading theirs
+                self._full_names_by_word = {}
+            self._full_names_by_word[word] = found
+        return found
 
     @cached_property
     def _definitions(self) -> dict[str, list[Definition]]:
@@ -166,9 +170,10 @@ class DefinitionReader(_LookupReader):
     def read(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
         asked = asked_short_name(question)
         definitions = [d for d in self._definitions.get(short_key(asked), []) if _names(d, asked)] if asked else []
-        if not definitions and asked and FULL_NAME_PATTERN.search(question) and short_key(asked):
+        named = short_key(_NAME_END.split(asked)[0]) if asked else ""
+        if not definitions and named and FULL_NAME_PATTERN.search(question):
             # no short name defined: "the full name of the seminar" is the longest name written around "Seminar"
-            definitions = self._full_names(short_key(asked).split()[-1])
+            definitions = self._full_names(named.split()[-1])
         if not definitions:
             return None
         # The definition in the best retrieved passage's document (the longest there), else the first one made.

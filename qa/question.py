@@ -158,7 +158,7 @@ class QuestionAnalyzer:
             verbs=frozenset(form for t in tokens if t.pos_ == "VERB" for form in _verb_forms(t.lemma_.lower(), t.lower_)),
             title_bodies=_title_bodies(tokens, lower),
             negated=any(word in rules.NEGATIONS for word in lower),
-            count=_asked_count(lower, wh_at) if answer_type != rules.NUMBER else None,
+            count=_asked_count(lower, wh_at) if answer_type not in rules.UNCOUNTED_TYPES else None,
         )
 
     @staticmethod
@@ -172,7 +172,9 @@ class QuestionAnalyzer:
         title_run = 0
         while title_run < len(tokens) and tokens[title_run].lower_ in rules.TITLE_WORDS | rules.TITLE_MODIFIERS | {"-"}:
             title_run += 1
-        if title_run and title_run < len(tokens) and tokens[title_run].lower_ == "of":
+        run = {t.lower_ for t in tokens[:title_run]}
+        holder = run & rules.TOP_TITLES or len(run - {"-"}) > 1  # not "count of participants"
+        if holder and title_run < len(tokens) and tokens[title_run].lower_ == "of":
             return rules.PERSON, None
         last = nouns[-1].lemma_.lower()
         if nouns[-1].lower_ in rules.TITLE_WORDS or last in rules.TITLE_WORDS:
@@ -305,9 +307,17 @@ def _edit_distance_at_most_one(a: str, b: str) -> bool:
 
 
 def _asked_count(lower: list[str], wh_at: int) -> int | None:
-    """The number of things asked for: a number word or figure (2-10) within a few words after the wh-word."""
-    for word in lower[wh_at + 1 : wh_at + 1 + rules.COUNT_REACH] if wh_at >= 0 else ():
-        count = rules.COUNT_WORDS.get(word) or (int(word) if word.isdigit() and 2 <= int(word) <= 10 else None)
-        if count:
-            return count
-    return None
+    """The number of things asked for: a number word or figure (2-10) right after the wh-word ("What two
+    resources", "Name three"), or after "are/were (the)" ("What are the three classes"); not "the two sides"
+    elsewhere in the question, nor a compound ("two-year")."""
+    if wh_at < 0:
+        return None
+    at = wh_at + 1
+    if at < len(lower) and lower[at] in ("are", "were"):
+        at += 1
+        if at < len(lower) and lower[at] == "the":
+            at += 1
+    if at >= len(lower) or (at + 1 < len(lower) and lower[at + 1] == "-"):
+        return None
+    word = lower[at]
+    return rules.COUNT_WORDS.get(word) or (int(word) if word.isdigit() and 2 <= int(word) <= 10 else None)

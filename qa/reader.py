@@ -295,7 +295,11 @@ class RuleReader:
         by_word = {t.word: t for t in analysis.terms}
         words = self._sentence_facts(sentence).words
         # "Who heads the Institute?": "heads" stands for the Institute's top title, "Director"
-        head_title = next((t for t in analysis.terms if t.lemma in rules.HEAD_TITLE_TERMS), None)
+        head_title = (
+            next((t for t in analysis.terms if t.lemma in rules.HEAD_TITLE_TERMS), None)
+            if analysis.answer_type == rules.PERSON  # not "What led to ...?" nor "the chief goal"
+            else None
+        )
         matches: dict[str, list[int]] = {}
         for i, token in enumerate(sentence.tokens):
             term = by_lemma.get(token.lemma) or by_word.get(words[i])
@@ -621,13 +625,14 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
     # before it, never an answer of its own ("Where was it held?" is not "the Bay Area" of such a bracket).
     aliases = [(m.start(), m.end()) for m in ALIAS_BRACKET.finditer(sentence.text)]
 
-    def add(first: int, last: int, label: str, is_list: bool = False) -> None:
+    def add(first: int, last: int, label: str, is_list: bool = False, examples_of: frozenset[str] = frozenset()) -> None:
         first, last = _trim(sentence, first, last)
-        if last <= first or (first, last, label) in found:
+        key = (first, last, "EXAMPLES" if examples_of else label)
+        if last <= first or key in found:
             return
         start, end = tokens[first].start - sentence.start, tokens[last - 1].end - sentence.start
         if not any(a <= start and end <= b for a, b in aliases):
-            found[(first, last, label)] = _Candidate(first, last, label, is_list)
+            found[key] = _Candidate(first, last, label, is_list, examples_of)
 
     compounds = _proper_compounds(sentence)
     entities: list[_Candidate] = []
@@ -718,9 +723,7 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
 
     # Examples ("issues such as [X, Y and Z]", "fields including [X, Y and Z]"): the nouns they follow name their kind.
     for first, last, kinds in _examples(sentence):
-        first, last = _trim(sentence, first, last)
-        if last > first:
-            found[(first, last, "EXAMPLES")] = _Candidate(first, last, "NP", is_list=True, examples_of=kinds)
+        add(first, last, "NP", is_list=True, examples_of=kinds)
 
     noun_phrases = [rng for chunk in sentence.noun_chunks if (rng := _token_range(sentence, chunk.start, chunk.end))]
     # A name ending in its class noun ("Hua Kong Tsing Jiao company", "the Seine river"), which the entity
@@ -760,12 +763,16 @@ def _examples(sentence: Sentence) -> list[tuple[int, int, frozenset[str]]]:
         word = _word(sentence, token)
         if word == "as" and i > 0 and _word(sentence, tokens[i - 1]) == "such":
             marker_start = i - 1
-        elif word in rules.EXAMPLE_MARKERS:
+        elif word in rules.EXAMPLE_MARKERS and (word != "like" or token.pos == "ADP"):  # not "would like to"
             marker_start = i
         else:
             continue
         last = i + 1
         while last < len(tokens) and not _ends_examples(sentence, last):
+            # a preposition that attaches outside the examples says something of the whole clause ("... a
+            # school [during the spring]"); one that attaches to an item is part of it ("authorities [of] ...")
+            if tokens[last].pos == "ADP" and not i < tokens[last].head < last:
+                break
             last += 1
         kinds = set()
         for j in range(marker_start - 1, max(-1, marker_start - 1 - rules.EXAMPLE_KIND_REACH), -1):
@@ -795,11 +802,15 @@ def _ends_examples(sentence: Sentence, j: int) -> bool:
 
 
 def _items(sentence: Sentence, candidate: _Candidate) -> int:
-    """How many things a span lists: "X, Y and Z" three, "X, Y, and Z" three, "time or space" two."""
+    """How many things a span lists: its entities of the span's own kind ("Ai Xuefeng, Vice Mayor of ...,
+    Zhou Min, ... and Du Ping": three people), else its separators ("X, Y and Z": three, "time or space": two)."""
+    start, end = sentence.tokens[candidate.first].start, sentence.tokens[candidate.last - 1].end
+    entities = sum(1 for e in sentence.entities if e.label == candidate.label and start <= e.start and e.end <= end)
+    if entities:
+        return entities
     words = [_word(sentence, t) for t in sentence.tokens[candidate.first : candidate.last]]
-    commas = words.count(",")
     joins = sum(1 for n, w in enumerate(words) if w in ("and", "or") and (n == 0 or words[n - 1] != ","))
-    return commas + joins + 1
+    return words.count(",") + joins + 1
 
 
 def _is_duration(sentence: Sentence, first: int, last: int) -> bool:

@@ -163,6 +163,7 @@ def test_chinese_question_gets_the_verbatim_english_span_and_its_citation(semina
         "福田区委副书记是谁？",  # a Secretary and a "Deputy District Mayor": no deputy secretary
         "国家信息中心主任是谁？",  # a Director of the Institute, and the SIC's Vice President
         "杜平在讲话中说了什么？",  # the page reports no words of Du Ping's
+        "谁没有参加研讨会？",  # the page lists who attended, not who did not
     ],
 )
 def test_chinese_question_the_page_does_not_answer_gets_no_answer(seminar_pipeline, question):

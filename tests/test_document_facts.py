@@ -173,3 +173,25 @@ def test_an_undefined_full_name_is_the_longest_name_written_around_the_word(semi
 def test_a_full_name_question_about_a_word_the_page_never_names_is_left_to_the_reader(seminar_pipeline):
     passages = seminar_pipeline.retrieve("What is the full name of the museum?")
     assert seminar_pipeline.definitions.read("What is the full name of the museum?", passages) is None
+
+
+def test_a_persons_full_name_is_no_lookup(seminar_pipeline):
+    passages = seminar_pipeline.retrieve("What is the full name of Du Ping?")
+    assert seminar_pipeline.definitions.read("What is the full name of Du Ping?", passages) is None  # not "SIC and Du Ping"
+
+
+def test_the_full_name_asked_ends_before_what_the_question_says_of_it(seminar_pipeline):
+    answer = seminar_pipeline.ask("What is the full name of the seminar held in Shenzhen?").answer
+    assert answer.startswith("Guangdong-Hong Kong-Macao") and answer.endswith("Cultivation Seminar")
+
+
+def test_full_names_found_stay_right_when_the_cache_is_renewed(seminar_pipeline, monkeypatch):
+    import qa.document_facts
+
+    monkeypatch.setattr(qa.document_facts, "FULL_NAME_WORDS_KEPT", 1)
+    for question, answer in [
+        ("What is the full name of the commission?", "Development and Reform Commission of Shenzhen"),
+        ("What is the full name of the company?", "Hua Kong Tsing Jiao company"),
+        ("What is the full name of the commission?", "Development and Reform Commission of Shenzhen"),
+    ]:
+        assert seminar_pipeline.ask(question).answer == answer
