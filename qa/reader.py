@@ -857,7 +857,6 @@ def _proper_compounds(sentence: Sentence) -> list[tuple[int, int]]:
 
 def _people_with_titles(sentence: Sentence, entities: list[_Candidate]) -> list[tuple[int, int]]:
     """Runs of two or more people, each but the last followed by ", Title," (or ", Title and")."""
-    tokens = sentence.tokens
     people = [e for e in entities if e.label == "PERSON"]
     runs: list[tuple[int, int]] = []
     run: list[_Candidate] = []
