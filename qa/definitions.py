@@ -94,7 +94,7 @@ def find_full_names(sentences: list[Sentence], word: str) -> list[Definition]:
         for i, token in enumerate(sentence.tokens):
             if _text(sentence, token).lower() != word or i in people:
                 continue  # a person's full name is the name itself
-            name = [*_modifiers_before(sentence, i), token, *_of_phrase_after(sentence, i)]
+            name = [*_modifiers_before(sentence, i, people), token, *_of_phrase_after(sentence, i, people)]
             capitalised = [t for t in name if _is_name_word(_text(sentence, t))]
             if len(capitalised) < 2:
                 continue
@@ -113,12 +113,13 @@ def find_full_names(sentences: list[Sentence], word: str) -> list[Definition]:
     return found
 
 
-def _modifiers_before(sentence: Sentence, i: int) -> list[Token]:
+def _modifiers_before(sentence: Sentence, i: int, people: set[int]) -> list[Token]:
     """The capitalised words before token ``i`` that modify it: "Institute of [China University]" and
-    "Institute and [Engineering Laboratory]" are two names, "[Development and Reform] Commission" is one."""
-    people = _people(sentence)
+    "Institute and [Engineering Laboratory]" are two names, "[Development and Reform] Commission" is one;
+    none of a person's name (``people``: their token positions)."""
+    position = {t.start: k for k, t in enumerate(sentence.tokens)}
     before = [t for t in _name_before(sentence, i, None) if _is_name_word(_text(sentence, t))]
-    after_person = [n + 1 for n, t in enumerate(before) if sentence.tokens.index(t) in people]
+    after_person = [n + 1 for n, t in enumerate(before) if position[t.start] in people]
     starts = after_person + [
         n
         for n, (a, b) in enumerate(zip(before, before[1:] + [sentence.tokens[i]]), 1)
@@ -128,11 +129,10 @@ def _modifiers_before(sentence: Sentence, i: int) -> list[Token]:
     return before[max(starts, default=0) :]
 
 
-def _of_phrase_after(sentence: Sentence, i: int) -> list[Token]:
+def _of_phrase_after(sentence: Sentence, i: int, people: set[int]) -> list[Token]:
     """The capitalised words of the "of" phrases after token ``i`` ("University [of Political Science and
     Law]"), up to a person's name ("Commission of Shenzhen and [Zeng Jianpeng]")."""
     tokens = sentence.tokens
-    people = _people(sentence)
 
     def name_word(k: int) -> bool:
         return k < len(tokens) and k not in people and _is_name_word(_text(sentence, tokens[k]))
