@@ -157,6 +157,19 @@ TITLE_MODIFIERS = frozenset({"vice", "deputy", "assistant", "acting", "former", 
 # Negation words, in questions and sentences (lower-case; spaCy splits "doesn't" into "does" + "n't").
 NEGATIONS = frozenset("not n't no never cannot nor neither none nothing nobody without".split())
 
+# Words and their opposites: a sentence that has the opposite of a question's word and not the word itself
+# says something else ("What is one of the *least* important questions?" ← "... the *most* important ...").
+ANTONYMS: dict[str, str] = {
+    a: b
+    for x, y in (
+        ("most", "least"), ("first", "last"), ("before", "after"), ("more", "less"), ("largest", "smallest"),
+        ("earliest", "latest"), ("increase", "decrease"), ("higher", "lower"), ("highest", "lowest"),
+        ("easier", "harder"), ("better", "worse"), ("best", "worst"), ("minimum", "maximum"), ("major", "minor"),
+        ("possible", "impossible"), ("formal", "informal"), ("always", "never"), ("accept", "reject"),
+    )
+    for a, b in ((x, y), (y, x))
+}
+
 # How many things a question asks for ("What are *three* complexity classes ...?", "Name two ..."), by the
 # number word after its wh-word; a list of another length answers another question.
 COUNT_WORDS = {w: n for n, w in enumerate("two three four five six seven eight nine ten".split(), 2)}
@@ -238,6 +251,9 @@ class ReaderWeights:
             # Set by hand: 1 when the question asks for a number of things ("three complexity classes") and the
             # span lists another number of them.
             "count_mismatch": -2.0,
+            # Set by hand: 1 when the sentence has the opposite of a question word and not the word ("least"
+            # where the sentence says "most").
+            "antonym_present": -2.0,
         }
     )
     # How many of the best sentences are searched for spans: with 5, both question sets give exactly the

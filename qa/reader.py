@@ -175,6 +175,7 @@ class RuleReader:
                 "modifier_missing": 0.0 if modifiers <= found else 1.0,
                 "name_missing": 0.0 if analysis.names <= found else 1.0,
                 "negation_missing": float(analysis.negated and not self._sentence_facts(sentence).negated),
+                "antonym_present": float(_says_the_opposite(self._sentence_facts(sentence).words, analysis.vocabulary)),
             }
             scored.append((evidence, sid, passage, matches, coverage, dense, near_miss_flags))
         scored.sort(key=lambda item: (-item[0], item[1]))
@@ -799,6 +800,12 @@ def _ends_examples(sentence: Sentence, j: int) -> bool:
         or word in (".", ";", ":", ")", "which", "that", "who")
         or (word == "to" and following is not None and following.pos == "VERB")
     )
+
+
+def _says_the_opposite(words: list[str], question_words: frozenset[str]) -> bool:
+    """Whether a sentence has the opposite of a question word without the word ("most" for "least")."""
+    present = set(words)
+    return any(w not in present and rules.ANTONYMS[w] in present for w in question_words if w in rules.ANTONYMS)
 
 
 def _items(sentence: Sentence, candidate: _Candidate) -> int:

@@ -218,6 +218,8 @@ The lab held its first workshop on June 2nd, 2021. The second workshop was not h
 
 Rui Silva's team built the lab's first data catalogue. The lab studies data pricing, data quality and data law.
 Its partners would like the lab to open a second site, including a library.
+
+The most important project of the lab is the Open Price Index.
 """
 
 
@@ -311,3 +313,8 @@ def test_a_verb_that_stands_for_a_title_finds_the_top_title_of_its_object(semina
     assert seminar_pipeline.ask("Who heads the Institute?").answer == "Du Ping"  # "Du Ping, Director of the Institute"
     # only in questions about people: "What led to ...?" is not about the Institute's leader
     assert seminar_pipeline.ask("What led to the establishment of the Institute?").candidate != "Du Ping"
+
+
+def test_a_sentence_with_the_opposite_of_a_question_word_is_a_near_miss(lab_pipeline):
+    assert lab_pipeline.ask("What is the most important project of the lab?").answer == "Open Price Index"
+    assert lab_pipeline.ask("What is the least important project of the lab?").no_answer  # the page says "most"
