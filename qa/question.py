@@ -227,7 +227,9 @@ class QuestionAnalyzer:
                 # *title*": a possessor is not.
                 while i + 1 < len(window) and window[i + 1].pos_ in ("NOUN", "PROPN"):
                     i += 1
-                if i + 2 < len(window) and window[i + 1].lower_ in ("'s", "’s") and window[i + 2].pos_ in ("NOUN", "PROPN"):
+                # "Which *university*'s institute": the wh-word itself picks the possessor
+                asks_possessor = all(t.pos_ in ("DET", "ADJ", "NOUN", "PROPN") for t in window[:i])
+                if not asks_possessor and i + 2 < len(window) and window[i + 1].lower_ in ("'s", "’s") and window[i + 2].pos_ in ("NOUN", "PROPN"):
                     i += 2
                     while i + 1 < len(window) and window[i + 1].pos_ in ("NOUN", "PROPN"):
                         i += 1

@@ -653,6 +653,12 @@ def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
                     last += 1
         entities.append(_Candidate(first, last, entity.label))
         add(first, last, entity.label)
+        if entity.label == "ORG":  # "Research Institute of [China University of Political Science and Law]"
+            for k in range(first + 1, last - 1):
+                named = _word(sentence, tokens[k]) == "of" and tokens[k + 1].pos == "PROPN"
+                if named and any(rules.HEAD_NOUN_TYPES.get(t.lemma) == rules.ORGANISATION for t in tokens[k + 1 : last]):
+                    add(k + 1, last, "ORG")
+                    break
         if entity.label in ("DATE", "TIME") and _is_duration(sentence, first, last):
             add(first, last, "DURATION")  # "two years": how long, not when
         if entity.label == "DATE" and any(_word(sentence, t) in rules.WEEKDAYS for t in tokens[first:last]):

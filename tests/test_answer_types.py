@@ -51,6 +51,11 @@ def test_descriptors_narrow_the_head_noun(analyse):
     assert analyse("What does the big O notation hide?").descriptors == ()  # "what does ...": no wh-phrase
 
 
+def test_which_with_a_possessive_asks_for_the_possessor(analyse):
+    assert analyse("Which university's research institute delivered a keynote speech?").head == "university"
+    assert analyse("What is Zeng Jianpeng's title?").head == "title"  # "what is": the possessor is not asked for
+
+
 def test_proper_names_of_the_question(analyse):
     assert analyse("Who is the Vice Mayor of Guangzhou?").names == {"guangzhou"}  # "Vice Mayor" is a title
     assert analyse("wang yaowen position").names == {"wang", "yaowen"}  # the page's names, typed in lower case
@@ -318,3 +323,11 @@ def test_a_verb_that_stands_for_a_title_finds_the_top_title_of_its_object(semina
 def test_a_sentence_with_the_opposite_of_a_question_word_is_a_near_miss(lab_pipeline):
     assert lab_pipeline.ask("What is the most important project of the lab?").answer == "Open Price Index"
     assert lab_pipeline.ask("What is the least important project of the lab?").no_answer  # the page says "most"
+
+
+def test_an_organisation_named_inside_another_is_a_candidate_of_its_own(seminar_pipeline):
+    from qa.reader import _candidates
+
+    sentence = next(s for s in seminar_pipeline.index.sentences if "Internet Financial Law Research Institute" in s.text)
+    spans = {sentence.text[sentence.tokens[c.first].start - sentence.start : sentence.tokens[c.last - 1].end - sentence.start] for c in _candidates(sentence, rules.ORGANISATION) if c.label == "ORG"}
+    assert "China University of Political Science and Law" in spans
