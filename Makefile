@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test eval bench loadtest audit build clean
+.PHONY: install run test eval bench loadtest audit build clean train-reader
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -30,6 +30,12 @@ test: install
 eval: install
 	$(BIN)/qa eval eval/questions/seminar.jsonl --report eval/reports/seminar
 	$(BIN)/qa eval eval/benchmarks/squad2_dev_small.json --report eval/reports/squad2_dev_small
+
+# The learned reader, from ../shared/data/qa_train (PyTorch at training time only; resumable: run it again to
+# continue from the last checkpoint in build/reader/). Writes qa/models/reader/ (ONNX, tokenizer, combiner).
+train-reader: install
+	$(BIN)/qa train-reader
+	$(BIN)/qa fit-combiner
 
 bench: install
 	$(BIN)/python bench/benchmark.py

@@ -3,7 +3,8 @@
     .venv/bin/python bench/benchmark.py [--quick] [--sections latency,peer,http,startup,scale] [--out FILE]
 
 Sections (all by default): ``latency`` (in-process ``ask``, per stage), ``peer`` (against a naive
-langchain + FAISS pipeline: latency and quality), ``http`` (the app under 1/8/32 concurrent clients),
+langchain + FAISS pipeline: latency and quality), ``qa_peer`` (the learned reader against a transformers
+question-answering pipeline with the same weights over the same passages), ``http`` (the app under 1/8/32 concurrent clients),
 ``startup`` (launch to healthy, peak RSS), ``scale`` (flat vs HNSW up to 1M vectors, the hybrid retriever at
 scale, the pipeline's build throughput, and when to switch). ``--quick`` shrinks every section (~2 minutes).
 Indexes are built into a temporary folder; the project's ``index/`` is never touched.
@@ -24,7 +25,7 @@ from typing import Any, Protocol
 if __package__ in (None, ""):  # run as a script: make the ``bench`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import http_load, latency, peer, scale, server  # noqa: E402
+from bench import http_load, latency, peer, qa_peer, scale, server  # noqa: E402
 from bench.common import BenchConfig, BenchContext, machine  # noqa: E402
 
 
@@ -37,6 +38,7 @@ class Section(Protocol):
 SECTIONS: dict[str, tuple[str, Section]] = {
     "latency": ("in-process latency of pipeline.ask, by stage", latency),
     "peer": ("the project against a naive peer pipeline (same questions, same process)", peer),
+    "qa_peer": ("the learned reader against a transformers QA pipeline, same weights and passages", qa_peer),
     "http": ("POST /api/ask on app.py at concurrent clients", http_load),
     "startup": ("app.py launch to healthy /healthz (index already built)", server),
     "scale": ("vector search at scale: flat vs HNSW (single queries, 384-d)", scale),

@@ -1,4 +1,4 @@
-"""Fit the reader's confidence weights (``ReaderWeights.conf_bias`` and ``.confidence``) to a question set.
+"""Fit the rule reader's confidence weights (``ReaderWeights.conf_bias`` and ``.confidence``) to a question set.
 
     .venv/bin/python eval/calibrate.py eval/questions/seminar.jsonl [--check eval/benchmarks/squad2_dev_small.json]
 
@@ -25,6 +25,7 @@ from qa.config import Settings  # noqa: E402
 from qa.evaluation import metrics  # noqa: E402
 from qa.evaluation.questions import load_questions  # noqa: E402
 from qa.evaluation.runner import RIGHT_F1, open_pipeline  # noqa: E402
+from qa.training.combiner import fit_logistic  # noqa: E402
 
 
 def collect(path: Path, settings: Settings) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -45,21 +46,10 @@ def collect(path: Path, settings: Settings) -> tuple[list[str], np.ndarray, np.n
     return names, np.array(rows, dtype=np.float64), np.array(labels)
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> np.ndarray:
-    """Logistic regression weights ``[bias, w1, ...]`` by Newton's method with an L2 penalty (bias unpenalised)."""
-    design = np.hstack([np.ones((len(x), 1)), x])
-    weights = np.zeros(design.shape[1])
-    penalty = np.eye(design.shape[1]) * l2
-    penalty[0, 0] = 0.0
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-design @ weights))
-        gradient = design.T @ (p - y) + penalty @ weights
-        hessian = design.T @ (design * (p * (1 - p))[:, None]) + penalty
-        step = np.linalg.solve(hessian, gradient)
-        weights -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return weights
+def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> np.ndarray:
+    """Logistic regression weights ``[bias, w1, ...]`` (L2-regularised, bias unpenalised; Newton's method)."""
+    weights, bias = fit_logistic(x, y, l2)
+    return np.concatenate([[bias], weights])
 
 
 def report(label: str, weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
@@ -76,7 +66,7 @@ def main() -> None:
     parser.add_argument("--check", type=Path, default=None, help="a second set to check the fitted weights on")
     parser.add_argument("--l2", type=float, default=1.0)
     args = parser.parse_args()
-    settings = Settings.load()
+    settings = Settings.load(reader="rules")  # the rule reader's own confidence
     names, x, y = collect(args.questions, settings)
     weights = fit(x, y, args.l2)
     report(f"fit on {args.questions.name}", weights, x, y)

@@ -30,8 +30,8 @@ import itertools
 import math
 import re
 import time
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 import faiss
@@ -40,7 +40,8 @@ import numpy as np
 from . import answer_types as rules
 from .multilingual import CorpusWords, MultilingualIndex, nearest_mean
 from .question import QuestionAnalysis, QuestionTerm
-from .reader import RuleReader, SpanPrediction
+from .readers.base import SpanPrediction
+from .readers.rules import RuleReader
 from .retrieval import STOPWORDS, HybridRetriever, RetrievalSettings
 from .types import Passage, Sentence
 

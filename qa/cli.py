@@ -26,9 +26,21 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 
 
+# Training commands (PyTorch and transformers, at training time only), each with its own flags.
+TRAINING_COMMANDS = {
+    "train-reader": "qa.training.train",  # fine-tune the span model, export it to ONNX (int8) into qa/models/reader
+    "fit-combiner": "qa.training.combiner",  # fit the combiner and its threshold on held-apart training articles
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in TRAINING_COMMANDS:
+        import importlib
+
+        return int(importlib.import_module(TRAINING_COMMANDS[arguments[0]]).main(arguments[1:]) or 0)
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s", stream=sys.stderr)
     try:
         return int(args.handler(args) or 0)
@@ -48,7 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qa", description="Cited, extractive answers from a portal's documents.")
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Cited, extractive answers from a portal's documents.",
+        epilog="Training: qa train-reader [--help], qa fit-combiner [--help] (see the model card, qa/models/reader/).",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is being done")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -102,7 +117,9 @@ def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", dest="index_dir", default=None, help="index folder (default: index/, or $QA_INDEX_DIR)")
     parser.add_argument("--model", dest="embedding_model", default=None, help="embedding model: local path or packaged name")
     parser.add_argument("--threshold", dest="answer_threshold", type=float, default=None, help="confidence below which the bot abstains")
-    parser.add_argument("--reader", default=None, help='"rules" or a local transformers QA checkpoint')
+    parser.add_argument(
+        "--reader", default=None, help='"learned" (default), "rules", or a local transformers QA checkpoint'
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -110,6 +127,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         index_dir=args.index_dir,
         embedding_model=args.embedding_model,
         answer_threshold=args.answer_threshold,
+        reader_answer_threshold=args.answer_threshold,
         reader=args.reader,
     )
 

@@ -70,8 +70,23 @@ class Settings:
     # "What does SIC stand for?" from the name's definition (qa.document_facts), with this confidence: a
     # lookup, not a reading, wrong only if the byline or the definition is.
     document_fact_confidence: float = 0.9
-    # Reader implementation: "rules" (built in) or a local path to a transformers QA checkpoint.
+    # Reader: "learned" (the span model shipped in reader_model_dir, run by ONNX Runtime, with its combiner;
+    # qa.readers.learned), "rules" (the rule reader alone, with answer_threshold), or a local path to a
+    # transformers QA checkpoint (needs PyTorch).
     reader: str = "rules"
+    reader_model_dir: Path = PACKAGE_DIR / "models" / "reader"
+    # ONNX Runtime threads for the span model's forward pass.
+    reader_threads: int = 1
+    # The span model's best spans per window that become candidates for the combiner.
+    reader_spans_per_window: int = 3
+    # The span model reads the best reader_first_passages passages first, and the rest of the top_k only when
+    # the combiner's best probability is under reader_early_exit (its time grows with the tokens it reads:
+    # five passages took ~3x the time of two).
+    reader_first_passages: int = 2
+    reader_early_exit: float = 0.9
+    # The learned reader answers when the combiner's probability reaches this; unset: the threshold fitted
+    # with the combiner on held-apart training data (combiner.json).
+    reader_answer_threshold: float | None = None
     # Input limits.
     max_question_chars: int = 1000
     # Questions in Chinese (qa.language, qa.chinese): a question is Chinese when Han characters make at least
@@ -132,6 +147,8 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
             return int(value)
         if hint is float:
             return float(value)
+        if hint == float | None:
+            return None if value is None or str(value).strip().lower() in ("", "none") else float(value)
         if hint == tuple[str, ...]:
             if isinstance(value, str):
                 separator = "," if name == "allowed_origins" else os.pathsep

@@ -21,7 +21,7 @@ from functools import cached_property
 from .definitions import Definition, find_full_names, short_key
 from .index import CorpusIndex
 from .loading import byline_offsets
-from .reader import SpanPrediction
+from .readers.base import SpanPrediction
 from .retrieval import STOPWORDS
 from .types import Chunk, Passage
 

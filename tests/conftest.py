@@ -59,6 +59,15 @@ def seminar_pipeline(seminar_settings, embedder) -> QAPipeline:
 
 
 @pytest.fixture(scope="session")
+def rules_pipeline(seminar_pipeline) -> QAPipeline:
+    """The seminar pipeline with the rule reader alone (``QA_READER=rules``), on the same index."""
+    import dataclasses
+
+    settings = dataclasses.replace(seminar_pipeline.settings, reader="rules")
+    return QAPipeline.from_index(seminar_pipeline.index, seminar_pipeline.embedder, settings)
+
+
+@pytest.fixture(scope="session")
 def seminar_text() -> str:
     from qa.loading import load_corpus
 

@@ -91,7 +91,7 @@ def evaluate(pipeline: QAPipeline, questions: list[EvalQuestion], k: int | None 
         iterator = tqdm(questions, desc=f"eval {name}".strip(), unit="q", file=sys.stderr)
     started = time.perf_counter()
     results = [_evaluate_one(pipeline, q, k) for q in iterator]
-    return EvalRun(name, results, time.perf_counter() - started, pipeline.info(), pipeline.settings.answer_threshold)
+    return EvalRun(name, results, time.perf_counter() - started, pipeline.info(), pipeline.answer_threshold)
 
 
 def _evaluate_one(pipeline: QAPipeline, question: EvalQuestion, k: int | None) -> QuestionResult:

@@ -1,61 +1,49 @@
-"""Extractive readers: pick the answer span in the retrieved passages, or abstain.
+"""The rule reader: picks the answer span in the retrieved passages by hand-written rules, or abstains.
 
-``RuleReader`` is the built-in reader (no pretrained QA model can be installed here): it analyses the
+``RuleReader`` (``QA_READER=rules``; the learned reader of :mod:`qa.readers.learned` uses its analysis and
+near-miss evidence too) analyses the
 question (answer type, content terms), ranks the sentences of the retrieved passages by how much of the
 question they contain, generates candidate spans of the expected type from the best sentences (entities,
 lists of entities, titles, noun phrases, reported clauses) and scores each by type fit, closeness to the
-question's terms and novelty (an answer does not repeat the question). ``TransformersReader`` plugs in a
-transformers extractive-QA checkpoint from a local path instead.
+question's terms and novelty (an answer does not repeat the question). Candidate spans come from
+:mod:`qa.readers.rule_candidates`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Protocol
+from typing import Iterable
 
 import numpy as np
 
-from . import answer_types as rules
-from .definitions import ALIAS_BRACKET
-from .index import CorpusIndex
-from .question import QuestionAnalysis, QuestionAnalyzer
-from .types import Chunk, Passage, Sentence, Token
+from .. import answer_types as rules
+from ..config import Settings
+from ..index import CorpusIndex
+from ..question import QuestionAnalysis, QuestionAnalyzer
+from ..types import Chunk, Passage, Sentence
+from .base import SpanPrediction
+from .rule_candidates import (
+    Candidate,
+    count_items,
+    says_the_opposite,
+    sentence_candidates,
+    span_root,
+    token_range,
+    word_of,
+)
 
 
 @dataclass(frozen=True)
-class SpanPrediction:
-    """A reader's best span: offsets into the document, its sentence, the passage it came from."""
+class RuleAssessment:
+    """What the rule reader makes of a question over its passages."""
 
-    doc_id: str
-    start: int
-    end: int
-    sentence_start: int
-    sentence_end: int
-    passage: Passage
-    confidence: float
-    label: str = ""
-    features: dict[str, float] = field(default_factory=dict)  # the evidence behind the confidence
-
-
-class Reader(Protocol):
-    def read(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> SpanPrediction | None:
-        """The best span in ``passages`` with a confidence in 0..1 (``None`` when there is no candidate)."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    first: int  # token index of the first token
-    last: int  # token index after the last token
-    label: str
-    is_list: bool = False
-    # Lemmas of the nouns this span gives examples of ("the fundamental *issues* ... such as [cross-border
-    # data flow, ...]"): the span is of the kind they name.
-    examples_of: frozenset[str] = frozenset()
+    best: SpanPrediction | None
+    # By sentence id, for every sentence of the passages: "coverage" (idf-weighted share of the question's
+    # terms), "dense" (cosine with the question) and the near-miss flags ("name_missing", "negation_missing", ...).
+    sentence_evidence: dict[int, dict[str, float]]
 
 
 @dataclass(slots=True)
@@ -64,7 +52,7 @@ class _SentenceFacts:
 
     words: list[str]  # each token's text, lower-cased
     neighbours: list[list[int]]  # the dependency tree as adjacency lists
-    candidates: dict[str, list[_Candidate]] = field(default_factory=dict)  # by answer type
+    candidates: dict[str, list[Candidate]] = field(default_factory=dict)  # by answer type
     distances: dict[int, list[int]] = field(default_factory=dict)  # tree distances, by source token
 
     @classmethod
@@ -75,7 +63,7 @@ class _SentenceFacts:
             if token.head != i and 0 <= token.head < n:
                 neighbours[i].append(token.head)
                 neighbours[token.head].append(i)
-        return cls([_word(sentence, t) for t in sentence.tokens], neighbours)
+        return cls([word_of(sentence, t) for t in sentence.tokens], neighbours)
 
     @property
     def negated(self) -> bool:
@@ -106,15 +94,18 @@ class RuleReader:
     # past this the cache starts afresh. The seminar page has 90 sentences, the SQuAD set 374.
     facts_kept = 2_000
 
-    def __init__(self, index: CorpusIndex, weights: rules.ReaderWeights | None = None) -> None:
+    def __init__(
+        self, index: CorpusIndex, weights: rules.ReaderWeights | None = None, threshold: float = Settings.answer_threshold
+    ) -> None:
         self.index = index
+        self.threshold = threshold
         self._facts: dict[int, _SentenceFacts] = {}
         self.weights = weights or rules.ReaderWeights()
         document_frequency: dict[str, int] = {}
         vocabulary: set[str] = set()
         proper_nouns: set[str] = set()
         for sentence in index.sentences:
-            words = [_word(sentence, t) for t in sentence.tokens]
+            words = [word_of(sentence, t) for t in sentence.tokens]
             seen = {t.lemma for t in sentence.tokens} | set(words)
             vocabulary |= seen
             proper_nouns.update(word for word, t in zip(words, sentence.tokens) if t.pos == "PROPN")
@@ -139,6 +130,12 @@ class RuleReader:
     ) -> SpanPrediction | None:
         """Read an analysed question; ``sentence_vectors`` (one row per index sentence) are in the space of
         ``question_vector`` (the index's own, or a multilingual model's for a question in another language)."""
+        return self.assess(analysis, passages, question_vector, sentence_vectors).best
+
+    def assess(
+        self, analysis: QuestionAnalysis, passages: list[Passage], question_vector: np.ndarray, sentence_vectors: np.ndarray
+    ) -> RuleAssessment:
+        """The best span, and the evidence of every sentence of the passages (for the learned reader)."""
         w = self.weights
         idf = {t.lemma: self._idf.get(t.lemma, self._idf.get(t.word, self._unseen_idf)) for t in analysis.terms}
         total_idf = sum(idf.values()) or 1.0
@@ -175,14 +172,17 @@ class RuleReader:
                 "modifier_missing": 0.0 if modifiers <= found else 1.0,
                 "name_missing": 0.0 if analysis.names <= found else 1.0,
                 "negation_missing": float(analysis.negated and not self._sentence_facts(sentence).negated),
-                "antonym_present": float(_says_the_opposite(self._sentence_facts(sentence).words, analysis.vocabulary)),
+                "antonym_present": float(says_the_opposite(self._sentence_facts(sentence).words, analysis.vocabulary)),
             }
             scored.append((evidence, sid, passage, matches, coverage, dense, near_miss_flags))
         scored.sort(key=lambda item: (-item[0], item[1]))
+        sentence_evidence = {
+            sid: {"coverage": coverage, "dense": dense, **flags} for _, sid, _, _, coverage, dense, flags in scored
+        }
 
         # An acronym whose every word the question has repeats it: "SIC" for "the State Information Center".
         repeated_acronyms = {a.lower() for a, expansion in self.acronyms.items() if expansion <= analysis.words}
-        ranked: list[tuple[float, Sentence, _Candidate, Passage, dict[str, float]]] = []
+        ranked: list[tuple[float, Sentence, Candidate, Passage, dict[str, float]]] = []
         asks_speaker = analysis.answer_type == rules.PERSON and bool(analysis.verbs & rules.REPORTING_VERBS)
         for evidence, sid, passage, matches, coverage, dense, near_miss_flags in scored[: w.sentences_searched]:
             sentence = self.index.sentences[sid]
@@ -202,7 +202,7 @@ class RuleReader:
                 features = {**sentence_evidence, **span_evidence, **near_miss_flags}
                 ranked.append((evidence + span_score, sentence, candidate, passage, features))
         if not ranked:
-            return None
+            return RuleAssessment(None, sentence_evidence)
         ranked.sort(key=lambda item: -item[0])
         score, sentence, candidate, passage, features = ranked[0]
         start, end = sentence.tokens[candidate.first].start, sentence.tokens[candidate.last - 1].end
@@ -218,12 +218,12 @@ class RuleReader:
             score - 1.0,
         )
         features["margin"] = min(1.0, score - runner_up)
-        features["count_mismatch"] = float(analysis.count is not None and _items(sentence, candidate) != analysis.count)
+        features["count_mismatch"] = float(analysis.count is not None and count_items(sentence, candidate) != analysis.count)
         features["title_elsewhere"] = float(
             _names_another_title(sentence, candidate, self._term_matches(sentence, analysis), analysis.title_bodies)
         )
         logit = w.conf_bias + sum(w.confidence[name] * value for name, value in features.items())
-        return SpanPrediction(
+        best = SpanPrediction(
             doc_id=sentence.doc_id,
             start=start,
             end=end,
@@ -234,6 +234,26 @@ class RuleReader:
             label=candidate.label,
             features=features,
         )
+        return RuleAssessment(best, sentence_evidence)
+
+    def type_fit(self, answer_type: str, sentence: Sentence, start: int, end: int) -> float:
+        """How well the span ``start:end`` (document offsets) of ``sentence`` fits the answer type: the best
+        label fit among the sentence's candidates of that type, times their overlap with the span (token F1)."""
+        fits = rules.LABEL_FIT[answer_type]
+        facts = self._sentence_facts(sentence)
+        found = facts.candidates.get(answer_type)
+        if found is None:
+            found = facts.candidates[answer_type] = sentence_candidates(sentence, answer_type)
+        span = token_range(sentence, start, end)
+        if span is None:
+            return 0.0
+        best = 0.0
+        for c in found:
+            shared = min(c.last, span[1]) - max(c.first, span[0])
+            if shared > 0:
+                overlap = 2 * shared / ((c.last - c.first) + (span[1] - span[0]))
+                best = max(best, overlap * fits.get(c.label, 0.0))
+        return best
 
     # -- evidence -------------------------------------------------------------------------------------------
 
@@ -254,7 +274,7 @@ class RuleReader:
         document = self.index.documents[sentence.doc_id]
         return None if "\n" in document.text[previous.end : sentence.start] else previous
 
-    def _reported_by(self, sentence: Sentence, passage: Passage) -> tuple[Sentence, _Candidate, Passage] | None:
+    def _reported_by(self, sentence: Sentence, passage: Passage) -> tuple[Sentence, Candidate, Passage] | None:
         """The person whose words ``sentence`` (read in ``passage``) reports: named next to a reporting verb
         ("Zhou Min said", "said Li Qiang") in it or in one of the few sentences before it in its paragraph
         ("Zhou Min said that ... . ... . SIC will ... help transform ..."), with a passage that holds the name
@@ -264,17 +284,17 @@ class RuleReader:
             if current is None:
                 return None
             for entity in current.entities:
-                rng = _token_range(current, entity.start, entity.end) if entity.label == "PERSON" else None
+                rng = token_range(current, entity.start, entity.end) if entity.label == "PERSON" else None
                 if rng is None:
                     continue
                 first, last = rng
                 around = current.tokens[last : last + 2] + current.tokens[max(0, first - 1) : first]
                 if any(t.pos == "VERB" and t.lemma in rules.REPORTING_VERBS for t in around):
-                    return self._cited_name(current, _Candidate(first, last, "PERSON"), passage)
+                    return self._cited_name(current, Candidate(first, last, "PERSON"), passage)
             current = self._previous_in_paragraph(current)
         return None
 
-    def _cited_name(self, sentence: Sentence, name: _Candidate, passage: Passage) -> tuple[Sentence, _Candidate, Passage] | None:
+    def _cited_name(self, sentence: Sentence, name: Candidate, passage: Passage) -> tuple[Sentence, Candidate, Passage] | None:
         start, end = sentence.tokens[name.first].start, sentence.tokens[name.last - 1].end
         if passage.chunk.doc_id == sentence.doc_id and passage.chunk.start <= start and end <= passage.chunk.end:
             return sentence, name, passage
@@ -331,7 +351,7 @@ class RuleReader:
         tokens = sentence.tokens
         j = i + 1
         while j < len(tokens) and (tokens[j].start == tokens[j - 1].end or tokens[j].pos in ("PROPN", "NOUN", "ADJ")):
-            word = _word(sentence, tokens[j])
+            word = word_of(sentence, tokens[j])
             if word in rules.TITLE_WORDS and word not in rules.TITLE_MODIFIERS:
                 if word not in analysis.words and tokens[j].lemma not in analysis.words:
                     return True
@@ -351,13 +371,13 @@ class RuleReader:
         while first > 0:
             previous = tokens[first - 1]
             hyphenated = previous.end == tokens[first].start
-            if hyphenated or (previous.pos in ("PROPN", "NOUN", "ADJ") and _word(sentence, previous).isalpha()):
+            if hyphenated or (previous.pos in ("PROPN", "NOUN", "ADJ") and word_of(sentence, previous).isalpha()):
                 first -= 1
             else:
                 break
         question_words = analysis.words | analysis.modifiers
         for j in range(first, i):
-            word = _word(sentence, tokens[j])
+            word = word_of(sentence, tokens[j])
             if word.isalpha() and word not in question_words and tokens[j].lemma not in question_words:
                 if word in rules.TITLE_MODIFIERS or word not in rules.TITLE_WORDS:
                     return True
@@ -371,7 +391,7 @@ class RuleReader:
         words = facts.words
         candidates = facts.candidates.get(analysis.answer_type)
         if candidates is None:
-            candidates = facts.candidates[analysis.answer_type] = _candidates(sentence, analysis.answer_type)
+            candidates = facts.candidates[analysis.answer_type] = sentence_candidates(sentence, analysis.answer_type)
         same_kind_positions: dict[str, list[tuple[int, int]]] = {}
         for c in candidates:
             if not c.is_list:
@@ -386,7 +406,7 @@ class RuleReader:
             fit = fits.get(c.label, 0.0)
             if fit <= 0.0 or (c.is_list and c.label == "PERSON" and analysis.plural is False):
                 continue  # "Who is the host?" asks for one person
-            root = _root(sentence, c)
+            root = span_root(sentence, c)
             root_kind = rules.HEAD_NOUN_TYPES.get(sentence.tokens[root].lemma)
             # only against a class the question names ("which city"): "Where did he study?" may be a university
             if analysis.head and root_kind != analysis.answer_type and {root_kind, analysis.answer_type} <= _RIVAL_CLASS_TYPES:
@@ -469,11 +489,7 @@ _RIVAL_CLASS_TYPES = frozenset({rules.ORGANISATION, rules.PLACE})
 _CHOSEN_LENGTH_LABELS = frozenset({"NP", "CLAUSE", "ROLE", "VP"})
 
 
-def _word(sentence: Sentence, token: Token) -> str:
-    return sentence.text[token.start - sentence.start : token.end - sentence.start].lower()
-
-
-def _bound_elsewhere(words: list[str], candidate: _Candidate, p: int, term_is_name: bool = False) -> bool:
+def _bound_elsewhere(words: list[str], candidate: Candidate, p: int, term_is_name: bool = False) -> bool:
     """Whether the term at ``p`` belongs to a neighbour of the candidate in a "Name, Title" list.
 
     In "A, Vice Mayor of X, B, Vice President of Y and C, Director of Z" a title follows its name: the words
@@ -488,7 +504,7 @@ def _bound_elsewhere(words: list[str], candidate: _Candidate, p: int, term_is_na
     return "," in between or "and" in between
 
 
-def _after_someone_elses_title(words: list[str], candidate: _Candidate, people: Iterable[tuple[int, int]]) -> bool:
+def _after_someone_elses_title(words: list[str], candidate: Candidate, people: Iterable[tuple[int, int]]) -> bool:
     """Whether a person's name follows another person's title: "Zheng Hongbo, Secretary of the Futian
     District, [Huang Wei], District Mayor": the words just before the name are Zheng Hongbo's."""
     if candidate.label != "PERSON" or candidate.first < 2 or words[candidate.first - 1] != ",":
@@ -502,7 +518,7 @@ def _after_someone_elses_title(words: list[str], candidate: _Candidate, people: 
 
 
 def _names_another_title(
-    sentence: Sentence, candidate: _Candidate, matches: dict[str, list[int]], bodies: frozenset[str]
+    sentence: Sentence, candidate: Candidate, matches: dict[str, list[int]], bodies: frozenset[str]
 ) -> bool:
     """Whether the person found holds the question's title, but of another body than the question names.
 
@@ -511,8 +527,8 @@ def _names_another_title(
     """
     if candidate.label != "PERSON":
         return False
-    words = [_word(sentence, t) for t in sentence.tokens]
-    people = sorted(rng for e in sentence.entities if e.label == "PERSON" and (rng := _token_range(sentence, e.start, e.end)))
+    words = [word_of(sentence, t) for t in sentence.tokens]
+    people = sorted(rng for e in sentence.entities if e.label == "PERSON" and (rng := token_range(sentence, e.start, e.end)))
     starts = {first for first, _ in people}
     titles: dict[int, tuple[int, int]] = {}  # a person's first token → their title after ", "
     for first, last in people:
@@ -548,7 +564,7 @@ def _names_another_title(
 
 
 def _anchor(
-    sentence: Sentence, words: list[str], candidate: _Candidate, analysis: QuestionAnalysis, matched: set[int],
+    sentence: Sentence, words: list[str], candidate: Candidate, analysis: QuestionAnalysis, matched: set[int],
     backward: bool = True,
 ) -> float:
     """How much of the question the words right next to the span repeat, in 0..1.
@@ -571,422 +587,3 @@ def _anchor(
             i += step
         best = max(best, content)
     return min(best, 3) / 3
-
-
-def _root(sentence: Sentence, candidate: _Candidate) -> int:
-    """The token of a span whose dependency head lies outside it (the span's syntactic head)."""
-    for i in range(candidate.first, candidate.last):
-        head = sentence.tokens[i].head
-        if head == i or not candidate.first <= head < candidate.last:
-            return i
-    return candidate.last - 1
-
-
-def _token_range(sentence: Sentence, start: int, end: int) -> tuple[int, int] | None:
-    first = next((i for i, t in enumerate(sentence.tokens) if t.end > start), None)
-    if first is None:
-        return None
-    last = first
-    while last < len(sentence.tokens) and sentence.tokens[last].start < end:
-        last += 1
-    return (first, last) if last > first else None
-
-
-_QUOTES = frozenset({'"', "“", "”"})
-# Words a span never ends with: a conjunction, a possessive ("Hisao Yamada['s] paper").
-_TRAILING_WORDS = frozenset({"and", "or", "'s", "’s", "'"})
-
-
-def _trim(sentence: Sentence, first: int, last: int) -> tuple[int, int]:
-    """Drop leading and trailing punctuation, conjunctions and determiners from a token range."""
-    tokens = sentence.tokens
-    while first < last and (tokens[first].pos in ("PUNCT", "CCONJ", "SYM") or _word(sentence, tokens[first]) in ("and", "or")):
-        first += 1
-    while last > first and (
-        tokens[last - 1].pos in ("PUNCT", "CCONJ", "DET", "ADP", "SYM") or _word(sentence, tokens[last - 1]) in _TRAILING_WORDS
-    ):
-        last -= 1
-    # A quotation mark the span opens is closed in it: 'the "growth energy"', not 'the "growth energy'.
-    if last > first and sum(_word(sentence, t) in _QUOTES for t in tokens[first:last]) % 2:
-        if last < len(tokens) and _word(sentence, tokens[last]) in _QUOTES:
-            last += 1
-        elif first > 0 and _word(sentence, tokens[first - 1]) in _QUOTES:
-            first -= 1
-    return first, last
-
-
-def _candidates(sentence: Sentence, answer_type: str) -> list[_Candidate]:
-    """Candidate answer spans of a sentence, as token ranges with a label."""
-    tokens = sentence.tokens
-    # A span may stand under several labels (spaCy calls "Ana Costa" a place, it is also a proper name;
-    # "District Mayor" an organisation, it is also a title): each is scored, the best fit wins.
-    found: dict[tuple[int, int, str], _Candidate] = {}
-
-    # "(hereinafter referred to as the Institute)" gives a name's short form: another name for what stands
-    # before it, never an answer of its own ("Where was it held?" is not "the Bay Area" of such a bracket).
-    aliases = [(m.start(), m.end()) for m in ALIAS_BRACKET.finditer(sentence.text)]
-
-    def add(first: int, last: int, label: str, is_list: bool = False, examples_of: frozenset[str] = frozenset()) -> None:
-        first, last = _trim(sentence, first, last)
-        key = (first, last, "EXAMPLES" if examples_of else label)
-        if last <= first or key in found:
-            return
-        start, end = tokens[first].start - sentence.start, tokens[last - 1].end - sentence.start
-        if not any(a <= start and end <= b for a, b in aliases):
-            found[key] = _Candidate(first, last, label, is_list, examples_of)
-
-    compounds = _proper_compounds(sentence)
-    entities: list[_Candidate] = []
-    for entity in sentence.entities:
-        rng = _token_range(sentence, entity.start, entity.end)
-        if rng is None:
-            continue
-        first, last = rng
-        if entity.label != "PERSON":  # "Hong Kong-" → "Guangdong-Hong Kong-Macao Greater Bay Area Big Data Institute"
-            for a, b in compounds:
-                if a < last and first < b:
-                    first, last = min(first, a), max(last, b)
-        if entity.label == "ORG":  # "the Development and Reform Commission" + " of Shenzhen"
-            while last + 1 < len(tokens) and _word(sentence, tokens[last]) == "of" and tokens[last + 1].pos == "PROPN":
-                last += 1
-                while last < len(tokens) and tokens[last].pos == "PROPN":
-                    last += 1
-        entities.append(_Candidate(first, last, entity.label))
-        add(first, last, entity.label)
-        if entity.label == "ORG":  # "Research Institute of [China University of Political Science and Law]"
-            for k in range(first + 1, last - 1):
-                named = _word(sentence, tokens[k]) == "of" and tokens[k + 1].pos == "PROPN"
-                if named and any(rules.HEAD_NOUN_TYPES.get(t.lemma) == rules.ORGANISATION for t in tokens[k + 1 : last]):
-                    add(k + 1, last, "ORG")
-                    break
-        if entity.label in ("DATE", "TIME") and _is_duration(sentence, first, last):
-            add(first, last, "DURATION")  # "two years": how long, not when
-        if entity.label == "DATE" and any(_word(sentence, t) in rules.WEEKDAYS for t in tokens[first:last]):
-            add(first, last, "WEEKDAY")
-    entity_ranges = {(e.first, e.last) for e in entities}
-
-    # Proper-noun compounds ("King Harold II"): names the entity recogniser missed or mislabelled.
-    for i, j in compounds:
-        if not any(e.first <= i and j <= e.last and e.label == "PERSON" for e in entities):
-            add(i, j, "PROPN")
-            if (i, j) not in entity_ranges and not any(e.first <= i and j <= e.last for e in entities):
-                entities.append(_Candidate(i, j, "PROPN"))
-    entities.sort(key=lambda c: (c.first, -c.last))
-
-    # Lists: entities of one kind joined by ", " / " and " / ", and ".
-    run: list[_Candidate] = []
-    for entity in entities + [None]:  # type: ignore[list-item]
-        if entity is not None and run and entity.label == run[-1].label and _joins_list(sentence, run[-1], entity):
-            run.append(entity)
-            continue
-        if len(run) > 1:
-            add(run[0].first, run[-1].last, run[0].label, is_list=True)
-            # The items that share a class noun ("Tsinghua University, Beijing Jiaotong University" in a list
-            # of universities, associations and institutes) answer "which universities".
-            heads = [sentence.tokens[_root(sentence, item)].lemma for item in run]
-            start = 0
-            for n in range(1, len(run) + 1):
-                if n == len(run) or heads[n] != heads[start]:
-                    if 1 < n - start < len(run):
-                        add(run[start].first, run[n - 1].last, run[0].label, is_list=True)
-                    start = n
-        run = [entity] if entity is not None else []
-    # Lists whose items the entity recogniser labelled differently ("Hetao, Shenzhen and Hong Kong", with
-    # Hetao taken for a person): of the kind most of them are.
-    run = []
-    for entity in entities + [None]:  # type: ignore[list-item]
-        if (
-            entity is not None
-            and run
-            and entity.first > run[-1].last  # a separator between them, not a name cut in two
-            and _joins_list(sentence, run[-1], entity)
-        ):
-            run.append(entity)
-            continue
-        labels = [item.label for item in run if item.label != "PROPN"]
-        mixed = len(set(labels)) > 1 or len(labels) < len(run)
-        if len(run) > 1 and labels and mixed:
-            label, count = Counter(labels).most_common(1)[0]
-            if count * 2 > len(labels):
-                add(run[0].first, run[-1].last, label, is_list=True)
-        run = [entity] if entity is not None else []
-
-    # People listed with their titles: "Ai Xuefeng, Vice Mayor of ..., Zhou Min, Vice President of the SIC and
-    # Du Ping, Director of the Institute" answers "Who delivered speeches?" whole.
-    if answer_type == rules.PERSON:
-        for first, last in _people_with_titles(sentence, entities):
-            add(first, last, "PERSON", is_list=True)
-
-    # Titles (even where the entity recogniser saw an organisation: "District Mayor") and reported clauses.
-    if answer_type in (rules.ROLE, rules.DESCRIPTION, rules.ACTION):
-        for first, last in _title_phrases(sentence, entities):
-            add(first, last, "ROLE")
-    if answer_type in (rules.REASON, rules.DESCRIPTION, rules.SPEECH):
-        for first, last in _clauses(sentence, answer_type):
-            add(first, last, "CLAUSE")
-    if answer_type == rules.ACTION:
-        for first, last in _verb_phrases(sentence):
-            add(first, last, "VP")
-
-    # Examples ("issues such as [X, Y and Z]", "fields including [X, Y and Z]"): the nouns they follow name their kind.
-    for first, last, kinds in _examples(sentence):
-        add(first, last, "NP", is_list=True, examples_of=kinds)
-
-    noun_phrases = [rng for chunk in sentence.noun_chunks if (rng := _token_range(sentence, chunk.start, chunk.end))]
-    # A name ending in its class noun ("Hua Kong Tsing Jiao company", "the Seine river"), which the entity
-    # recogniser leaves out: it is of the kind the noun names.
-    for first, last in noun_phrases:
-        label = rules.CLASS_NOUN_LABELS.get(rules.HEAD_NOUN_TYPES.get(tokens[last - 1].lemma, ""))
-        if label and tokens[last - 1].pos == "NOUN" and last - 1 > first and tokens[last - 2].pos == "PROPN":
-            add(first, last, label)
-    for first, last in noun_phrases:
-        partitive = tokens[last - 1].lemma in rules.PARTITIVE_NOUNS and last < len(tokens) and _word(sentence, tokens[last]) == "of"
-        if not partitive:
-            add(first, last, "NP")
-    # "analysis of algorithms", "time or space": two noun phrases joined by "of", "and" or "or".
-    for (first, last), (next_first, next_last) in zip(noun_phrases, noun_phrases[1:]):
-        joiner = [_word(sentence, t) for t in tokens[last:next_first]]
-        if joiner in (["of"], ["and"], ["or"], [",", "and"]):
-            add(first, next_last, "NP")
-    # Lists of noun phrases: "big data technology, policy research and industrial incubator".
-    run_start = 0
-    for n in range(1, len(noun_phrases) + 1):
-        joined = n < len(noun_phrases) and [_word(sentence, t) for t in tokens[noun_phrases[n - 1][1] : noun_phrases[n][0]]] in (
-            [","], ["and"], ["or"], [",", "and"], [",", "or"]
-        )
-        if not joined:
-            if n - run_start > 2:  # two are covered above; a list has three or more
-                add(noun_phrases[run_start][0], noun_phrases[n - 1][1], "NP", is_list=True)
-            run_start = n
-    return list(found.values())
-
-
-def _examples(sentence: Sentence) -> list[tuple[int, int, frozenset[str]]]:
-    """Spans of examples and the nouns before them that name their kind: after "such as", "including" or
-    "like", up to the clause's next verb or its end; the kinds are the nouns within a few words before."""
-    tokens = sentence.tokens
-    found = []
-    for i, token in enumerate(tokens):
-        word = _word(sentence, token)
-        if word == "as" and i > 0 and _word(sentence, tokens[i - 1]) == "such":
-            marker_start = i - 1
-        elif word in rules.EXAMPLE_MARKERS and (word != "like" or token.pos == "ADP"):  # not "would like to"
-            marker_start = i
-        else:
-            continue
-        last = i + 1
-        while last < len(tokens) and not _ends_examples(sentence, last):
-            # a preposition that attaches outside the examples says something of the whole clause ("... a
-            # school [during the spring]"); one that attaches to an item is part of it ("authorities [of] ...")
-            if tokens[last].pos == "ADP" and not i < tokens[last].head < last:
-                break
-            last += 1
-        kinds = set()
-        for j in range(marker_start - 1, max(-1, marker_start - 1 - rules.EXAMPLE_KIND_REACH), -1):
-            if tokens[j].pos in ("VERB", "AUX") or _word(sentence, tokens[j]) in (";", ":"):
-                break
-            if tokens[j].pos == "NOUN":
-                kinds.add(tokens[j].lemma)
-        if last > i + 1 and kinds:
-            found.append((i + 1, last, frozenset(kinds)))
-    return found
-
-
-def _ends_examples(sentence: Sentence, j: int) -> bool:
-    """Whether token ``j`` starts what follows a run of examples: a verb (not one the tagger made of a
-    modifier: "alternating Turing machines"), a pronoun, "to" before a verb, or the clause's end."""
-    tokens = sentence.tokens
-    token, following = tokens[j], tokens[j + 1] if j + 1 < len(tokens) else None
-    word = _word(sentence, token)
-    if token.pos == "VERB":
-        modifier = following is not None and following.pos in ("NOUN", "PROPN", "VERB", "ADJ")
-        return not (modifier or sentence.text[token.start - sentence.start].isupper())
-    return (
-        token.pos in ("AUX", "PRON")
-        or word in (".", ";", ":", ")", "which", "that", "who")
-        or (word == "to" and following is not None and following.pos == "VERB")
-    )
-
-
-def _says_the_opposite(words: list[str], question_words: frozenset[str]) -> bool:
-    """Whether a sentence has the opposite of a question word without the word ("most" for "least")."""
-    present = set(words)
-    return any(w not in present and rules.ANTONYMS[w] in present for w in question_words if w in rules.ANTONYMS)
-
-
-def _items(sentence: Sentence, candidate: _Candidate) -> int:
-    """How many things a span lists: its entities of the span's own kind ("Ai Xuefeng, Vice Mayor of ...,
-    Zhou Min, ... and Du Ping": three people), else its separators ("X, Y and Z": three, "time or space": two)."""
-    start, end = sentence.tokens[candidate.first].start, sentence.tokens[candidate.last - 1].end
-    entities = sum(1 for e in sentence.entities if e.label == candidate.label and start <= e.start and e.end <= end)
-    if entities:
-        return entities
-    words = [_word(sentence, t) for t in sentence.tokens[candidate.first : candidate.last]]
-    joins = sum(1 for n, w in enumerate(words) if w in ("and", "or") and (n == 0 or words[n - 1] != ","))
-    return words.count(",") + joins + 1
-
-
-def _is_duration(sentence: Sentence, first: int, last: int) -> bool:
-    """Whether a date or time expression says how long: a unit after a number or quantity word ("After two
-    years", "several months"), not a point in time ("December 15th", "November 2018")."""
-    tokens = sentence.tokens
-    if any(_word(sentence, t) in rules.RELATIVE_TIME_WORDS for t in tokens[first:last]):
-        return False
-    for i in range(first + 1, last):
-        if tokens[i].lemma in rules.DURATION_UNITS:
-            before = tokens[i - 1]
-            if before.pos == "NUM" or _word(sentence, before) in rules.DURATION_QUANTIFIERS:
-                return True
-    return False
-
-
-def _proper_compounds(sentence: Sentence) -> list[tuple[int, int]]:
-    """Maximal runs of proper nouns, hyphens between them included ("Guangdong-Hong Kong-Macao ... Institute")."""
-    tokens = sentence.tokens
-    runs: list[tuple[int, int]] = []
-    i = 0
-    while i < len(tokens):
-        if tokens[i].pos != "PROPN":
-            i += 1
-            continue
-        j = i + 1
-        while j < len(tokens):
-            if tokens[j].pos == "PROPN":
-                j += 1
-            elif (
-                _word(sentence, tokens[j]) == "-"
-                and j + 1 < len(tokens)
-                and tokens[j + 1].pos == "PROPN"
-                and tokens[j - 1].end == tokens[j].start == tokens[j].end - 1
-                and tokens[j].end == tokens[j + 1].start
-            ):
-                j += 2
-            else:
-                break
-        runs.append((i, j))
-        i = j
-    return runs
-
-
-def _people_with_titles(sentence: Sentence, entities: list[_Candidate]) -> list[tuple[int, int]]:
-    """Runs of two or more people, each but the last followed by ", Title," (or ", Title and")."""
-    people = [e for e in entities if e.label == "PERSON"]
-    runs: list[tuple[int, int]] = []
-    run: list[_Candidate] = []
-    for person in people + [None]:  # type: ignore[list-item]
-        if person is not None and run and _title_between(sentence, run[-1].last, person.first):
-            run.append(person)
-            continue
-        if len(run) > 1:
-            runs.append((run[0].first, run[-1].last))
-        run = [person] if person is not None else []
-    return runs
-
-
-def _title_between(sentence: Sentence, start: int, end: int) -> bool:
-    """Whether tokens ``start:end`` are ", Title" followed by "," / "and" / ", and", with no verb."""
-    gap = sentence.tokens[start:end]
-    words = [_word(sentence, t) for t in gap]
-    if not words or words[0] != "," or len(words) > rules.TITLE_GAP_MAX_TOKENS:
-        return False
-    if not (words[-1] in (",", "and") and len(words) > 2):
-        return False
-    has_title = any(w in rules.TITLE_WORDS or t.lemma in rules.TITLE_WORDS for w, t in zip(words, gap))
-    return has_title and not any(t.pos in ("VERB", "AUX") for t in gap)
-
-
-def _joins_list(sentence: Sentence, left: _Candidate, right: _Candidate) -> bool:
-    between = sentence.text[sentence.tokens[left.last - 1].end - sentence.start : sentence.tokens[right.first].start - sentence.start]
-    return between.strip().lower() in (",", "and", ", and", "or", ", or", "、") or between.strip() == ""
-
-
-def _title_phrases(sentence: Sentence, entities: list[_Candidate]) -> list[tuple[int, int]]:
-    """Title phrases: a stretch between commas that holds a title word, cut before the next person's name."""
-    tokens = sentence.tokens
-    person_starts = {e.first for e in entities if e.label == "PERSON"}
-    phrases = []
-    first = 0
-    for i in range(len(tokens) + 1):
-        if i == len(tokens) or _word(sentence, tokens[i]) in (",", ";", "(", ")"):
-            segment_end = i
-            # cut at the start of a name ("... of Shenzhen and Zeng Jianpeng")
-            for j in range(first + 1, segment_end):
-                if j in person_starts:
-                    segment_end = j
-                    break
-            if first not in person_starts:
-                # The whole stretch, each part before an "and" that ends the title ("Vice Director-General and
-                # other persons ..."), and the part after one that starts another ("Director-General of X and
-                # Vice Director-General Wang Yaowen"); an "and" inside a name stays ("the Development and
-                # Reform Commission").
-                ands = [j for j in range(first + 1, segment_end) if _ends_title(sentence, j, segment_end)]
-                parts = [(first, j) for j in ands] + [(first, segment_end)] + [(j + 1, segment_end) for j in ands]
-                for start, end in parts:
-                    words = {_word(sentence, t) for t in tokens[start:end]} | {t.lemma for t in tokens[start:end]}
-                    if words & rules.TITLE_WORDS:
-                        phrases.append((start, end))
-            first = i + 1
-    return phrases
-
-
-def _ends_title(sentence: Sentence, j: int, segment_end: int) -> bool:
-    """Whether the token at ``j`` is an "and" between a title and what follows it, not one inside a name.
-
-    It is when a lower-case word follows it ("and other persons"), or a title word comes after it before the
-    next "and" ("... Data Administration and Vice Director-General").
-    """
-    tokens = sentence.tokens
-    if _word(sentence, tokens[j]) != "and" or j + 1 >= segment_end:
-        return False
-    following = sentence.text[tokens[j + 1].start - sentence.start : tokens[j + 1].end - sentence.start]
-    if following[:1].islower():
-        return True
-    for t in tokens[j + 1 : segment_end]:
-        word = _word(sentence, t)
-        if word == "and":
-            return False
-        if word in rules.TITLE_WORDS or t.lemma in rules.TITLE_WORDS:
-            return True
-    return False
-
-
-def _verb_phrases(sentence: Sentence) -> list[tuple[int, int]]:
-    """Each verb with what depends on it after it ("attended the Seminar and delivered speeches", and the
-    conjoined "delivered speeches"): what someone did."""
-    tokens = sentence.tokens
-    right_edge = list(range(len(tokens)))
-    for i in sorted(range(len(tokens)), key=lambda i: -_depth(tokens, i)):  # children before their heads
-        head = tokens[i].head
-        if head != i and 0 <= head < len(tokens):
-            right_edge[head] = max(right_edge[head], right_edge[i])
-    return [(i, right_edge[i] + 1) for i, token in enumerate(tokens) if token.pos == "VERB" and right_edge[i] > i]
-
-
-def _depth(tokens: list[Token], i: int) -> int:
-    depth = 0
-    while tokens[i].head != i and 0 <= tokens[i].head < len(tokens) and depth < len(tokens):
-        i, depth = tokens[i].head, depth + 1
-    return depth
-
-
-def _clauses(sentence: Sentence, answer_type: str) -> list[tuple[int, int]]:
-    """Reported clauses ("said that ...") and reasons ("because ...", "to ..."), up to the clause's end."""
-    tokens = sentence.tokens
-    spans = []
-    for i, token in enumerate(tokens):
-        word = _word(sentence, token)
-        starts_reason = answer_type == rules.REASON and any(
-            word == marker.split()[0] for marker in rules.REASON_MARKERS
-        )
-        reported = word == "that" and i > 0 and tokens[i - 1].lemma in rules.REPORTING_VERBS | {"out"}
-        if not (starts_reason or reported):
-            continue
-        first = i + 1 if reported else i
-        last = first
-        while last < len(tokens) and not (reported is False and _word(sentence, tokens[last]) in (",", ";")):
-            if _word(sentence, tokens[last]) in (".", "!", "?"):
-                break
-            last += 1
-        if last > first:
-            spans.append((first, last))
-    return spans

@@ -1,7 +1,8 @@
 """A reader backed by a transformers extractive-QA checkpoint on local disk (SQuAD-style start/end heads).
 
-No such checkpoint can be installed on the project's machines, so the built-in reader is
-:class:`qa.reader.RuleReader`; this one is for users who have a fine-tuned model (``--reader PATH``).
+The project ships its own learned reader (:mod:`qa.readers.learned`, ONNX Runtime); this one is for users
+who have a transformers checkpoint of their own (``--reader PATH``), and is the benchmark's peer. It needs
+PyTorch and transformers.
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
-from .index import CorpusIndex
-from .reader import SpanPrediction
-from .types import Passage
-
-MAX_ANSWER_TOKENS = 30
-BEST_LOGITS = 20
+from ..errors import ModelError
+from ..index import CorpusIndex
+from ..types import Passage
+from .base import SpanPrediction
+from .spans import best_spans, null_score
 
 
 class TransformersReader:
-    def __init__(self, model_path: str, index: CorpusIndex, max_length: int = 384, stride: int = 128) -> None:
+    def __init__(
+        self, model_path: str, index: CorpusIndex, threshold: float, max_length: int = 384, stride: int = 128
+    ) -> None:
+        self.threshold = threshold
         path = Path(model_path).expanduser()
         if not path.is_dir():
             raise ModelError(f"reader {model_path!r} is neither 'rules' nor a local model folder")
@@ -59,23 +61,16 @@ class TransformersReader:
             with self._torch.no_grad():
                 output = self.model(**encoded)
             for window in range(len(offsets)):
-                sequence_ids = encoded.sequence_ids(window)
-                starts = output.start_logits[window].tolist()
-                ends = output.end_logits[window].tolist()
-                null_score = starts[0] + ends[0]
-                context = [i for i, s in enumerate(sequence_ids) if s == 1]
-                top_starts = sorted(context, key=lambda i: -starts[i])[:BEST_LOGITS]
-                top_ends = sorted(context, key=lambda i: -ends[i])[:BEST_LOGITS]
-                for s in top_starts:
-                    for e in top_ends:
-                        if e < s or e - s + 1 > MAX_ANSWER_TOKENS:
-                            continue
-                        score = starts[s] + ends[e]
-                        if best is None or score > best[0]:
-                            best = (score, null_score, passage, offsets[window][s][0], offsets[window][e][1])
+                context = np.array([s == 1 for s in encoded.sequence_ids(window)], dtype=bool)
+                starts = output.start_logits[window].numpy()
+                ends = output.end_logits[window].numpy()
+                for span in best_spans(starts, ends, context):
+                    if best is None or span.score > best[0]:
+                        start, end = offsets[window][span.start][0], offsets[window][span.end][1]
+                        best = (span.score, null_score(starts, ends), passage, start, end)
         if best is None:
             return None
-        score, null_score, passage, start, end = best
+        score, null, passage, start, end = best
         chunk = passage.chunk
         doc_start, doc_end = chunk.start + start, chunk.start + end
         sentence = next(
@@ -90,6 +85,6 @@ class TransformersReader:
             sentence_start=sentence.start if sentence else chunk.start,
             sentence_end=max(sentence.end, doc_end) if sentence else chunk.end,
             passage=passage,
-            confidence=1.0 / (1.0 + math.exp(-(score - null_score))),
+            confidence=1.0 / (1.0 + math.exp(-(score - null))),
             label="SPAN",
         )

@@ -1,0 +1,78 @@
+"""The combiner: a logistic regression that turns a candidate's evidence into the chance that it is right.
+
+The learned reader proposes candidate spans (the span model's best, and the rule reader's); each gets the
+features in :data:`FEATURES`. The candidate with the highest probability is the answer, and it is given only
+when that probability reaches the combiner's threshold. Weights, feature scaling and threshold are fitted by
+``qa fit-combiner`` (:mod:`qa.training.combiner`) on held-apart training articles, never on an evaluation
+set, and stored as JSON beside the model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..errors import ModelError
+
+COMBINER_FILE = "combiner.json"
+
+FEATURES = (
+    # The span model.
+    "span_score",  # start logit + end logit
+    "span_vs_best",  # span score minus the best candidate's (0 for the best)
+    "span_vs_null",  # span score minus the "no answer" score of its window
+    "best_vs_null",  # the best span's score minus the lowest "no answer" score (the same for every candidate)
+    "span_tokens",  # log(1 + length in words)
+    # Retrieval.
+    "passage_rank",  # 1 / (1 + rank of the passage the span is in)
+    # The span's sentence, as the rule reader sees it.
+    "coverage",  # idf-weighted share of the question's terms
+    "dense",  # cosine of sentence and question embeddings
+    "rarest_term",  # the question's rarest term is there
+    "name_missing",  # a proper name of the question is not
+    "negation_missing",  # a negated question over a sentence without negation
+    "antonym_present",  # the opposite of a question word, and not the word
+    "modifier_missing",  # "Vice" asked, not there
+    "type_fit",  # how well the span fits the question's answer type
+    # The rule reader's own answer.
+    "rule_agreement",  # token overlap (F1) of the span with the rule reader's answer
+    "rule_confidence",  # the rule reader's confidence in its answer
+    "from_rules",  # the candidate is the rule reader's answer
+)
+
+
+@dataclass(frozen=True)
+class Combiner:
+    weights: dict[str, float]
+    bias: float
+    means: dict[str, float]
+    scales: dict[str, float]
+    threshold: float  # answer when the best candidate's probability reaches this
+    fitted_on: str = ""  # what the weights and threshold were fitted on (never an evaluation set)
+
+    def logit(self, features: dict[str, float]) -> float:
+        return self.bias + sum(
+            self.weights[name] * (features.get(name, 0.0) - self.means[name]) / self.scales[name]
+            for name in self.weights
+        )
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.logit(features)
+        return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "Combiner":
+        try:
+            data = json.loads(Path(path).read_text())
+            combiner = cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise ModelError(f"cannot load the combiner {path}: {exc}") from None
+        unknown = set(combiner.weights) - set(FEATURES)
+        if unknown:
+            raise ModelError(f"the combiner {path} uses features this version does not compute: {sorted(unknown)}")
+        return combiner

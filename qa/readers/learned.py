@@ -1,0 +1,210 @@
+"""The learned reader: a span model reads the passages, a combiner chooses the answer and whether to give it.
+
+For a question over the retrieved passages:
+
+1. the rule reader analyses the question and gives its own best span and, for every sentence of the
+   passages, its evidence: coverage of the question's terms, embedding similarity and the near-miss flags
+   (a proper name missing, a negation missing, an opposite word, a title modifier missing);
+2. the span model (:class:`~qa.readers.span_model.OnnxSpanModel`) reads the best passages, in windows, and
+   proposes its best spans, each with a score and the window's "no answer" score (the other passages are
+   read only when the combiner is not sure after these: see :class:`LearnedReader`);
+3. the rule reader's span joins the candidates, scored by the span model where a window holds it;
+4. the combiner (:class:`~qa.readers.combiner.Combiner`) gives each candidate the probability that it is
+   right; the most probable is the prediction, with that probability as its confidence.
+
+Lookups (the page's byline, the names it defines) come before any reader, in the pipeline.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..index import CorpusIndex
+from ..question import QuestionAnalysis
+from ..types import Passage, Sentence
+from .base import SpanPrediction
+from .combiner import Combiner
+from .rules import RuleAssessment, RuleReader
+from .span_model import OnnxSpanModel, Window
+from .spans import best_spans, null_score
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate answer of the learned reader, with the features the combiner weighs."""
+
+    doc_id: str
+    start: int
+    end: int
+    passage: Passage
+    sentence: Sentence | None
+    features: dict[str, float]
+    label: str
+
+
+class LearnedReader:
+    """Reads the first ``first_passages`` passages with the span model; when the combiner is not yet sure
+    (best probability under ``early_exit``), reads the rest too and chooses again among all candidates. Most
+    questions are settled by the best passages, and the span model's time grows with the tokens it reads."""
+
+    def __init__(
+        self,
+        index: CorpusIndex,
+        span_model: OnnxSpanModel,
+        combiner: Combiner,
+        rules: RuleReader,
+        spans_per_window: int = 3,
+        first_passages: int = 2,
+        early_exit: float = 0.9,
+    ) -> None:
+        self.index = index
+        self.span_model = span_model
+        self.combiner = combiner
+        self.rules = rules
+        self.spans_per_window = spans_per_window
+        self.first_passages = first_passages
+        self.early_exit = early_exit
+        self.threshold = combiner.threshold
+
+    def read(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> SpanPrediction | None:
+        if not passages:
+            return None
+        analysis = self.rules.analyse(question)
+        assessment = self.rules.assess(analysis, passages, question_vector, self.index.sentence_vectors)
+        first = passages[: self.first_passages]
+        windows = self.span_model.score(question, [p.chunk.text for p in first])
+        best = self._choose(self._candidates(analysis, assessment, passages, windows))
+        if (best is None or best[0] < self.early_exit) and len(passages) > len(first):
+            rest = [p.chunk.text for p in passages[len(first) :]]
+            windows += self.span_model.score(question, rest, first_index=len(first))
+            best = self._choose(self._candidates(analysis, assessment, passages, windows))
+        if best is None:
+            return None
+        probability, chosen = best
+        sentence = chosen.sentence
+        return SpanPrediction(
+            doc_id=chosen.doc_id,
+            start=chosen.start,
+            end=chosen.end,
+            sentence_start=min(sentence.start, chosen.start) if sentence else chosen.passage.chunk.start,
+            sentence_end=max(sentence.end, chosen.end) if sentence else chosen.passage.chunk.end,
+            passage=chosen.passage,
+            confidence=probability,
+            label=chosen.label,
+            features=chosen.features,
+        )
+
+    def candidates(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> list[Candidate]:
+        """Every candidate of a full reading (all passages), with its features: what the combiner is fit on."""
+        if not passages:
+            return []
+        analysis = self.rules.analyse(question)
+        assessment = self.rules.assess(analysis, passages, question_vector, self.index.sentence_vectors)
+        windows = self.span_model.score(question, [p.chunk.text for p in passages])
+        return self._candidates(analysis, assessment, passages, windows)
+
+    def _choose(self, candidates: list[Candidate]) -> tuple[float, Candidate] | None:
+        if not candidates:
+            return None
+        return max(((self.combiner.probability(c.features), c) for c in candidates), key=lambda item: item[0])
+
+    def _candidates(
+        self, analysis: QuestionAnalysis, assessment: RuleAssessment, passages: list[Passage], windows: list[Window]
+    ) -> list[Candidate]:
+        lowest_null = min(null_score(w.start_logits, w.end_logits) for w in windows)
+        proposals: dict[tuple[str, int, int], tuple[float, float, Passage, str]] = {}
+        for window in windows:
+            passage = passages[window.text_index]
+            window_null = null_score(window.start_logits, window.end_logits)
+            for span in best_spans(window.start_logits, window.end_logits, window.context, self.spans_per_window):
+                start = passage.chunk.start + window.offsets[span.start][0]
+                end = passage.chunk.start + window.offsets[span.end][1]
+                key = (passage.chunk.doc_id, start, end)
+                if key not in proposals or span.score > proposals[key][0]:
+                    proposals[key] = (span.score, span.score - window_null, passage, "MODEL")
+        rule_best = assessment.best
+        if rule_best is not None:
+            key = (rule_best.doc_id, rule_best.start, rule_best.end)
+            scored = _score_in_windows(windows, passages, rule_best.doc_id, rule_best.start, rule_best.end)
+            if key in proposals:
+                proposals[key] = (*proposals[key][:3], "MODEL+RULES")
+            elif scored is not None:
+                proposals[key] = (*scored, rule_best.passage, "RULES")
+            else:  # outside every window read (a passage the model did not see): as weak as its weakest span
+                floor = min((p[0] for p in proposals.values()), default=0.0)
+                proposals[key] = (floor, floor - lowest_null, rule_best.passage, "RULES")
+        if not proposals:
+            return []
+        best_score = max(p[0] for p in proposals.values())
+        rule_confidence = rule_best.confidence if rule_best is not None else 0.0
+        candidates = []
+        for (doc_id, start, end), (score, vs_null, passage, source) in proposals.items():
+            sentence = self._sentence_at(passage, start)
+            evidence = assessment.sentence_evidence.get(sentence.sentence_id, {}) if sentence else {}
+            agreement = _overlap(start, end, rule_best.start, rule_best.end) if rule_best is not None else 0.0
+            text = self.index.documents[doc_id].text[start:end]
+            features = {
+                "span_score": score,
+                "span_vs_best": score - best_score,
+                "span_vs_null": vs_null,
+                "best_vs_null": best_score - lowest_null,
+                "span_tokens": math.log1p(len(text.split())),
+                "passage_rank": 1.0 / (1 + passage.rank),
+                "coverage": evidence.get("coverage", 0.0),
+                "dense": evidence.get("dense", 0.0),
+                "rarest_term": evidence.get("rarest_term", 0.0),
+                "name_missing": evidence.get("name_missing", 0.0),
+                "negation_missing": evidence.get("negation_missing", 0.0),
+                "antonym_present": evidence.get("antonym_present", 0.0),
+                "modifier_missing": evidence.get("modifier_missing", 0.0),
+                "type_fit": self.rules.type_fit(analysis.answer_type, sentence, start, end) if sentence else 0.0,
+                "rule_agreement": agreement,
+                "rule_confidence": rule_confidence * agreement,
+                "from_rules": float(source != "MODEL"),
+            }
+            candidates.append(Candidate(doc_id, start, end, passage, sentence, features, source))
+        return candidates
+
+    def _sentence_at(self, passage: Passage, offset: int) -> Sentence | None:
+        for sid in passage.chunk.sentence_ids:
+            sentence = self.index.sentences[sid]
+            if sentence.start <= offset < sentence.end:
+                return sentence
+        return None
+
+
+def _score_in_windows(
+    windows: list[Window], passages: list[Passage], doc_id: str, start: int, end: int
+) -> tuple[float, float] | None:
+    """The span model's score of a span given by document offsets (and its margin over the window's "no
+    answer"), from the best window whose tokens start and end where the span does."""
+    best: tuple[float, float] | None = None
+    for window in windows:
+        chunk = passages[window.text_index].chunk
+        if chunk.doc_id != doc_id or not (chunk.start <= start and end <= chunk.end):
+            continue
+        positions = np.flatnonzero(window.context)
+        if not len(positions) or not (
+            chunk.start + window.offsets[positions[0]][0] <= start and end <= chunk.start + window.offsets[positions[-1]][1]
+        ):
+            continue  # this window of the passage does not hold the whole span
+        first = next(i for i in positions if chunk.start + window.offsets[i][1] > start)
+        last = max(i for i in positions if chunk.start + window.offsets[i][0] < end)
+        if last < first:
+            continue
+        score = float(window.start_logits[first] + window.end_logits[last])
+        margin = score - null_score(window.start_logits, window.end_logits)
+        if best is None or score > best[0]:
+            best = (score, margin)
+    return best
+
+
+def _overlap(start: int, end: int, other_start: int, other_end: int) -> float:
+    """Character-level F1 of two spans."""
+    shared = min(end, other_end) - max(start, other_start)
+    if shared <= 0:
+        return 0.0
+    return 2 * shared / ((end - start) + (other_end - other_start))

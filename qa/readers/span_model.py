@@ -1,0 +1,105 @@
+"""The learned span model, run by ONNX Runtime: start and end logits for every token of question + passage.
+
+A fine-tuned MiniLM with a span head (trained by ``qa train-reader``, :mod:`qa.training`), exported to ONNX
+and quantised to int8. Tokenisation is the model's own ``tokenizer.json`` through the ``tokenizers`` library:
+no PyTorch or transformers in the serving process. A passage longer than one window is read in overlapping
+windows (``stride`` tokens shared), as it was in training.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+SETTINGS_FILE = "reader.json"  # the window size and stride the model was trained with
+
+
+@dataclass(frozen=True)
+class Window:
+    """One window of one passage: per-token logits, which tokens are the passage's, and their character
+    offsets into the passage's text."""
+
+    text_index: int  # which of the texts given to ``score``
+    start_logits: np.ndarray
+    end_logits: np.ndarray
+    context: np.ndarray  # bool per token: a passage token (not the question, not a special token)
+    offsets: list[tuple[int, int]]
+
+
+class OnnxSpanModel:
+    """Loads the exported span model once; ``score`` reads a question against several passages in one run."""
+
+    def __init__(self, model_dir: Path, threads: int = 1) -> None:
+        model_dir = Path(model_dir)
+        missing = [f for f in (MODEL_FILE, TOKENIZER_FILE, SETTINGS_FILE) if not (model_dir / f).is_file()]
+        if missing:
+            raise ModelError(f"the reader model in {model_dir} is incomplete: {', '.join(missing)} missing")
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise ModelError(f"the learned reader needs onnxruntime and tokenizers ({exc})") from None
+        settings = json.loads((model_dir / SETTINGS_FILE).read_text())
+        self.max_length = int(settings["max_length"])
+        self.stride = int(settings["stride"])
+        self.max_question_tokens = int(settings["max_question_tokens"])
+        self._tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        self._question_tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
+        self._question_tokenizer.no_padding()
+        self._question_tokenizer.enable_truncation(self.max_question_tokens)
+        self._tokenizer.enable_truncation(self.max_length, stride=self.stride, strategy="only_second")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self._session = onnxruntime.InferenceSession(
+                str(model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # a truncated or foreign file
+            raise ModelError(f"cannot load the reader model {model_dir / MODEL_FILE}: {exc}") from None
+        self._inputs = [i.name for i in self._session.get_inputs()]
+        self.location = str(model_dir)
+
+    def _short_question(self, question: str) -> str:
+        """The question cut to ``max_question_tokens`` (a 1,000-character question must still leave room)."""
+        encoding = self._question_tokenizer.encode(question, add_special_tokens=False)
+        if not encoding.offsets:
+            return question
+        return question[: encoding.offsets[-1][1]]
+
+    def score(self, question: str, texts: list[str], first_index: int = 0) -> list[Window]:
+        """Logits for every window of every text, computed in one batch; a window's ``text_index`` is its
+        text's position in ``texts`` plus ``first_index``."""
+        if not texts:
+            return []
+        question = self._short_question(question)
+        encodings = []
+        for i, text in enumerate(texts, first_index):
+            encoding = self._tokenizer.encode(question, text)
+            encodings.extend((i, e) for e in [encoding, *encoding.overflowing])
+        width = max(len(e.ids) for _, e in encodings)
+        arrays = {name: np.zeros((len(encodings), width), dtype=np.int64)
+                  for name in ("input_ids", "attention_mask", "token_type_ids")}
+        for row, (_, e) in enumerate(encodings):
+            n = len(e.ids)
+            arrays["input_ids"][row, :n] = e.ids
+            arrays["attention_mask"][row, :n] = 1
+            arrays["token_type_ids"][row, :n] = e.type_ids
+        start_logits, end_logits = self._session.run(None, {name: arrays[name] for name in self._inputs})
+        windows = []
+        for row, (text_index, e) in enumerate(encodings):
+            n = len(e.ids)
+            context = np.array([s == 1 for s in e.sequence_ids], dtype=bool)
+            windows.append(Window(text_index, start_logits[row, :n], end_logits[row, :n], context, list(e.offsets)))
+        return windows

@@ -1,0 +1,216 @@
+"""``qa fit-combiner``: fit the learned reader's combiner on held-apart training articles.
+
+The articles that ``qa train-reader`` held apart (never trained on) are indexed in small groups, as the
+SQuAD benchmark is (a few Wikipedia articles, open book), and their questions asked through the real
+pipeline: retrieval, the span model, the rule reader's evidence. Near misses made from some of the
+questions (:mod:`qa.training.negatives`) are the unanswerable ones. Every candidate of every question is a
+row, labelled right when its F1 with the gold answer is at least 0.5 (never, for a near miss).
+
+The groups are split in two: the combiner (a logistic regression with L2, by Newton's method) and its
+threshold (the best overall F1) are fitted on the first part; the second part only reports the figures,
+side by side with the span model alone and the rule reader alone. Nothing here reads an evaluation set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Settings
+from ..evaluation.metrics import f1
+from ..readers.combiner import COMBINER_FILE, FEATURES, Combiner
+from ..readers.learned import Candidate
+from .card import write_card
+from .data import Example, answerable_examples, load_articles, shuffled, split_articles
+from .negatives import make_negatives
+from .train import DEFAULT_DATA, TrainingSettings
+
+RIGHT_F1 = 0.5  # a candidate with at least this F1 against the gold answer counts as right
+
+
+@dataclass
+class Question:
+    example: Example
+    candidates: list[Candidate]
+    texts: list[str]
+    rule_answer: str | None  # the rule reader's answer at its own threshold
+    rule_text: str  # the rule reader's best span, answered or not
+
+    def labels(self) -> list[float]:
+        if not self.example.answerable:
+            return [0.0] * len(self.candidates)
+        return [float(f1(self.example.answer_text, t) >= RIGHT_F1) for t in self.texts]
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50) -> tuple[np.ndarray, float]:
+    """Weights and bias of an L2-regularised logistic regression (Newton's method; the bias is not penalised)."""
+    n, d = x.shape
+    design = np.hstack([x, np.ones((n, 1))])
+    w = np.zeros(d + 1)
+    penalty = np.full(d + 1, l2)
+    penalty[-1] = 0.0
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ w, -30, 30)))
+        gradient = design.T @ (p - y) + penalty * w
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty) + 1e-9 * np.eye(d + 1)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def fit_combiner(questions: list[Question], description: str) -> Combiner:
+    rows = [c.features for q in questions for c in q.candidates]
+    labels = np.array([label for q in questions for label in q.labels()])
+    x = np.array([[r[name] for name in FEATURES] for r in rows])
+    means, scales = x.mean(axis=0), x.std(axis=0)
+    scales[scales < 1e-6] = 1.0
+    weights, bias = fit_logistic((x - means) / scales, labels)
+    combiner = Combiner(
+        weights={n: round(float(w), 5) for n, w in zip(FEATURES, weights)},
+        bias=round(bias, 5),
+        means={n: round(float(m), 5) for n, m in zip(FEATURES, means)},
+        scales={n: round(float(s), 5) for n, s in zip(FEATURES, scales)},
+        threshold=0.5,
+        fitted_on=description,
+    )
+    decisions = [_best(combiner, q) for q in questions]
+    threshold = max(np.linspace(0.05, 0.95, 91), key=lambda t: _overall_f1(questions, decisions, t))
+    return Combiner(**{**combiner.__dict__, "threshold": round(float(threshold), 3)})
+
+
+def _best(combiner: Combiner, question: Question) -> tuple[float, str]:
+    if not question.candidates:
+        return 0.0, ""
+    probability, i = max((combiner.probability(c.features), i) for i, c in enumerate(question.candidates))
+    return probability, question.texts[i]
+
+
+def _overall_f1(questions: list[Question], decisions: list[tuple[float, str]], threshold: float) -> float:
+    return float(np.mean([_score(q, text if p >= threshold else None) for q, (p, text) in zip(questions, decisions)]))
+
+
+def _score(question: Question, answer: str | None) -> float:
+    if not question.example.answerable:
+        return float(answer is None)
+    return 0.0 if answer is None else f1(question.example.answer_text, answer)
+
+
+def figures(questions: list[Question], answers: list[str | None]) -> dict:
+    has = [(q, a) for q, a in zip(questions, answers) if q.example.answerable]
+    neg = [(q, a) for q, a in zip(questions, answers) if not q.example.answerable]
+    return {
+        "questions": len(questions),
+        "unanswerable": len(neg),
+        "f1": round(100 * float(np.mean([_score(q, a) for q, a in zip(questions, answers)])), 2),
+        "has_ans_f1": round(100 * float(np.mean([_score(q, a) for q, a in has])), 2) if has else None,
+        "no_ans_accuracy": round(100 * float(np.mean([a is None for _, a in neg])), 2) if neg else None,
+    }
+
+
+@dataclass
+class Group:
+    """A few held-apart articles indexed together, and their questions as the pipeline read them."""
+
+    settings: Settings
+    questions: list[Question]
+
+
+def collect(settings: TrainingSettings, work_dir: Path, articles_per_group: int, groups: int,
+            questions_per_group: int, near_miss_share: float, reader_settings: Settings) -> list[Group]:
+    """Index each group of held-apart articles and ask its questions (and near misses) through the pipeline."""
+    from ..pipeline import QAPipeline
+
+    _, held = split_articles(load_articles(settings.data), settings.held_apart_share, settings.seed)
+    wikipedia = [a for a in held if "squad-v1.1" in a.source or "new_wiki" in a.source]
+    chosen = shuffled(wikipedia, settings.seed)[: articles_per_group * groups]
+    collected = []
+    for g in range(0, len(chosen), articles_per_group):
+        group = chosen[g : g + articles_per_group]
+        answerable = shuffled(answerable_examples(group), settings.seed)[:questions_per_group]
+        negatives = make_negatives(group, answerable, 0.0, near_miss_share, settings.seed + 2)
+        folder = work_dir / f"group-{len(collected) + 1}"
+        folder.mkdir(parents=True, exist_ok=True)
+        corpus = folder / "held_apart.json"
+        data = [{"title": a.title, "paragraphs": [{"context": p["context"], "qas": []} for p in a.paragraphs]}
+                for a in group]
+        corpus.write_text(json.dumps({"version": "v2.0", "data": data}))
+        own = dataclasses.replace(reader_settings, index_dir=folder / "index", corpus=(str(corpus),))
+        pipeline = QAPipeline.open(own, corpus=[str(corpus)], rebuild=True)
+        rules = pipeline.reader.rules
+        questions = []
+        for example in answerable + negatives:
+            passages = pipeline.retrieve(example.question)
+            vector = pipeline.embedder.encode([example.question])[0]
+            candidates = pipeline.reader.candidates(example.question, passages, vector)
+            texts = [pipeline.document(c.doc_id).text[c.start : c.end] for c in candidates]
+            rule = rules.read(example.question, passages, vector)
+            rule_text = pipeline.document(rule.doc_id).text[rule.start : rule.end] if rule else ""
+            rule_answer = rule_text if rule and rule.confidence >= reader_settings.answer_threshold else None
+            questions.append(Question(example, candidates, texts, rule_answer, rule_text))
+        print(f"group {len(collected) + 1}: {[a.title for a in group]}: {len(questions)} questions")
+        collected.append(Group(own, questions))
+    return collected
+
+
+def served_answers(group: Group) -> list[str | None]:
+    """The group's questions asked as the app asks them (the shipped combiner, the early exit, lookups)."""
+    from ..pipeline import QAPipeline
+
+    pipeline = QAPipeline.open(group.settings, build_missing=False)
+    return [pipeline.ask(q.example.question).answer for q in group.questions]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="qa fit-combiner", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--model-dir", type=Path, default=Settings().reader_model_dir)
+    parser.add_argument("--groups", type=int, default=8)
+    parser.add_argument("--articles-per-group", type=int, default=2)
+    parser.add_argument("--questions-per-group", type=int, default=150)
+    parser.add_argument("--near-miss-share", type=float, default=0.8)
+    parser.add_argument("--fit-groups", type=int, default=5, help="groups the combiner is fitted on; the rest check it")
+    parser.add_argument("--out", type=Path, default=Path("build/reader/combiner.json"))
+    args = parser.parse_args(argv)
+    settings = TrainingSettings(data=args.data)
+    reader_settings = Settings.load(reader="learned", reader_model_dir=args.model_dir)
+    if not (args.model_dir / COMBINER_FILE).exists():  # a first fit: candidates need some combiner to load
+        Combiner({}, 0.0, {}, {}, 0.5, "placeholder before the first fit").save(args.model_dir / COMBINER_FILE)
+    groups = collect(settings, args.out.parent / "held_apart", args.articles_per_group, args.groups,
+                     args.questions_per_group, args.near_miss_share, reader_settings)
+    fit = [q for g in groups[: args.fit_groups] for q in g.questions]
+    check = [q for g in groups[args.fit_groups :] for q in g.questions]
+    combiner = fit_combiner(fit, f"{len(fit)} questions of {args.fit_groups} groups of held-apart training articles")
+    combiner.save(args.model_dir / COMBINER_FILE)
+    report = {"combiner": combiner.__dict__}
+    for name, part in (("fit", fit), ("check", check)):
+        learned = [(text if p >= combiner.threshold else None) for p, text in (_best(combiner, q) for q in part)]
+        report[name] = {
+            "learned reader, all passages read": figures(part, learned),
+            "span model alone (best span, always answers)": figures(part, [_model_alone(q) for q in part]),
+            "rule reader alone": figures(part, [q.rule_answer for q in part]),
+        }
+    served = [a for g in groups[args.fit_groups :] for a in served_answers(g)]
+    report["check"]["learned reader as served (early exit)"] = figures(check, served)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != "combiner"}, indent=1))
+    if (args.out.parent / "log.jsonl").exists():
+        print(f"model card: {write_card(args.out.parent, args.model_dir)}")
+    return 0
+
+
+def _model_alone(question: Question) -> str | None:
+    """The span model's own best span (no combiner, no threshold)."""
+    model = [(c.features["span_score"], t) for c, t in zip(question.candidates, question.texts) if c.label != "RULES"]
+    return max(model)[1] if model else None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""Export the trained span model to ONNX, quantise it to int8, and check what quantisation costs.
+
+The fp32 graph is exported with ``torch.onnx`` (TorchScript exporter, as for the embedder) and quantised with
+ONNX Runtime's dynamic int8 quantisation. Both are scored through the serving code
+(:class:`qa.readers.span_model.OnnxSpanModel`) on the held-apart dev questions; the int8 graph is shipped
+only if its HasAns F1 is within ``max_f1_loss`` points of the fp32 one, else the fp32 graph is.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..evaluation.metrics import f1
+from ..readers.span_model import MODEL_FILE, SETTINGS_FILE, TOKENIZER_FILE, OnnxSpanModel
+from ..readers.spans import best_spans
+from .data import Example
+
+OPSET = 17
+MAX_QUESTION_TOKENS = 64
+
+
+def export_onnx(model_dir: Path, target: Path) -> None:
+    """The fine-tuned transformers model in ``model_dir`` as an ONNX graph (start and end logits)."""
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir), local_files_only=True).eval()
+
+    class Logits(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            output = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return output.start_logits, output.end_logits
+
+    example = torch.ones((2, 16), dtype=torch.long)
+    axes = {name: {0: "batch", 1: "tokens"} for name in
+            ("input_ids", "attention_mask", "token_type_ids", "start_logits", "end_logits")}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        torch.onnx.export(
+            Logits(model), (example, example, torch.zeros_like(example)), str(target),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["start_logits", "end_logits"], dynamic_axes=axes, opset_version=OPSET, dynamo=False,
+        )
+
+
+def quantise(source: Path, target: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+
+
+def write_model_dir(graph: Path, tokenizer_dir: Path, target: Path, max_length: int, stride: int) -> None:
+    """A model folder the serving code loads: the graph, ``tokenizer.json`` and the window settings."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(graph, target / MODEL_FILE)
+    shutil.copyfile(tokenizer_dir / TOKENIZER_FILE, target / TOKENIZER_FILE)
+    settings = {"max_length": max_length, "stride": stride, "max_question_tokens": MAX_QUESTION_TOKENS}
+    (target / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
+
+
+def has_answer_f1(model: OnnxSpanModel, examples: list[Example]) -> float:
+    """HasAns F1 (0..100) of the best span given the gold paragraph, through the serving code."""
+    scores = []
+    for example in examples:
+        if not example.answerable:
+            continue
+        best, text = -np.inf, ""
+        for window in model.score(example.question, [example.context]):
+            for span in best_spans(window.start_logits, window.end_logits, window.context):
+                if span.score > best:
+                    best = span.score
+                    text = example.context[window.offsets[span.start][0] : window.offsets[span.end][1]]
+        scores.append(f1(example.answer_text, text))
+    return round(100 * float(np.mean(scores)), 2) if scores else 0.0
+
+
+def export(model_dir: Path, work_dir: Path, target: Path, max_length: int, stride: int,
+           dev: list[Example], max_f1_loss: float = 1.0) -> dict:
+    """Export, quantise, compare on ``dev``, and write the shipped model folder ``target``."""
+    fp32_dir, int8_dir = work_dir / "onnx-fp32", work_dir / "onnx-int8"
+    export_onnx(model_dir, work_dir / "fp32.onnx")
+    quantise(work_dir / "fp32.onnx", work_dir / "int8.onnx")
+    write_model_dir(work_dir / "fp32.onnx", model_dir, fp32_dir, max_length, stride)
+    write_model_dir(work_dir / "int8.onnx", model_dir, int8_dir, max_length, stride)
+    figures = {
+        "fp32_dev_f1": has_answer_f1(OnnxSpanModel(fp32_dir, threads=2), dev),
+        "int8_dev_f1": has_answer_f1(OnnxSpanModel(int8_dir, threads=2), dev),
+    }
+    chosen = "int8" if figures["fp32_dev_f1"] - figures["int8_dev_f1"] <= max_f1_loss else "fp32"
+    figures["shipped"] = chosen
+    for name in (MODEL_FILE, TOKENIZER_FILE, SETTINGS_FILE):
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile((int8_dir if chosen == "int8" else fp32_dir) / name, target / name)
+    figures["model_bytes"] = (target / MODEL_FILE).stat().st_size
+    return figures

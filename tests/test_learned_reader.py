@@ -1,0 +1,124 @@
+"""The learned reader: the shipped span model and combiner load with ONNX Runtime and answer the seminar page."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from qa.config import Settings
+from qa.errors import ModelError
+from qa.evaluation.metrics import f1
+from qa.pipeline import QAPipeline
+from qa.readers import LearnedReader, RuleReader
+from qa.readers.combiner import COMBINER_FILE, FEATURES, Combiner
+from qa.readers.span_model import OnnxSpanModel
+from qa.readers.spans import best_spans, null_score
+
+MODEL_DIR = Settings().reader_model_dir
+pytestmark = pytest.mark.skipif(not (MODEL_DIR / "model.onnx").exists(), reason="the trained model is not shipped yet")
+
+
+@pytest.fixture(scope="module")
+def learned_pipeline(seminar_pipeline):
+    settings = dataclasses.replace(seminar_pipeline.settings, reader="learned")
+    return QAPipeline.from_index(seminar_pipeline.index, seminar_pipeline.embedder, settings)
+
+
+def test_the_default_reader_is_the_shipped_learned_one(learned_pipeline) -> None:
+    assert isinstance(learned_pipeline.reader, LearnedReader)
+    assert learned_pipeline.answer_threshold == Combiner.load(MODEL_DIR / COMBINER_FILE).threshold
+    assert "held-apart training articles" in Combiner.load(MODEL_DIR / COMBINER_FILE).fitted_on
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("When was the seminar held?", "December 15th"),
+        ("Where was the seminar held?", "Shenzhen"),
+        ("Who is the Vice Mayor of the Shenzhen Municipal Government?", "Ai Xuefeng"),
+        ("Who is the Director of the Institute?", "Du Ping"),
+        ("Which organisation is Zhou Min the Vice President of?", "SIC"),
+    ],
+)
+def test_answers_seminar_questions_with_exact_citations(learned_pipeline, question, expected) -> None:
+    answer = learned_pipeline.ask(question)
+    assert not answer.no_answer, (question, answer.candidate, answer.confidence)
+    assert f1(expected, answer.answer) >= 0.5, (question, answer.answer)
+    [citation] = answer.citations
+    text = learned_pipeline.document(citation.doc_id).text
+    assert text[citation.start : citation.end] == citation.quote == answer.answer
+    assert citation.passage_start <= citation.start < citation.end <= citation.passage_end
+
+
+def test_abstains_where_the_page_does_not_say(learned_pipeline) -> None:
+    answer = learned_pipeline.ask("What is the population of Shenzhen?")
+    assert answer.no_answer and answer.answer is None and not answer.citations
+
+
+def test_rules_stay_available(seminar_pipeline) -> None:
+    settings = dataclasses.replace(seminar_pipeline.settings, reader="rules")
+    pipeline = QAPipeline.from_index(seminar_pipeline.index, seminar_pipeline.embedder, settings)
+    assert isinstance(pipeline.reader, RuleReader)
+    assert pipeline.answer_threshold == settings.answer_threshold
+    assert pipeline.ask("When was the seminar held?").answer == "December 15th"
+
+
+def test_the_threshold_can_be_overridden(learned_pipeline) -> None:
+    settings = dataclasses.replace(learned_pipeline.settings, reader_answer_threshold=1.0)
+    pipeline = QAPipeline.from_index(learned_pipeline.index, learned_pipeline.embedder, settings)
+    assert pipeline.ask("When was the seminar held?").no_answer
+
+
+def test_span_model_reads_long_passages_in_windows() -> None:
+    model = OnnxSpanModel(MODEL_DIR)
+    long_text = " ".join(f"Sentence {i} says that the river number {i} flows north." for i in range(80))
+    windows = model.score("Where does river number 70 flow?", [long_text, "A short one."])
+    assert {w.text_index for w in windows} == {0, 1}
+    first = [w for w in windows if w.text_index == 0]
+    assert len(first) > 1 and all(len(w.offsets) <= model.max_length for w in first)
+    # every context token's offsets point into the text
+    for w in first:
+        for i in np.flatnonzero(w.context):
+            a, b = w.offsets[i]
+            assert 0 <= a < b <= len(long_text)
+
+
+def test_a_very_long_question_still_leaves_room_for_the_passage() -> None:
+    model = OnnxSpanModel(MODEL_DIR)
+    windows = model.score("where " * 600, ["The seminar was held in Shenzhen."])
+    assert windows and windows[0].context.any()
+
+
+def test_an_incomplete_model_folder_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(ModelError, match="incomplete"):
+        OnnxSpanModel(tmp_path)
+
+
+def test_best_spans_stay_in_the_context_and_within_length() -> None:
+    starts = np.array([9.0, 0.0, 5.0, 1.0, 0.0, 0.0])
+    ends = np.array([9.0, 0.0, 0.0, 4.0, 6.0, 0.0])
+    context = np.array([False, False, True, True, True, True])
+    spans = best_spans(starts, ends, context, count=3, max_tokens=3)
+    assert spans[0].start == 2 and spans[0].end == 4 and spans[0].score == 11.0  # not the [CLS] token's 18
+    assert all(context[s.start] and context[s.end] and 0 <= s.end - s.start < 3 for s in spans)
+    assert [s.score for s in spans] == sorted((s.score for s in spans), reverse=True)
+    assert null_score(starts, ends) == 18.0
+    assert best_spans(starts, ends, np.zeros(6, dtype=bool)) == []
+
+
+def test_combiner_round_trips_and_refuses_unknown_features(tmp_path) -> None:
+    names = FEATURES[:3]
+    combiner = Combiner({n: 1.0 for n in names}, -0.5, {n: 0.0 for n in names}, {n: 2.0 for n in names}, 0.4, "test")
+    combiner.save(tmp_path / "c.json")
+    loaded = Combiner.load(tmp_path / "c.json")
+    assert loaded == combiner
+    features = {"span_score": 2.0, "span_vs_best": 0.0, "span_vs_null": 1.0}
+    assert loaded.probability(features) == pytest.approx(1 / (1 + np.exp(-(-0.5 + 1.0 + 0.5))))
+    (tmp_path / "bad.json").write_text('{"weights": {"shoe_size": 1.0}, "bias": 0, "means": {}, "scales": {}, "threshold": 0.5}')
+    with pytest.raises(ModelError, match="shoe_size"):
+        Combiner.load(tmp_path / "bad.json")
+    (tmp_path / "broken.json").write_text("{")
+    with pytest.raises(ModelError, match="cannot load"):
+        Combiner.load(tmp_path / "broken.json")
