@@ -73,10 +73,11 @@ class Settings:
     # Reader: "learned" (the span model shipped in reader_model_dir, run by ONNX Runtime, with its combiner;
     # qa.readers.learned), "rules" (the rule reader alone, with answer_threshold), or a local path to a
     # transformers QA checkpoint (needs PyTorch).
-    reader: str = "rules"
+    reader: str = "learned"
     reader_model_dir: Path = PACKAGE_DIR / "models" / "reader"
-    # ONNX Runtime threads for the span model's forward pass.
-    reader_threads: int = 1
+    # ONNX Runtime threads for the span model's forward pass: one 160-token window takes ~67 ms on one core
+    # of this machine, so unlike the embedder's short questions it is worth both.
+    reader_threads: int = 2
     # The span model's best spans per window that become candidates for the combiner.
     reader_spans_per_window: int = 3
     # The span model reads the best reader_first_passages passages first, and the rest of the top_k only when

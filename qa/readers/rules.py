@@ -176,7 +176,7 @@ class RuleReader:
             }
             scored.append((evidence, sid, passage, matches, coverage, dense, near_miss_flags))
         scored.sort(key=lambda item: (-item[0], item[1]))
-        sentence_evidence = {
+        evidence_by_sentence = {
             sid: {"coverage": coverage, "dense": dense, **flags} for _, sid, _, _, coverage, dense, flags in scored
         }
 
@@ -202,7 +202,7 @@ class RuleReader:
                 features = {**sentence_evidence, **span_evidence, **near_miss_flags}
                 ranked.append((evidence + span_score, sentence, candidate, passage, features))
         if not ranked:
-            return RuleAssessment(None, sentence_evidence)
+            return RuleAssessment(None, evidence_by_sentence)
         ranked.sort(key=lambda item: -item[0])
         score, sentence, candidate, passage, features = ranked[0]
         start, end = sentence.tokens[candidate.first].start, sentence.tokens[candidate.last - 1].end
@@ -234,7 +234,7 @@ class RuleReader:
             label=candidate.label,
             features=features,
         )
-        return RuleAssessment(best, sentence_evidence)
+        return RuleAssessment(best, evidence_by_sentence)
 
     def type_fit(self, answer_type: str, sentence: Sentence, start: int, end: int) -> float:
         """How well the span ``start:end`` (document offsets) of ``sentence`` fits the answer type: the best

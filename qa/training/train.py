@@ -255,7 +255,8 @@ def train(settings: TrainingSettings) -> dict:
         print(f"resumed at step {step}")
     model.train()
     if not settings.export_only:
-        _train_steps(settings, model, tokenizer, optimizer, scheduler, parameters, stream, dev, step, out, torch)
+        run = _Run(settings, model, tokenizer, optimizer, scheduler, parameters, out, torch)
+        run.steps(stream, dev, step)
     model.save_pretrained(out / "model")
     tokenizer.save_pretrained(out / "model")
     figures = export(out / "model", out, settings.ship_to, settings.max_length, settings.stride,
@@ -265,35 +266,53 @@ def train(settings: TrainingSettings) -> dict:
     return figures
 
 
-def _train_steps(settings, model, tokenizer, optimizer, scheduler, parameters, stream, dev, step, out, torch):  # type: ignore[no-untyped-def]
-    from tqdm import tqdm
+@dataclass
+class _Run:
+    """The training loop's state: the model, its optimiser and schedule, where checkpoints go."""
 
-    progress = tqdm(total=settings.max_steps, initial=step, desc="train-reader", dynamic_ncols=True)
-    losses: list[float] = []
-    started = time.time()
-    for index, batch in enumerate(batches(stream, tokenizer, settings)):
-        if step >= settings.max_steps:
-            break
-        if index < step:  # resuming: the stream is deterministic, skip what was trained on
-            continue
-        loss = model(**collate(batch, settings.pad_to, torch)).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        losses.append(float(loss.detach()))
-        progress.update(1)
-        progress.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
-        if step % settings.checkpoint_every == 0 or step == settings.max_steps:
-            _save(out, model, optimizer, scheduler, step, torch)
-            record = {"step": step, "loss": round(float(np.mean(losses[-settings.checkpoint_every:])), 4),
-                      "seconds": round(time.time() - started, 1), **evaluate(model, tokenizer, dev, settings, torch)}
-            with open(out / "log.jsonl", "a") as log:
-                log.write(json.dumps(record) + "\n")
-            progress.write(json.dumps(record))
-    progress.close()
+    settings: TrainingSettings
+    model: object
+    tokenizer: object
+    optimizer: object
+    scheduler: object
+    parameters: list
+    out: Path
+    torch: object
+
+    def steps(self, stream: list[Example], dev: list[Example], step: int) -> None:
+        """Train from ``step`` to ``max_steps``, checkpointing and scoring the dev questions as it goes."""
+        from tqdm import tqdm
+
+        settings, torch = self.settings, self.torch
+        progress = tqdm(total=settings.max_steps, initial=step, desc="train-reader", dynamic_ncols=True)
+        losses: list[float] = []
+        started = time.time()
+        for index, batch in enumerate(batches(stream, self.tokenizer, settings)):
+            if step >= settings.max_steps:
+                break
+            if index < step:  # resuming: the stream is deterministic, skip what was trained on
+                continue
+            loss = self.model(**collate(batch, settings.pad_to, torch)).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.parameters, 1.0)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            step += 1
+            losses.append(float(loss.detach()))
+            progress.update(1)
+            progress.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}")
+            if step % settings.checkpoint_every == 0 or step == settings.max_steps:
+                _save(self.out, self.model, self.optimizer, self.scheduler, step, torch)
+                record = {
+                    "step": step, "loss": round(float(np.mean(losses[-settings.checkpoint_every :])), 4),
+                    "seconds": round(time.time() - started, 1),
+                    **evaluate(self.model, self.tokenizer, dev, settings, torch),
+                }
+                with open(self.out / "log.jsonl", "a") as log:
+                    log.write(json.dumps(record) + "\n")
+                progress.write(json.dumps(record))
+        progress.close()
 
 
 def _save(out: Path, model, optimizer, scheduler, step: int, torch) -> None:
