@@ -117,6 +117,20 @@ class Settings:
     rate_limit_burst: int = 20
     queue_concurrency: int = 4
     feedback_db: Path = Path("feedback.sqlite3")
+    # The question log (qa.question_log), kept in feedback_db for the editors' Questions page: every answered
+    # question (never who asked), deleted after question_log_days; QA_QUESTION_LOG=off turns it off.
+    question_log: bool = True
+    question_log_days: int = 90
+    # The Questions page (qa.insights): questions with the same question word whose embeddings are at least this
+    # cosine-similar (average linkage) are one group. MiniLM puts paraphrases at 0.93-0.99 and "Who is the Vice
+    # Mayor of Shenzhen?" at 0.80 from "Who is the mayor of Guangzhou?"; "When ..." and "Where was the seminar
+    # held?" are 0.97 apart, hence the question word.
+    question_group_similarity: float = 0.9
+    # At most this many distinct questions are grouped (the most asked first): the distance matrix grows with
+    # the square (2,000 questions: 16 MB, well under a second).
+    question_group_limit: int = 2000
+    # Answers given with a confidence under this are listed as low-confidence answers to check.
+    low_confidence: float = 0.5
     # The admin view (/admin): off unless a token is set (QA_ADMIN_TOKEN); uploaded files are kept here.
     admin_token: str = dataclasses.field(default="", repr=False)
     uploads_dir: Path = Path("uploads")
@@ -139,11 +153,25 @@ class Settings:
         return dataclasses.replace(cls(), **values)
 
 
+def _switch(value: Any) -> bool:
+    """A boolean setting: on/off, true/false, yes/no, 1/0 (any case)."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ("on", "true", "yes", "1"):
+        return True
+    if word in ("off", "false", "no", "0"):
+        return False
+    raise ValueError("use on or off")
+
+
 def _coerce(name: str, hint: Any, value: Any) -> Any:
     """Turn an environment string (or a CLI value) into the field's type."""
     try:
         if hint is Path:
             return Path(value)
+        if hint is bool:
+            return _switch(value)
         if hint is int:
             return int(value)
         if hint is float:

@@ -1,0 +1,186 @@
+"""What visitors ask: every answered question, kept in the feedback database for the editors' Questions page.
+
+A row holds the time, the question, its language, whether it was answered, the answer, its confidence, the top
+citation's document and cited sentence, and the visitor's like or dislike when one comes. Never who asked: no
+client address, cookie or user agent reaches this module.
+
+Writes go through a queue to one writer thread, so that a slow, locked or full database never delays or fails
+an answer: a failed write is dropped, and the failure logged once (until a write succeeds again). Rows older
+than the retention are deleted when the log opens and then once an hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+from .errors import QAError
+
+log = logging.getLogger(__name__)
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # UTC; sorts as text
+VERDICTS = ("like", "dislike")
+_PRUNE_EVERY_SECONDS = 3600.0
+_BUSY_TIMEOUT_SECONDS = 1.0  # the writer's wait for a lock, off the answer's path
+_QUEUE_SIZE = 10_000  # pending writes beyond this are dropped (and the drop logged once)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS questions (
+    ref TEXT PRIMARY KEY,
+    time TEXT NOT NULL,
+    question TEXT NOT NULL,
+    language TEXT NOT NULL,
+    answered INTEGER NOT NULL,
+    answer TEXT,
+    confidence REAL NOT NULL,
+    doc_id TEXT,
+    sentence TEXT,
+    feedback TEXT CHECK (feedback IN ('like', 'dislike'))
+);
+CREATE INDEX IF NOT EXISTS questions_time ON questions (time);
+"""
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    """One asked question and what the app answered (``answer`` None when it abstained)."""
+
+    time: str
+    question: str
+    language: str
+    answered: bool
+    answer: str | None
+    confidence: float
+    doc_id: str | None
+    sentence: str | None
+    feedback: str | None = None
+
+    @classmethod
+    def from_answer(cls, answer: dict[str, Any], language: str) -> "LoggedQuestion":
+        """From an ``Answer.to_dict()``, asked now."""
+        citations = answer.get("citations") or []
+        answered = not answer.get("no_answer") and bool(citations)
+        return cls(
+            time=now_text(), question=str(answer.get("question") or ""), language=language, answered=answered,
+            answer=answer.get("answer") if answered else None, confidence=float(answer.get("confidence") or 0.0),
+            doc_id=citations[0].get("doc_id") if citations else None, sentence=answer.get("sentence") if answered else None,
+        )
+
+
+_COLUMNS = tuple(f.name for f in fields(LoggedQuestion))
+
+
+def now_text() -> str:
+    return time.strftime(TIME_FORMAT, time.gmtime())
+
+
+def cutoff_text(days: float) -> str:
+    """The time ``days`` ago, in the log's format."""
+    return (datetime.now(timezone.utc) - timedelta(days=days)).strftime(TIME_FORMAT)
+
+
+def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, check_same_thread=False, timeout=timeout)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.executescript(_SCHEMA)
+    return connection
+
+
+class QuestionLog:
+    """Appends questions and their feedback in a background thread; ``flush`` waits for the pending writes."""
+
+    def __init__(self, path: Path, retention_days: int) -> None:
+        if retention_days < 1:
+            raise ValueError("question_log_days must be at least 1")
+        self.path = Path(path)
+        self.retention_days = retention_days
+        self._queue: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue(_QUEUE_SIZE)
+        self._failing = False
+        self._pruned_at = 0.0
+        self._connection: sqlite3.Connection | None = None
+        self._thread = threading.Thread(target=self._write_forever, name="question-log", daemon=True)
+        self._thread.start()
+
+    def record(self, entry: LoggedQuestion) -> str:
+        """Queue a question for writing; returns its reference (for :meth:`set_feedback`)."""
+        ref = uuid.uuid4().hex
+        self._submit("INSERT INTO questions (ref, " + ", ".join(_COLUMNS) + ") VALUES (?" + ", ?" * len(_COLUMNS) + ")",
+                     (ref, *(getattr(entry, name) for name in _COLUMNS)))
+        return ref
+
+    def set_feedback(self, ref: str, verdict: str) -> None:
+        """The visitor's like or dislike of the answer logged as ``ref`` (a later one replaces it)."""
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}")
+        self._submit("UPDATE questions SET feedback = ? WHERE ref = ?", (verdict, ref))
+
+    def flush(self) -> None:
+        self._queue.join()
+
+    def _submit(self, statement: str, parameters: tuple[Any, ...]) -> None:
+        try:
+            self._queue.put_nowait((statement, parameters))
+        except queue.Full:
+            self._report(f"the question log is {_QUEUE_SIZE} writes behind; dropping this one")
+
+    def _write_forever(self) -> None:
+        while True:
+            statement, parameters = self._queue.get()
+            try:
+                connection = self._connection or self._open()
+                with connection:
+                    connection.execute(statement, parameters)
+                if time.monotonic() - self._pruned_at > _PRUNE_EVERY_SECONDS:
+                    self._prune(connection)
+                if self._failing:
+                    log.warning("question log %s: writing again", self.path)
+                    self._failing = False
+            except (sqlite3.Error, OSError) as exc:  # locked, disk full, unwritable: the answer is already served
+                self._report(f"could not write to {self.path} ({exc}); questions are not logged until it works")
+            finally:
+                self._queue.task_done()
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = _connect(self.path, _BUSY_TIMEOUT_SECONDS)
+        return self._connection
+
+    def _prune(self, connection: sqlite3.Connection) -> None:
+        with connection:
+            deleted = connection.execute("DELETE FROM questions WHERE time < ?", (cutoff_text(self.retention_days),)).rowcount
+        self._pruned_at = time.monotonic()
+        if deleted:
+            log.info("question log: deleted %d questions older than %d days", deleted, self.retention_days)
+
+    def _report(self, message: str) -> None:
+        if not self._failing:
+            log.error("question log: %s", message)
+            self._failing = True
+
+
+def open_question_log(settings: Settings) -> QuestionLog | None:
+    """The app's question log, or None when ``settings.question_log`` is off."""
+    return QuestionLog(settings.feedback_db, settings.question_log_days) if settings.question_log else None
+
+
+def read_questions(path: Path, days: int) -> list[LoggedQuestion]:
+    """The questions asked in the last ``days`` days, oldest first. An error when there is no database."""
+    if not Path(path).is_file():
+        raise QAError(f"no question log at {path} (set QA_FEEDBACK_DB to the app's database)")
+    connection = _connect(Path(path), timeout=10)
+    try:
+        rows = connection.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM questions WHERE time >= ? ORDER BY time", (cutoff_text(days),)
+        ).fetchall()
+    finally:
+        connection.close()
+    return [LoggedQuestion(*row[:3], bool(row[3]), *row[4:]) for row in rows]
