@@ -5,7 +5,8 @@
 The model and the index load once, at start-up (the index is built first when missing or stale).
 Routes: ``/`` chat page · ``POST /api/ask`` · ``GET /healthz`` · ``/gradio.js`` web component script ·
 the Gradio API (``gradio_client.Client(url).predict(question, api_name="/ask")``) · ``/admin``, the editors'
-document list, upload and removal (only when ``QA_ADMIN_TOKEN`` is set).
+document list, upload and removal, and their Questions page (only when ``QA_ADMIN_TOKEN`` is set).
+Every answered question goes to the question log (qa.question_log) unless ``QA_QUESTION_LOG=off``.
 """
 
 from __future__ import annotations
@@ -15,22 +16,26 @@ import base64
 import ctypes
 import hashlib
 import hmac
+import io
 import json
 import logging
 import math
 import os
+import sqlite3
 import threading
 import uuid
 from dataclasses import asdict
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -39,9 +44,11 @@ from qa.conversation import resolve_follow_up
 from qa.corpus import CorpusUpdate, add_paths, list_documents, remove_documents
 from qa.errors import InvalidQuestionError, ModelError, QAError
 from qa.feedback import FeedbackStore
+from qa.insights import STATUSES, per_day, records_by_status, write_csv
 from qa.language import CHINESE, ENGLISH, detect_language
 from qa.loading import MAX_DOCUMENT_BYTES, SUPPORTED_NAMES, SUPPORTED_SUFFIXES, load_file, slugify
-from qa.presentation import MESSAGES, admin_page_html, answer_html, escape_text
+from qa.presentation import MESSAGES, admin_page_html, answer_html, escape_text, questions_page_html
+from qa.question_log import LoggedQuestion, QuestionLog, open_question_log, read_questions
 from qa.ratelimit import RateLimiter
 from qa.serving import LivePipeline
 from qa.types import Answer
@@ -59,6 +66,14 @@ EXAMPLES = [
 ]
 # Questions in Chinese are answered with the English page's words (qa.chinese); the chat speaks the question's language.
 EXAMPLES_ZH = ["研讨会是什么时候举行的？", "研讨会在哪里举行？", "深圳市副市长是谁？", "杜平是谁？"]
+
+
+# What /healthz shows anyone: status, counts and versions. Paths and other internals are in /admin/api/status.
+PUBLIC_HEALTH = ("model", "reader", "documents", "chunks", "corpus_fingerprint", "corpus_version", "built")
+try:
+    APP_VERSION = version("seminar-qa")
+except PackageNotFoundError:
+    APP_VERSION = "unknown"
 
 
 class AskRequest(BaseModel):
@@ -102,12 +117,22 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _remember(questions: QuestionLog | None, answer: dict[str, Any], language: str) -> str | None:
+    """Queue an answered question for the question log (never who asked); its reference, None when off."""
+    return questions.record(LoggedQuestion.from_answer(answer, language)) if questions is not None else None
+
+
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def create_app(pipeline: QAPipeline | LivePipeline, settings: Settings, feedback: FeedbackStore | None = None) -> FastAPI:
+def create_app(
+    pipeline: QAPipeline | LivePipeline, settings: Settings, feedback: FeedbackStore | None = None,
+    questions: QuestionLog | None = None,
+) -> FastAPI:
     """The whole service on one FastAPI app: API routes, then the Gradio chat mounted at ``/``.
+
+    ``questions``: the question log that every answer is written to (None: not logged).
 
     Every request takes the pipeline that is live when it starts (see :class:`qa.serving.LivePipeline`).
     """
@@ -148,14 +173,18 @@ def create_app(pipeline: QAPipeline | LivePipeline, settings: Settings, feedback
         except ModelError as exc:  # a Chinese question where the multilingual model cannot load
             return _error(503, str(exc))
         _log_answer("api", answer)
-        return JSONResponse(answer.to_dict())  # plain JSON types already: no jsonable_encoder pass
+        payload = answer.to_dict()
+        _remember(questions, payload, detect_language(answer.question, settings.chinese_share))
+        return JSONResponse(payload)  # plain JSON types already: no jsonable_encoder pass
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "index_loaded": True, **live.current.info(), "reload_error": live.last_error}
+        info = live.current.info()
+        return {"status": "ok", "index_loaded": True, **{key: info[key] for key in PUBLIC_HEALTH},
+                "version": APP_VERSION, "reload_failed": live.last_error is not None}
 
     if settings.admin_token:
-        add_admin_routes(app, live, settings)
+        add_admin_routes(app, live, settings, questions)
 
     @app.get("/gradio.js", include_in_schema=False)
     def gradio_js() -> FileResponse:
@@ -163,12 +192,13 @@ def create_app(pipeline: QAPipeline | LivePipeline, settings: Settings, feedback
             raise HTTPException(404, "gradio.js is not shipped by this gradio version")
         return FileResponse(GRADIO_JS, media_type="application/javascript")
 
-    demo = build_chat(live, settings, feedback)
+    demo = build_chat(live, settings, feedback, questions)
     return gr.mount_gradio_app(app, demo, path="/", footer_links=["api"])
 
 
-def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings) -> None:
-    """``/admin``: the editors' document list, upload and removal, behind ``settings.admin_token``.
+def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, questions: QuestionLog | None) -> None:
+    """``/admin``: the editors' document list, upload and removal, and the Questions page (what visitors ask,
+    from the question log), behind ``settings.admin_token``.
 
     The browser sends the token as the password of HTTP Basic authentication (any user name), a script as
     ``Authorization: Bearer <token>``. Forms carry a token derived from the admin token, so that another site
@@ -211,6 +241,52 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings) -> No
     def admin(request: Request) -> HTMLResponse:
         authorise(request)
         return page(request)
+
+    def logged(days: int) -> list[LoggedQuestion]:
+        if questions is not None:
+            questions.flush()  # this app's answers so far are on the page
+        try:
+            return read_questions(settings.feedback_db, days)
+        except QAError:  # no database yet: nothing asked
+            return []
+        except sqlite3.Error as exc:
+            raise HTTPException(503, f"cannot read the question log: {exc}") from None
+
+    def grouped(days: int, statuses: tuple[str, ...] = STATUSES) -> tuple[list[LoggedQuestion], dict[str, list[dict[str, Any]]]]:
+        entries = logged(days)
+        return entries, records_by_status(entries, live.current.embedder.encode, settings, statuses)
+
+    Days = Query(30, ge=1, le=3650, description="the last N days")
+
+    @app.get("/admin/questions", include_in_schema=False)
+    def admin_questions(request: Request, days: int = Days) -> HTMLResponse:
+        authorise(request)
+        entries, records = grouped(days)
+        today = datetime.now(timezone.utc).date()
+        base = f"{request.scope.get('root_path', '')}/admin"
+        body = questions_page_html(records, per_day(entries, days, today), days, base, questions is not None)
+        return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+
+    @app.get("/admin/questions.csv", include_in_schema=False)
+    def admin_questions_csv(request: Request, days: int = Days) -> Response:
+        authorise(request)
+        out = io.StringIO()
+        write_csv(out, grouped(days)[1])
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+            "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="questions-{days}-days.csv"'})
+
+    @app.get("/admin/api/questions")
+    def admin_api_questions(
+        request: Request, status: Literal["unanswered", "low_confidence", "disliked"] = "unanswered", days: int = Days,
+    ) -> JSONResponse:
+        authorise(request)
+        return JSONResponse(grouped(days, (status,))[1][status])
+
+    @app.get("/admin/api/status")
+    def admin_status(request: Request) -> dict[str, Any]:
+        authorise(request)
+        return {**live.current.info(), "version": APP_VERSION, "reload_error": live.last_error,
+                "question_log": str(settings.feedback_db) if questions is not None else None}
 
     @app.get("/admin/api/documents")
     def admin_documents(request: Request) -> dict[str, Any]:
@@ -258,7 +334,9 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings) -> No
         return page(request, after_update(update))
 
 
-def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore | None) -> gr.Blocks:
+def build_chat(
+    live: LivePipeline, settings: Settings, feedback: FeedbackStore | None, questions: QuestionLog | None
+) -> gr.Blocks:
     info = live.current.info()
     documents = [live.current.document(doc_id) for doc_id in list(live.current.index.documents)[:3]]
     known = "; ".join(
@@ -280,7 +358,8 @@ def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore |
             answer = pipeline.ask(question)
             _log_answer("chat", answer)
             reply = answer_html(answer, pipeline.document, no_answer_hint=hints[language], language=language)
-            records.append(answer.to_dict())
+            record = answer.to_dict()
+            records.append({**record, "log_ref": _remember(questions, record, language)})
         except InvalidQuestionError as exc:
             reply = MESSAGES[language].invalid.format(reason=escape_text(str(exc)))
             records.append({"question": message or "", "answer": None, "no_answer": True, "confidence": 0.0, "citations": []})
@@ -298,15 +377,22 @@ def build_chat(live: LivePipeline, settings: Settings, feedback: FeedbackStore |
             echo = question.encode("utf-8", "replace").decode() if isinstance(question, str) else None  # JSON-safe
             return {"question": echo, "error": str(exc)}
         _log_answer("gradio api", answer)
-        return answer.to_dict()
+        payload = answer.to_dict()
+        _remember(questions, payload, detect_language(answer.question, settings.chinese_share))
+        return payload
 
     def on_feedback(records: list[dict], data: gr.LikeData) -> None:
-        if feedback is None or data.liked not in (True, False):
+        if data.liked not in (True, False):
             return
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         position = int(index) // 2  # user and assistant messages alternate
-        if 0 <= position < len(records):
-            feedback.record(records[position], "like" if data.liked else "dislike")
+        if not 0 <= position < len(records):
+            return
+        verdict = "like" if data.liked else "dislike"
+        if feedback is not None:
+            feedback.record(records[position], verdict)
+        if questions is not None and records[position].get("log_ref"):
+            questions.set_feedback(records[position]["log_ref"], verdict)
 
     with gr.Blocks(title="Seminar Q&A") as demo:
         gr.HTML(
@@ -382,7 +468,7 @@ def main(argv: list[str] | None = None) -> None:
     threading.Thread(target=_prepare_chinese, args=(pipeline,), name="chinese-warm-up", daemon=True).start()
     live = LivePipeline(pipeline)
     live.start()  # picks up a rebuilt index (qa build) without a restart
-    app = create_app(live, settings, FeedbackStore(settings.feedback_db))
+    app = create_app(live, settings, FeedbackStore(settings.feedback_db), open_question_log(settings))
     log.info("serving %s documents on http://%s:%s/", pipeline.info()["documents"], settings.host, settings.port)
     # No client addresses in the access log: questions and timings are logged by the app, nothing more.
     # Idle keep-alive connections are kept 75 s, longer than a client or a reverse proxy keeps them (httpx 5 s,

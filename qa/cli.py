@@ -110,7 +110,22 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--db", default=None, help="feedback database (default: the feedback_db setting)")
     export.add_argument("-o", "--output", default="-", help="CSV file to write (default: stdout)")
     export.set_defaults(handler=_feedback_export)
+
+    insights = commands.add_parser("insights", help="what visitors ask: unanswered, low-confidence or disliked questions, grouped")
+    insights.add_argument("--status", choices=("unanswered", "low_confidence", "disliked"), default="unanswered",
+                          help="which questions (default: unanswered)")
+    insights.add_argument("--days", type=_positive_int, default=30, help="the last N days (default 30)")
+    insights.add_argument("--json", action="store_true", help="print the groups as JSON")
+    insights.add_argument("--db", default=None, help="the app's database (default: the feedback_db setting)")
+    insights.add_argument("--model", dest="embedding_model", default=None, help="embedding model: local path or packaged name")
+    insights.set_defaults(handler=_insights)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, at least 1, not {text!r}")
+    return int(text)
 
 
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
@@ -243,6 +258,27 @@ def _feedback_export(args: argparse.Namespace) -> int:
         with open(args.output, "w", newline="", encoding="utf-8") as out:
             count = store.export_csv(out)
     print(f"exported {count} feedback records", file=sys.stderr)
+    return 0
+
+
+def _insights(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .insights import records_by_status
+    from .pipeline import make_embedder
+    from .question_log import read_questions
+
+    settings = Settings.load(embedding_model=args.embedding_model)
+    entries = read_questions(Path(args.db) if args.db else settings.feedback_db, args.days)
+    encode = lambda texts: make_embedder(settings).encode(texts)  # noqa: E731 (the model loads only for questions)
+    records = records_by_status(entries, encode, settings, (args.status,))[args.status]
+    if args.json:
+        print(json.dumps(records, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{len(records)} groups of {args.status.replace('_', '-')} questions in the last {args.days} days ({len(entries)} questions asked)")
+    for r in records:
+        answer = f"  → {r['answer']} ({r['confidence']:.2f})" if r["answer"] else ""
+        print(f"{r['matching']:>5} of {r['count']:<5} {r['question']}{answer}    last {r['last_asked']}")
     return 0
 
 

@@ -20,6 +20,7 @@ from typing import IO, Any, Callable, Sequence
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
+from .config import Settings
 from .question_log import LoggedQuestion
 
 STATUSES = ("unanswered", "low_confidence", "disliked")
@@ -128,6 +129,14 @@ def select(groups: Sequence[QuestionGroup], status: str, low_confidence: float) 
             "passage": shown.sentence,
         })
     return sorted(records, key=lambda r: (-r["matching"], -r["count"]))
+
+
+def records_by_status(
+    entries: Sequence[LoggedQuestion], encode: Encode, settings: Settings, statuses: Sequence[str] = STATUSES
+) -> dict[str, list[dict[str, Any]]]:
+    """The entries grouped once, then the groups of each status (see :func:`select`)."""
+    groups = group_questions(entries, encode, settings.question_group_similarity, settings.question_group_limit)
+    return {status: select(groups, status, settings.low_confidence) for status in statuses}
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from .corpus import DocumentEntry
+from .insights import DayCount
 from .language import CHINESE, ENGLISH
 from .loading import SUPPORTED_NAMES, SUPPORTED_SUFFIXES
 from .types import Answer, Document
@@ -20,6 +21,7 @@ from .types import Answer, Document
 # HTML's specials and the characters Markdown would interpret, each as a numeric character reference, in one
 # pass (escaping HTML first and Markdown after would escape the '#' of "&#x27;" again: "Xi&#x27;an" on screen).
 _ESCAPES = {ch: f"&#{ord(ch)};" for ch in "&<>\"'\\`*_{}[]()#+-.!|~"}
+QUESTION_PERIODS = (7, 30, 90)  # the Questions page's period filter, in days
 _SURROGATE = re.compile("[\ud800-\udfff]")  # not text: the chat's JSON encoder refuses them
 
 
@@ -110,10 +112,8 @@ def admin_page_html(entries: list[DocumentEntry], form_token: str, base: str, me
     )
     notice = f'<p role="status"><strong>{html.escape(message)}</strong></p>' if message else ""
     return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>seminar-qa · documents</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>"
-        f"<h1>Documents</h1>{notice}<p>Index version: {html.escape(version)} · {len(entries)} documents</p>"
+        _admin_head("documents", base)
+        + f"<h1>Documents</h1>{notice}<p>Index version: {html.escape(version)} · {len(entries)} documents</p>"
         "<table><tr><th>id</th><th>title</th><th>source</th><th>date</th><th>chunks</th><th>added</th><th></th></tr>"
         f"{rows}</table><h2>Add or replace a document</h2>"
         f'<form method="post" action="{html.escape(base)}/upload" enctype="multipart/form-data">'
@@ -122,4 +122,114 @@ def admin_page_html(entries: list[DocumentEntry], form_token: str, base: str, me
         '<button type="submit">Upload</button></form>'
         f"<p>A file with the name of one already uploaded replaces it. Supported: {html.escape(SUPPORTED_NAMES)}.</p>"
         "</body></html>"
+    )
+
+
+_ADMIN_STYLE = (
+    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1.5em}"
+    "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
+    "nav a,.period a{margin-right:1em}small{color:#555}"
+)
+
+
+def _admin_head(page: str, base: str) -> str:
+    """The admin pages' head and navigation (``page``: "documents" or "questions")."""
+    links = " ".join(
+        f"<strong>{label}</strong>" if name == page else f'<a href="{html.escape(base + path)}">{label}</a>'
+        for name, label, path in (("documents", "Documents", ""), ("questions", "Questions", "/questions"))
+    )
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>seminar-qa · {page}</title>"
+        f"<style>{_ADMIN_STYLE}</style></head><body><nav>{links}</nav>"
+    )
+
+
+def _table(headers: tuple[str, ...], rows: list[list[str]], empty: str) -> str:
+    """A table of cells that are already HTML (escaped by the caller), or ``empty`` when there are no rows."""
+    if not rows:
+        return f"<p><em>{html.escape(empty)}</em></p>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _asked_cell(record: dict[str, Any]) -> str:
+    """The representative question, with its other wordings underneath."""
+    others = [html.escape(q) for q in record["examples"][1:]]
+    return html.escape(record["question"]) + (f"<br><small>also: {' · '.join(others)}</small>" if others else "")
+
+
+def _when_cells(record: dict[str, Any]) -> list[str]:
+    return [str(record["count"]), html.escape(record["first_asked"]), html.escape(record["last_asked"]),
+            f"{record['answered_share']:.0%}"]
+
+
+def questions_chart_svg(days: list[DayCount]) -> str:
+    """Questions per day as stacked bars (answered dark, not answered light), an inline SVG with a legend."""
+    width, height, top = 720, 140, 10
+    tallest = max((d.answered + d.unanswered for d in days), default=0) or 1
+    step = width / max(len(days), 1)
+    bars = []
+    for n, d in enumerate(days):
+        x = n * step
+        for value, below, colour in ((d.answered, 0, "#2b6cb0"), (d.unanswered, d.answered, "#f6ad55")):
+            if value:
+                h, y = value / tallest * height, top + height - (below + value) / tallest * height
+                bars.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" height="{h:.1f}" '
+                            f'fill="{colour}"><title>{d.day}: {value}</title></rect>')
+    first, last = (days[0].day, days[-1].day) if days else ("", "")
+    return (
+        f'<svg role="img" aria-label="Questions per day, answered and not answered" width="{width}" '
+        f'height="{height + top + 34}" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11">'
+        f'<line x1="0" y1="{top + height}" x2="{width}" y2="{top + height}" stroke="#999"/>{"".join(bars)}'
+        f'<text x="0" y="{top + height + 14}">{first}</text>'
+        f'<text x="{width}" y="{top + height + 14}" text-anchor="end">{last}</text>'
+        f'<text x="{width}" y="{top + 8}" text-anchor="end">most in a day: {tallest}</text>'
+        f'<rect x="0" y="{top + height + 22}" width="10" height="10" fill="#2b6cb0"/>'
+        f'<text x="14" y="{top + height + 31}">answered</text>'
+        f'<rect x="90" y="{top + height + 22}" width="10" height="10" fill="#f6ad55"/>'
+        f'<text x="104" y="{top + height + 31}">not answered</text></svg>'
+    )
+
+
+def questions_page_html(
+    records: dict[str, list[dict[str, Any]]], days: list[DayCount], period: int, base: str, log_on: bool
+) -> str:
+    """The editors' Questions page: questions per day, then the unanswered, low-confidence and disliked groups
+    of the last ``period`` days (``records`` by status, as :func:`qa.insights.select` gives them). All text
+    escaped: visitors typed it."""
+    periods = " ".join(
+        f"<strong>{n} days</strong>" if n == period else f'<a href="{html.escape(base)}/questions?days={n}">{n} days</a>'
+        for n in QUESTION_PERIODS
+    )
+    total = sum(d.answered + d.unanswered for d in days)
+    answered = sum(d.answered for d in days)
+    off = "" if log_on else "<p role='status'><strong>The question log is off (QA_QUESTION_LOG): new questions are not recorded.</strong></p>"
+    unanswered = _table(
+        ("question", "not answered", "asked", "first asked", "last asked", "answered"),
+        [[_asked_cell(r), str(r["matching"]), *_when_cells(r)] for r in records["unanswered"]],
+        "No unanswered questions in this period.",
+    )
+    low = _table(
+        ("question", "answer", "confidence", "asked", "first asked", "last asked", "answered"),
+        [[_asked_cell(r), html.escape(r["answer"] or ""), f"{r['confidence']:.2f}", *_when_cells(r)] for r in records["low_confidence"]],
+        "No low-confidence answers in this period.",
+    )
+    disliked = _table(
+        ("question", "answer", "cited passage", "dislikes", "asked", "first asked", "last asked", "answered"),
+        [[_asked_cell(r), html.escape(r["answer"] or "(no answer)"),
+          f"<small>{html.escape(r['doc_id'] or '')}</small><br>{html.escape(r['passage'] or '')}", str(r["matching"]),
+          *_when_cells(r)] for r in records["disliked"]],
+        "No disliked answers in this period.",
+    )
+    return (
+        _admin_head("questions", base)
+        + f"<h1>Questions</h1>{off}<p class='period'>Period: {periods} · "
+        f'<a href="{html.escape(base)}/questions.csv?days={period}" download>Download CSV</a></p>'
+        f"<p>{total} questions, {answered} answered ({answered / total if total else 0:.0%}).</p>"
+        f"{questions_chart_svg(days)}"
+        f"<h2>Not answered</h2><p><small>Questions the documents did not answer, paraphrases grouped, most asked first: "
+        f"what to add to a page.</small></p>{unanswered}"
+        f"<h2>Low-confidence answers</h2><p><small>Answers given with little confidence: worth checking.</small></p>{low}"
+        f"<h2>Disliked answers</h2>{disliked}</body></html>"
     )

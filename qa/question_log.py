@@ -6,7 +6,7 @@ client address, cookie or user agent reaches this module.
 
 Writes go through a queue to one writer thread, so that a slow, locked or full database never delays or fails
 an answer: a failed write is dropped, and the failure logged once (until a write succeeds again). Rows older
-than the retention are deleted when the log opens and then once an hour.
+than the retention are deleted at the first write and then once an hour.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class QuestionLog:
         self.retention_days = retention_days
         self._queue: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue(_QUEUE_SIZE)
         self._failing = False
-        self._pruned_at = 0.0
+        self._pruned_at: float | None = None  # when old rows were last deleted (monotonic seconds)
         self._connection: sqlite3.Connection | None = None
         self._thread = threading.Thread(target=self._write_forever, name="question-log", daemon=True)
         self._thread.start()
@@ -139,7 +139,7 @@ class QuestionLog:
                 connection = self._connection or self._open()
                 with connection:
                     connection.execute(statement, parameters)
-                if time.monotonic() - self._pruned_at > _PRUNE_EVERY_SECONDS:
+                if self._pruned_at is None or time.monotonic() - self._pruned_at > _PRUNE_EVERY_SECONDS:
                     self._prune(connection)
                 if self._failing:
                     log.warning("question log %s: writing again", self.path)
