@@ -229,3 +229,31 @@ def test_hostile_document_is_shown_as_text_in_the_citation(browser, hostile_serv
     assert page.locator("a[href^='javascript']").count() == 0 and page.locator("b[onmouseover]").count() == 0
     assert page.evaluate("() => [...document.scripts].filter(s => s.text.includes('doc-script')).length") == 0
     page.close()
+
+
+HOSTILE_QUESTION = '<img src=x onerror="alert(1)"><script>alert(2)</script> Who is the mayor of Guangzhou?'
+
+
+def test_questions_page_lists_a_hostile_question_as_text(browser, seminar_pipeline, tmp_path):
+    """Visitors ask through the API; the editor's Questions page shows their words as text and runs nothing.
+    With QA_SCREENSHOT_DIR set, the page is saved there as questions-page.png (the README's screenshot)."""
+    asked = [HOSTILE_QUESTION, "Who's the mayor of Guangzhou?", "who is guangzhou's mayor", "How much did the seminar cost?",
+             "What did the seminar cost?", "When was the seminar held?", "Who sponsored the seminar?", "研讨会在哪里举行？"]
+    token = "editor-secret-token"
+    with running_app(tmp_path, seminar_pipeline.settings.index_dir, QA_ADMIN_TOKEN=token) as url:
+        for question in asked:
+            request = urllib.request.Request(url + "/api/ask", json.dumps({"question": question}).encode(),
+                                             {"Content-Type": "application/json"})
+            urllib.request.urlopen(request, timeout=30).read()
+        page = browser.new_page(viewport={"width": 1100, "height": 900}, http_credentials={"username": "editor", "password": token})
+        alerts: list[str] = []
+        page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+        page.goto(url + "/admin/questions?days=7")
+        page.get_by_text("Not answered").first.wait_for(timeout=30_000)
+        assert HOSTILE_QUESTION in page.locator("table").first.inner_text()
+        page.wait_for_timeout(500)
+        assert alerts == [] and page.locator("img[src='x']").count() == 0
+        assert page.locator("svg rect").count() > 2  # the chart of questions per day
+        if os.environ.get("QA_SCREENSHOT_DIR"):
+            page.screenshot(path=str(Path(os.environ["QA_SCREENSHOT_DIR"]) / "questions-page.png"), full_page=True)
+        page.close()
