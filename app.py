@@ -335,7 +335,7 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, quest
 
 
 def build_chat(
-    live: LivePipeline, settings: Settings, feedback: FeedbackStore | None, questions: QuestionLog | None
+    live: LivePipeline, settings: Settings, feedback: FeedbackStore | None, questions: QuestionLog | None = None
 ) -> gr.Blocks:
     info = live.current.info()
     documents = [live.current.document(doc_id) for doc_id in list(live.current.index.documents)[:3]]
