@@ -76,14 +76,13 @@ class Settings:
     # worse on the seminar page (README, "The learned reader").
     reader: str = "rules"
     reader_model_dir: Path = PACKAGE_DIR / "models" / "reader"
-    # ONNX Runtime threads for the span model's forward pass: one 160-token window takes ~67 ms on one core
-    # of this machine, so unlike the embedder's short questions it is worth both.
+    # ONNX Runtime threads for the span model's forward pass: a passage window is long work (the read stage
+    # is most of a learned answer's ~150 ms in `qa eval`), so unlike the embedder's short questions it uses both.
     reader_threads: int = 2
     # The span model's best spans per window that become candidates for the combiner.
     reader_spans_per_window: int = 3
     # The span model reads the best reader_first_passages passages first, and the rest of the top_k only when
-    # the combiner's best probability is under reader_early_exit (its time grows with the tokens it reads:
-    # five passages took ~3x the time of two).
+    # the combiner's best probability is under reader_early_exit (its time grows with the tokens it reads).
     reader_first_passages: int = 2
     reader_early_exit: float = 0.9
     # The learned reader answers when the combiner's probability reaches this; unset: the threshold fitted

@@ -37,7 +37,7 @@ class TrainingSettings:
     out: Path = Path("build/reader")
     base_model: str = "all-MiniLM-L6-v2"
     seed: int = 13
-    max_steps: int = 2400
+    max_steps: int = 2000
     batch_size: int = 16
     learning_rate: float = 1e-4
     warmup_share: float = 0.06
@@ -49,7 +49,7 @@ class TrainingSettings:
     other_paragraph_share: float = 0.15
     near_miss_share: float = 0.25
     checkpoint_every: int = 200
-    dev_questions: int = 300
+    dev_questions: int = 200
     limit_examples: int = 0  # 0: all; a small number for a smoke test
     threads: int = 0  # 0: all cores
     ship_to: Path = Path("qa/models/reader")  # where the exported model goes (committed)
