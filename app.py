@@ -47,7 +47,7 @@ from qa.feedback import FeedbackStore
 from qa.insights import STATUSES, per_day, records_by_status, write_csv
 from qa.language import CHINESE, ENGLISH, detect_language
 from qa.loading import MAX_DOCUMENT_BYTES, SUPPORTED_NAMES, SUPPORTED_SUFFIXES, load_file, slugify
-from qa.presentation import MESSAGES, admin_page_html, answer_html, escape_text, questions_page_html
+from qa.presentation import MESSAGES, admin_page_html, answer_html, escape_text, in_language, questions_page_html
 from qa.question_log import LoggedQuestion, QuestionLog, open_question_log, read_questions
 from qa.ratelimit import RateLimiter
 from qa.serving import LivePipeline
@@ -56,6 +56,15 @@ from qa.types import Answer
 log = logging.getLogger("seminar-qa")
 
 GRADIO_JS = Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js"
+WEB = Path(__file__).resolve().parent / "web"  # the chat's accessibility styles and script (WCAG 2.1 AA)
+# Gradio's default theme, with a primary colour whose buttons meet AA contrast (white on red-700 is 6.5:1; the
+# default white on orange-500 is 2.8:1) in the light and the dark scheme.
+CHAT_THEME = gr.themes.Default(primary_hue="red").set(
+    button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
+    button_primary_background_fill_dark="*primary_700", button_primary_background_fill_hover_dark="*primary_800",
+    button_primary_text_color="white", button_primary_text_color_dark="white",
+    button_primary_border_color="*primary_700", button_primary_border_color_dark="*primary_700",
+)
 EXAMPLES = [
     "When was the seminar held?",
     "Where was the seminar held?",
@@ -193,7 +202,10 @@ def create_app(
         return FileResponse(GRADIO_JS, media_type="application/javascript")
 
     demo = build_chat(live, settings, feedback, questions)
-    return gr.mount_gradio_app(app, demo, path="/", footer_links=["api"])
+    return gr.mount_gradio_app(
+        app, demo, path="/", footer_links=["api"], theme=CHAT_THEME, css=(WEB / "chat.css").read_text(),
+        js=(WEB / "chat.js").read_text(),
+    )
 
 
 def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, questions: QuestionLog | None) -> None:
@@ -350,8 +362,8 @@ def build_chat(
     def respond(message: str, history: list[dict], records: list[dict]):  # type: ignore[no-untyped-def]
         history = list(history or [])
         records = list(records or [])
-        shown_question = escape_text(message or "")
         language = detect_language(message or "", settings.chinese_share)
+        shown_question = in_language(escape_text(message or ""), language)
         try:
             question = resolve_follow_up(message or "", [r["question"] for r in records])
             pipeline = live.current
@@ -361,11 +373,11 @@ def build_chat(
             record = answer.to_dict()
             records.append({**record, "log_ref": _remember(questions, record, language)})
         except InvalidQuestionError as exc:
-            reply = MESSAGES[language].invalid.format(reason=escape_text(str(exc)))
+            reply = in_language(MESSAGES[language].invalid.format(reason=escape_text(str(exc))), language)
             records.append({"question": message or "", "answer": None, "no_answer": True, "confidence": 0.0, "citations": []})
         except QAError as exc:
             log.warning("could not answer: %s", exc)
-            reply = MESSAGES[language].unavailable
+            reply = in_language(MESSAGES[language].unavailable, language)
             records.append({"question": message or "", "answer": None, "no_answer": True, "confidence": 0.0, "citations": []})
         history += [{"role": "user", "content": shown_question}, {"role": "assistant", "content": reply}]
         return "", history, records
@@ -396,7 +408,7 @@ def build_chat(
 
     with gr.Blocks(title="Seminar Q&A") as demo:
         gr.HTML(
-            "<h2>Ask the seminar report · 研讨会报道问答</h2>"
+            "<h2>Ask the seminar report · <span lang=\"zh\">研讨会报道问答</span></h2>"
             f"<p>Answers are quoted word for word from: {known}. Each answer cites its passage; "
             "when the documents don't say, the bot says so.</p>"
             "<p lang=\"zh\">可以用中文提问：答案逐字引自英文原文，并附出处；文档中没有的内容，机器人会如实说明。</p>"
@@ -408,13 +420,14 @@ def build_chat(
             render_markdown=True,
             allow_tags=False,
             feedback_options=("Like", "Dislike"),
+            buttons=["copy", "copy_all"],  # not "share" (to Hugging Face), an icon button Gradio leaves unnamed
             placeholder="Ask about the seminar: when and where it was held, who spoke, who sponsored it… · 也可以用中文提问",
         )
         records = gr.State([])
         with gr.Row():
             box = gr.Textbox(
-                placeholder="Type a question and press Enter · 输入问题后按回车", show_label=False, scale=8,
-                max_length=settings.max_question_chars, autofocus=True,
+                label="Your question · 您的问题", placeholder="Type a question and press Enter", scale=8,
+                max_length=settings.max_question_chars,  # focused on the chat's own page only: web/chat.js
             )
             send = gr.Button("Ask · 提问", variant="primary", scale=1)
             clear = gr.Button("Clear · 清除", scale=1)

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from .corpus import DocumentEntry
 from .insights import DayCount
-from .language import CHINESE, ENGLISH
+from .language import CHINESE, ENGLISH, detect_language
 from .loading import SUPPORTED_NAMES, SUPPORTED_SUFFIXES
 from .types import Answer, Document
 
@@ -28,6 +28,18 @@ _SURROGATE = re.compile("[\ud800-\udfff]")  # not text: the chat's JSON encoder 
 def escape_text(text: str) -> str:
     """Text safe to put in the chat's Markdown+HTML: no tag, entity or Markdown syntax survives."""
     return "".join(_ESCAPES.get(ch, ch) for ch in _SURROGATE.sub("\ufffd", text))
+
+
+def lang_attribute(language: str, page_language: str = ENGLISH) -> str:
+    """`` lang="zh"`` for text in another language than the page's (WCAG 3.1.2: a screen reader then reads it
+    with the right voice); "" for text in the page's own language."""
+    return "" if language == page_language else f' lang="{language}"'
+
+
+def in_language(markup: str, language: str) -> str:
+    """Inline ``markup`` marked with its language when that is not the page's."""
+    attribute = lang_attribute(language)
+    return f"<span{attribute}>{markup}</span>" if attribute else markup
 
 
 def _highlight(text: str, start: int, end: int) -> str:
@@ -71,19 +83,21 @@ def answer_html(
 ) -> str:
     """The chat message for an answer (or a kind "the documents don't say" with a hint), in ``language``."""
     messages = MESSAGES[language]
+    own = lang_attribute(language)  # the chat's wording is in the question's language
     if answer.no_answer or not answer.citations:
-        return messages.no_answer + (f"<br><br>{no_answer_hint}" if no_answer_hint else "")
+        return in_language(messages.no_answer, language) + (f"<br><br>{in_language(no_answer_hint, language)}" if no_answer_hint else "")
     citation = answer.citations[0]
     text = document(citation.doc_id).text
-    note = f"<small>{messages.quoted_note}</small><br>" if messages.quoted_note else ""
-    parts = [f"{note}<strong>{escape_text(answer.answer or '')}</strong>"]
+    quoted = detect_language(text[citation.passage_start : citation.passage_end])  # the document's language
+    note = f"<small{own}>{messages.quoted_note}</small><br>" if messages.quoted_note else ""
+    parts = [f"{note}<strong{lang_attribute(quoted)}>{escape_text(answer.answer or '')}</strong>"]
     if answer.sentence:
         sentence_start = text.find(answer.sentence, citation.passage_start, citation.passage_end)
         if sentence_start >= 0 and sentence_start <= citation.start < citation.end <= sentence_start + len(answer.sentence):
             shown = _highlight(answer.sentence, citation.start - sentence_start, citation.end - sentence_start)
         else:
             shown = escape_text(answer.sentence)
-        parts.append(f"<br><br>“{shown}”")
+        parts.append(f"<br><br>{in_language(f'“{shown}”', quoted)}")
     for number, c in enumerate(answer.citations, 1):
         passage = text[c.passage_start : c.passage_end]
         where = " · ".join(escape_text(p) for p in (c.title, c.source, c.date) if p)
@@ -91,9 +105,10 @@ def answer_html(
             doc_id=escape_text(c.doc_id), start=c.start, end=c.end
         )
         parts.append(
-            f"<details><summary>[{number}] {where}</summary>"
-            f"<blockquote>{_highlight(passage, c.start - c.passage_start, c.end - c.passage_start)}</blockquote>"
-            f"<small>{place}</small></details>"
+            f"<details><summary>[{number}] {in_language(where, detect_language(where))}</summary>"
+            f"<blockquote{lang_attribute(detect_language(passage))}>"
+            f"{_highlight(passage, c.start - c.passage_start, c.end - c.passage_start)}</blockquote>"
+            f"<small{own}>{place}</small></details>"
         )
     return "".join(parts)
 
@@ -107,18 +122,20 @@ def admin_page_html(entries: list[DocumentEntry], form_token: str, base: str, me
         + f'<td><form method="post" action="{html.escape(base)}/remove">'
         f'<input type="hidden" name="token" value="{html.escape(form_token)}">'
         f'<input type="hidden" name="doc_id" value="{html.escape(e.doc_id)}">'
-        '<button type="submit">Remove</button></form></td></tr>'
+        f'<button type="submit" aria-label="Remove {html.escape(e.doc_id)}">Remove</button></form></td></tr>'
         for e in entries
     )
     notice = f'<p role="status"><strong>{html.escape(message)}</strong></p>' if message else ""
     return (
         _admin_head("documents", base)
         + f"<h1>Documents</h1>{notice}<p>Index version: {html.escape(version)} · {len(entries)} documents</p>"
-        "<table><tr><th>id</th><th>title</th><th>source</th><th>date</th><th>chunks</th><th>added</th><th></th></tr>"
+        "<table><tr>" + "".join(f'<th scope="col">{h}</th>' for h in ("id", "title", "source", "date", "chunks", "added", "action"))
+        + "</tr>"
         f"{rows}</table><h2>Add or replace a document</h2>"
         f'<form method="post" action="{html.escape(base)}/upload" enctype="multipart/form-data">'
         f'<input type="hidden" name="token" value="{html.escape(form_token)}">'
-        f'<input type="file" name="file" accept="{html.escape(",".join(sorted(SUPPORTED_SUFFIXES)))}" required> '
+        '<label for="upload-file">Document file</label> '
+        f'<input type="file" id="upload-file" name="file" accept="{html.escape(",".join(sorted(SUPPORTED_SUFFIXES)))}" required> '
         '<button type="submit">Upload</button></form>'
         f"<p>A file with the name of one already uploaded replaces it. Supported: {html.escape(SUPPORTED_NAMES)}.</p>"
         "</body></html>"
@@ -128,19 +145,19 @@ def admin_page_html(entries: list[DocumentEntry], form_token: str, base: str, me
 _ADMIN_STYLE = (
     "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1.5em}"
     "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
-    "nav a,.period a{margin-right:1em}small{color:#555}"
+    "nav a,.period a{margin-right:1em}small{color:#555}:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}"
 )
 
 
 def _admin_head(page: str, base: str) -> str:
     """The admin pages' head and navigation (``page``: "documents" or "questions")."""
     links = " ".join(
-        f"<strong>{label}</strong>" if name == page else f'<a href="{html.escape(base + path)}">{label}</a>'
+        f'<strong aria-current="page">{label}</strong>' if name == page else f'<a href="{html.escape(base + path)}">{label}</a>'
         for name, label, path in (("documents", "Documents", ""), ("questions", "Questions", "/questions"))
     )
     return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>seminar-qa · {page}</title>"
-        f"<style>{_ADMIN_STYLE}</style></head><body><nav>{links}</nav>"
+        f"<style>{_ADMIN_STYLE}</style></head><body><nav aria-label='Admin pages'>{links}</nav>"
     )
 
 
@@ -148,15 +165,15 @@ def _table(headers: tuple[str, ...], rows: list[list[str]], empty: str) -> str:
     """A table of cells that are already HTML (escaped by the caller), or ``empty`` when there are no rows."""
     if not rows:
         return f"<p><em>{html.escape(empty)}</em></p>"
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def _asked_cell(record: dict[str, Any]) -> str:
     """The representative question, with its other wordings underneath."""
-    others = [html.escape(q) for q in record["examples"][1:]]
-    return html.escape(record["question"]) + (f"<br><small>also: {' · '.join(others)}</small>" if others else "")
+    others = [in_language(html.escape(q), detect_language(q)) for q in record["examples"][1:]]
+    return in_language(html.escape(record["question"]), detect_language(record["question"])) + (f"<br><small>also: {' · '.join(others)}</small>" if others else "")
 
 
 def _when_cells(record: dict[str, Any]) -> list[str]:
@@ -165,14 +182,15 @@ def _when_cells(record: dict[str, Any]) -> list[str]:
 
 
 def questions_chart_svg(days: list[DayCount]) -> str:
-    """Questions per day as stacked bars (answered dark, not answered light), an inline SVG with a legend."""
+    """Questions per day as stacked bars (answered blue, not answered orange, each 3:1 or more against the page
+    as WCAG 1.4.11 asks of graphics), an inline SVG with a legend."""
     width, height, top = 720, 140, 10
     tallest = max((d.answered + d.unanswered for d in days), default=0) or 1
     step = width / max(len(days), 1)
     bars = []
     for n, d in enumerate(days):
         x = n * step
-        for value, below, colour in ((d.answered, 0, "#2b6cb0"), (d.unanswered, d.answered, "#f6ad55")):
+        for value, below, colour in ((d.answered, 0, "#2b6cb0"), (d.unanswered, d.answered, "#c05621")):
             if value:
                 h, y = value / tallest * height, top + height - (below + value) / tallest * height
                 bars.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" height="{h:.1f}" '
@@ -187,7 +205,7 @@ def questions_chart_svg(days: list[DayCount]) -> str:
         f'<text x="{width}" y="{top + 8}" text-anchor="end">most in a day: {tallest}</text>'
         f'<rect x="0" y="{top + height + 22}" width="10" height="10" fill="#2b6cb0"/>'
         f'<text x="14" y="{top + height + 31}">answered</text>'
-        f'<rect x="90" y="{top + height + 22}" width="10" height="10" fill="#f6ad55"/>'
+        f'<rect x="90" y="{top + height + 22}" width="10" height="10" fill="#c05621"/>'
         f'<text x="104" y="{top + height + 31}">not answered</text></svg>'
     )
 

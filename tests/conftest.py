@@ -72,3 +72,38 @@ def seminar_text() -> str:
     from qa.loading import load_corpus
 
     return load_corpus([DEFAULT_CORPUS])[0].text
+
+
+# The browser tests' shared pieces (tests/test_browser.py, tests/test_accessibility.py): one Chromium, the mock
+# portal page on its own origin, and one chat server that allows that origin and has the admin pages on.
+ADMIN_TOKEN = "editor-secret-token"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def portal():
+    from tests.browser_support import StaticServer
+
+    server = StaticServer(ROOT / "examples")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def chat_server(seminar_pipeline, portal, tmp_path_factory):
+    from tests.browser_support import running_app
+
+    with running_app(tmp_path_factory.mktemp("app"), seminar_pipeline.settings.index_dir,
+                     QA_ALLOWED_ORIGINS=portal.url, QA_ADMIN_TOKEN=ADMIN_TOKEN) as url:
+        yield url

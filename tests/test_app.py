@@ -142,6 +142,21 @@ def test_answer_html_highlights_and_escapes(seminar_pipeline):
     assert "2020&#45;12&#45;17" in rendered
 
 
+def test_answer_html_marks_text_in_another_language_than_the_page():
+    """WCAG 3.1.2: a Chinese document's words in an English chat carry lang="zh"; English ones carry nothing."""
+    from qa.types import Answer, Citation, Document
+
+    text = "研讨会于12月15日在深圳举行。深圳市副市长艾学峰出席并致辞。"
+    document = Document(doc_id="zh-report", text=text, title="大湾区研讨会")
+    start = text.index("深圳举行")
+    citation = Citation("zh-report", "大湾区研讨会", "", "", start, start + 2, 0, text.index("。") + 1, "深圳", 1.0)
+    answer = Answer("Where was it held?", "深圳", False, 0.9, sentence=text[: text.index("。") + 1], citations=[citation])
+    rendered = answer_html(answer, lambda doc_id: document)
+    assert rendered.startswith('<strong lang="zh">深圳</strong><br><br><span lang="zh">“研讨会于')
+    assert '<summary>[1] <span lang="zh">大湾区研讨会</span></summary><blockquote lang="zh">' in rendered
+    assert '<small>document zh&#45;report, characters' in rendered  # the chat's own English wording: no mark
+
+
 def test_no_answer_is_kind_and_suggests(seminar_pipeline):
     answer = seminar_pipeline.ask("What is the capital of France?")
     rendered = answer_html(answer, seminar_pipeline.document, no_answer_hint="You can ask, for example: …")

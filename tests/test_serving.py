@@ -22,7 +22,7 @@ from qa.index import load_index
 from qa.pipeline import QAPipeline, ensure_index
 from qa.serving import LivePipeline
 from tests.conftest import ROOT
-from tests.test_browser import _free_port, _wait_healthy
+from tests.browser_support import free_port, wait_healthy
 
 LAB_PAGE = (
     "Riverside Data Lab opens\nSource:Press Office Date:2021-05-01\n\n"
@@ -111,7 +111,7 @@ def test_feedback_survives_a_kill_mid_write(tmp_path):
 @pytest.fixture()
 def server(index_settings, embedder, tmp_path):
     ensure_index(index_settings, embedder)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "QA_INDEX_DIR": str(index_settings.index_dir),
@@ -127,7 +127,7 @@ def server(index_settings, embedder, tmp_path):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process)
+        wait_healthy(url, process)
     except RuntimeError as exc:
         raise RuntimeError(f"{exc}\n{log_path.read_text()[-2000:]}") from None
     process.log_path = log_path  # type: ignore[attr-defined]
