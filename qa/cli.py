@@ -30,6 +30,7 @@ EXIT_INTERNAL = 70
 TRAINING_COMMANDS = {
     "train-reader": "qa.training.train",  # fine-tune the span model, export it to ONNX (int8) into qa/models/reader
     "fit-combiner": "qa.training.combiner",  # fit the combiner and its threshold on held-apart training articles
+    "fit-rendered": "qa.training.rendered",  # calibrate the span model on rendered questions (the Chinese path)
 }
 
 
@@ -62,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa", description="Cited, extractive answers from a portal's documents.",
-        epilog="Training: qa train-reader [--help], qa fit-combiner [--help] (see the model card, qa/models/reader/).",
+        epilog="Training: qa train-reader [--help], qa fit-combiner [--help], qa fit-rendered [--help] (see the model card, qa/models/reader/).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is being done")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -133,7 +134,7 @@ def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", dest="embedding_model", default=None, help="embedding model: local path or packaged name")
     parser.add_argument("--threshold", dest="answer_threshold", type=float, default=None, help="confidence below which the bot abstains")
     parser.add_argument(
-        "--reader", default=None, help='"learned" (default), "rules", or a local transformers QA checkpoint'
+        "--reader", default=None, help='"rules" (the default), "learned", or a local transformers QA checkpoint'
     )
 
 

@@ -118,20 +118,22 @@ def test_logistic_regression_separates_what_is_separable() -> None:
 
 
 def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path) -> None:
-    """A few real steps on the packaged MiniLM: the recipe works end to end (not a quality check)."""
+    """A few real steps on the packaged MiniLM: the recipe works end to end, rendered questions from step 2
+    on (not a quality check)."""
     from qa.readers.span_model import OnnxSpanModel
     from qa.training.train import main
 
     out, ship = tmp_path / "run", tmp_path / "shipped"
     common = ["--data", str(tiny_data), "--out", str(out), "--ship-to", str(ship), "--batch-size", "4",
               "--max-length", "96", "--stride", "32", "--held-apart-share", "0.3", "--dev-questions", "4",
-              "--checkpoint-every", "2", "--threads", "2"]
+              "--checkpoint-every", "2", "--threads", "2", "--rendered-from-step", "2", "--rendered-share", "0.5"]
     assert main([*common, "--max-steps", "2"]) == 0
     first = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in first] == [2] and {"dev_f1", "dev_auc", "loss"} <= set(first[0])
     assert main([*common, "--max-steps", "4"]) == 0  # continues from step 2
-    steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
-    assert steps == [2, 4]
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4]
+    assert "dev_rendered_f1" in records[1]  # from step 2 on, half the questions are rendered
     export = json.loads((out / "export.json").read_text())
     assert export["shipped"] in ("int8", "fp32") and export["model_bytes"] > 1_000_000
     model = OnnxSpanModel(ship)

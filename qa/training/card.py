@@ -79,3 +79,67 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
     target = model_dir / CARD_FILE
     target.write_text("\n".join(lines))
     return target
+
+
+def write_rendered_card(run_dir: Path, model_dir: Path, calibration: dict) -> Path:
+    """The card of the span model that reads Chinese questions rendered in English (``qa fit-rendered``)."""
+    data = json.loads((run_dir / "data.json").read_text())
+    settings = data["settings"]
+    log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines() if line.strip()]
+    export = json.loads((run_dir / "export.json").read_text())
+    rendered = [r for r in log if "dev_rendered_f1" in r]
+    last = log[-1] if log else {}
+
+    def figures_row(name: str, f: dict) -> str:
+        return (f"| {name} | {f['questions']} ({f['unanswerable']}) | {f['f1']} | {f['has_ans_f1']} | "
+                f"{f['has_ans_f1_always_answering']} | {f['no_ans_accuracy']} % |")
+
+    lines = [
+        "# The span model for rendered questions (Chinese questions over English pages)",
+        "",
+        "The learned reader's MiniLM-L6 span model (`qa/models/reader/`, its card has the first part of the run),",
+        "trained on from the same checkpoint with a share of the questions rendered as the Chinese path renders a",
+        "question (`qa/chinese_rendering.py`: question phrase, terms the passage contains, figures), so that it reads",
+        "such questions. Served by ONNX Runtime"
+        f" (`{export['shipped']}`, {export['model_bytes'] / 1e6:.1f} MB); no PyTorch.",
+        "",
+        "## Recipe",
+        "",
+        "`make train-reader`: after the English reader (step "
+        f"{settings['rendered_from_step']} of the schedule), `qa train-reader --ship-to {model_dir}` continues the"
+        f" run to step {last.get('step')} with {settings['rendered_share']:.0%} of the questions rendered, then"
+        " `qa fit-rendered` fits the calibration. Data, seed, batch, learning rate and negatives as in",
+        f"`qa/models/reader/MODEL_CARD.md` (seed {settings['seed']}, batch {settings['batch_size']}, lr"
+        f" {settings['learning_rate']}, linear decay to step {settings['max_steps']}).",
+        "",
+        "## Figures",
+        "",
+        "Held-apart dev questions given their paragraph (HasAns F1 of the best span), as written and rendered:",
+        "",
+        "| step | loss | dev HasAns F1 | dev HasAns F1, rendered questions | dev AUC |",
+        "|---|---|---|---|---|",
+        *[f"| {r['step']} | {r['loss']} | {r['dev_f1']} | {r['dev_rendered_f1']} | {r['dev_auc']} |" for r in rendered],
+        "",
+        f"Export: fp32 {export['fp32_dev_f1']}, int8 {export['int8_dev_f1']}; shipped: {export['shipped']}"
+        " (int8 when within 1 point).",
+        "",
+        f"Calibration (`rendered.json`): {calibration['fitted_on']}; threshold {calibration['threshold']} (best"
+        " overall F1 there). English questions of held-apart articles, rendered, read open book, with near misses as"
+        " the unanswerable ones:",
+        "",
+        "| part | questions (unanswerable) | F1 | HasAns F1 | HasAns F1 if always answering | no-answer accuracy |",
+        "|---|---|---|---|---|---|",
+        *[figures_row(name, f) for name, f in calibration["figures"].items()],
+        "",
+        "No Chinese-to-English training set exists here, so nothing was fitted on Chinese questions; the project's",
+        "evaluation sets (`qa eval`, README) were never used to fit anything.",
+        "",
+        "## Licences",
+        "",
+        "As `qa/models/reader/MODEL_CARD.md`: all-MiniLM-L6-v2 (Apache-2.0), fine-tuned on SQuAD v1.1 (CC BY-SA 4.0)",
+        "and SQuADShifts (CC BY 4.0); the weights are shared under CC BY-SA 4.0.",
+        "",
+    ]
+    target = model_dir / CARD_FILE
+    target.write_text("\n".join(lines))
+    return target

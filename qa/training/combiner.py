@@ -122,40 +122,57 @@ class Group:
     questions: list[Question]
 
 
-def collect(settings: TrainingSettings, work_dir: Path, articles_per_group: int, groups: int,
-            questions_per_group: int, near_miss_share: float, reader_settings: Settings) -> list[Group]:
-    """Index each group of held-apart articles and ask its questions (and near misses) through the pipeline."""
-    from ..pipeline import QAPipeline
+@dataclass
+class HeldApartGroup:
+    """A few held-apart articles, indexed together as a corpus of their own, and the questions asked of it."""
 
+    settings: Settings
+    examples: list[Example]  # answerable ones, then their near misses
+
+
+def held_apart_groups(settings: TrainingSettings, work_dir: Path, articles_per_group: int, groups: int,
+                      questions_per_group: int, near_miss_share: float, reader_settings: Settings) -> list[HeldApartGroup]:
+    """Groups of held-apart Wikipedia articles (the same for a seed), each written as a SQuAD file in
+    ``work_dir/group-N/`` with its questions and near misses, and settings whose index folder is beside it."""
     _, held = split_articles(load_articles(settings.data), settings.held_apart_share, settings.seed)
     wikipedia = [a for a in held if "squad-v1.1" in a.source or "new_wiki" in a.source]
     chosen = shuffled(wikipedia, settings.seed)[: articles_per_group * groups]
-    collected = []
+    made = []
     for g in range(0, len(chosen), articles_per_group):
         group = chosen[g : g + articles_per_group]
         answerable = shuffled(answerable_examples(group), settings.seed)[:questions_per_group]
         negatives = make_negatives(group, answerable, 0.0, near_miss_share, settings.seed + 2)
-        folder = work_dir / f"group-{len(collected) + 1}"
+        folder = work_dir / f"group-{len(made) + 1}"
         folder.mkdir(parents=True, exist_ok=True)
         corpus = folder / "held_apart.json"
         data = [{"title": a.title, "paragraphs": [{"context": p["context"], "qas": []} for p in a.paragraphs]}
                 for a in group]
         corpus.write_text(json.dumps({"version": "v2.0", "data": data}))
         own = dataclasses.replace(reader_settings, index_dir=folder / "index", corpus=(str(corpus),))
-        pipeline = QAPipeline.open(own, corpus=[str(corpus)], rebuild=True)
+        print(f"group {len(made) + 1}: {[a.title for a in group]}: {len(answerable) + len(negatives)} questions")
+        made.append(HeldApartGroup(own, answerable + negatives))
+    return made
+
+
+def collect(groups: list[HeldApartGroup]) -> list[Group]:
+    """Ask each group's questions (and near misses) through the pipeline, on an index of its own articles."""
+    from ..pipeline import QAPipeline
+
+    collected = []
+    for held in groups:
+        pipeline = QAPipeline.open(held.settings, corpus=list(held.settings.corpus), rebuild=True)
         rules = pipeline.reader.rules
         questions = []
-        for example in answerable + negatives:
+        for example in held.examples:
             passages = pipeline.retrieve(example.question)
             vector = pipeline.embedder.encode([example.question])[0]
             candidates = pipeline.reader.candidates(example.question, passages, vector)
             texts = [pipeline.document(c.doc_id).text[c.start : c.end] for c in candidates]
             rule = rules.read(example.question, passages, vector)
             rule_text = pipeline.document(rule.doc_id).text[rule.start : rule.end] if rule else ""
-            rule_answer = rule_text if rule and rule.confidence >= reader_settings.answer_threshold else None
+            rule_answer = rule_text if rule and rule.confidence >= held.settings.answer_threshold else None
             questions.append(Question(example, candidates, texts, rule_answer, rule_text))
-        print(f"group {len(collected) + 1}: {[a.title for a in group]}: {len(questions)} questions")
-        collected.append(Group(own, questions))
+        collected.append(Group(held.settings, questions))
     return collected
 
 
@@ -167,23 +184,29 @@ def served_answers(group: Group) -> list[str | None]:
     return [pipeline.ask(q.example.question).answer for q in group.questions]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="qa fit-combiner", description=__doc__.split("\n")[0])
+def add_group_arguments(parser: argparse.ArgumentParser, fitted: str) -> None:
+    """The training data and the held-apart groups' flags, shared by ``qa fit-combiner`` and ``qa fit-rendered``
+    (the same defaults: both are fitted and checked on the same groups)."""
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--model-dir", type=Path, default=Settings().reader_model_dir)
     parser.add_argument("--groups", type=int, default=5)
     parser.add_argument("--articles-per-group", type=int, default=2)
     parser.add_argument("--questions-per-group", type=int, default=110)
     parser.add_argument("--near-miss-share", type=float, default=0.8)
-    parser.add_argument("--fit-groups", type=int, default=3, help="groups the combiner is fitted on; the rest check it")
+    parser.add_argument("--fit-groups", type=int, default=3, help=f"groups {fitted} is fitted on; the rest check it")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="qa fit-combiner", description=__doc__.split("\n")[0])
+    add_group_arguments(parser, "the combiner")
+    parser.add_argument("--model-dir", type=Path, default=Settings().reader_model_dir)
     parser.add_argument("--out", type=Path, default=Path("build/reader/combiner.json"))
     args = parser.parse_args(argv)
     settings = TrainingSettings(data=args.data)
     reader_settings = Settings.load(reader="learned", reader_model_dir=args.model_dir)
     if not (args.model_dir / COMBINER_FILE).exists():  # a first fit: candidates need some combiner to load
         Combiner({}, 0.0, {}, {}, 0.5, "placeholder before the first fit").save(args.model_dir / COMBINER_FILE)
-    groups = collect(settings, args.out.parent / "held_apart", args.articles_per_group, args.groups,
-                     args.questions_per_group, args.near_miss_share, reader_settings)
+    groups = collect(held_apart_groups(settings, args.out.parent / "held_apart", args.articles_per_group, args.groups,
+                                       args.questions_per_group, args.near_miss_share, reader_settings))
     fit = [q for g in groups[: args.fit_groups] for q in g.questions]
     check = [q for g in groups[args.fit_groups :] for q in g.questions]
     combiner = fit_combiner(fit, f"{len(fit)} questions of {args.fit_groups} groups of held-apart training articles")

@@ -10,6 +10,7 @@ separates answerable questions from the held-apart negatives) and appends the fi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -37,7 +38,8 @@ class TrainingSettings:
     out: Path = Path("build/reader")
     base_model: str = "all-MiniLM-L6-v2"
     seed: int = 13
-    max_steps: int = 2000
+    max_steps: int = 2000  # the learning-rate schedule's length
+    stop_at_step: int = 0  # stop (checkpoint and export) at this step of the schedule; 0: at max_steps
     batch_size: int = 16
     learning_rate: float = 1e-4
     warmup_share: float = 0.06
@@ -50,6 +52,11 @@ class TrainingSettings:
     near_miss_share: float = 0.25
     checkpoint_every: int = 200
     dev_questions: int = 200
+    # From this step on, this share of the questions is rendered as the Chinese path renders a question for the
+    # span model (qa.chinese_rendering.render_english: question phrase, terms, figures), so that the model
+    # also reads such questions; the steps before it read the questions as written.
+    rendered_from_step: int = 1400
+    rendered_share: float = 0.3
     limit_examples: int = 0  # 0: all; a small number for a smoke test
     threads: int = 0  # 0: all cores
     ship_to: Path = Path("qa/models/reader")  # where the exported model goes (committed)
@@ -132,15 +139,42 @@ def features_of(examples: list[Example], tokenizer, settings: TrainingSettings, 
 
 
 def batches(stream: list[Example], tokenizer, settings: TrainingSettings) -> Iterator[list[Feature]]:
-    """Batches of similar length (little padding), in an order fixed by the seed."""
+    """Batches of similar length (little padding), in an order fixed by the seed; from
+    ``settings.rendered_from_step`` on, a share of each pool's questions is rendered (:func:`rendered`)."""
     rng = random.Random(settings.seed)
     pool_examples = settings.batch_size * 48
+    made = 0
+    renderer = None
     for begin in range(0, len(stream), pool_examples):
-        features = features_of(stream[begin : begin + pool_examples], tokenizer, settings, rng)
+        pool_stream = stream[begin : begin + pool_examples]
+        if settings.rendered_share > 0 and made >= settings.rendered_from_step:
+            renderer = renderer or _Renderer()
+            pool_stream = [renderer.maybe(e, settings.rendered_share, settings.seed) for e in pool_stream]
+        features = features_of(pool_stream, tokenizer, settings, rng)
         features.sort(key=lambda f: len(f.input_ids))
         pool = [features[i : i + settings.batch_size] for i in range(0, len(features), settings.batch_size)]
         rng.shuffle(pool)
-        yield from (b for b in pool if len(b) == settings.batch_size)
+        for batch in pool:
+            if len(batch) == settings.batch_size:
+                made += 1
+                yield batch
+
+
+class _Renderer:
+    """English questions rendered in the Chinese path's style, for a fixed share of the examples (by id)."""
+
+    def __init__(self) -> None:
+        from ..question import QuestionAnalyzer
+
+        self.analyzer = QuestionAnalyzer()
+
+    def maybe(self, example: Example, share: float, seed: int) -> Example:
+        from ..chinese_rendering import passage_words, render_english
+
+        if random.Random(f"{seed}:{example.qid}").random() >= share:
+            return example
+        question = render_english(self.analyzer.analyse(example.question), passage_words([example.context]))
+        return dataclasses.replace(example, question=question)
 
 
 def collate(batch: list[Feature], pad_to: int, torch):
@@ -253,6 +287,9 @@ def train(settings: TrainingSettings) -> dict:
         step = state["step"]
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed at step {step}")
+        if settings.stop_at_step and step > settings.stop_at_step:
+            raise SystemExit(f"train-reader: the checkpoint in {out} is at step {step}, past --stop-at-step "
+                             f"{settings.stop_at_step}: start from an empty --out folder")
     model.train()
     if not settings.export_only:
         run = _Run(settings, model, tokenizer, optimizer, scheduler, parameters, out, torch)
@@ -284,11 +321,15 @@ class _Run:
         from tqdm import tqdm
 
         settings, torch = self.settings, self.torch
+        rendered_dev = []
+        if settings.rendered_share > 0:  # the answerable dev questions as the Chinese path renders questions
+            renderer = _Renderer()
+            rendered_dev = [renderer.maybe(e, 1.0, settings.seed) for e in dev if e.answerable]
         progress = tqdm(total=settings.max_steps, initial=step, desc="train-reader", dynamic_ncols=True)
         losses: list[float] = []
         started = time.time()
         for index, batch in enumerate(batches(stream, self.tokenizer, settings)):
-            if step >= settings.max_steps:
+            if step >= (settings.stop_at_step or settings.max_steps):
                 break
             if index < step:  # resuming: the stream is deterministic, skip what was trained on
                 continue
@@ -302,13 +343,15 @@ class _Run:
             losses.append(float(loss.detach()))
             progress.update(1)
             progress.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}")
-            if step % settings.checkpoint_every == 0 or step == settings.max_steps:
+            if step % settings.checkpoint_every == 0 or step in (settings.max_steps, settings.stop_at_step):
                 _save(self.out, self.model, self.optimizer, self.scheduler, step, torch)
                 record = {
                     "step": step, "loss": round(float(np.mean(losses[-settings.checkpoint_every :])), 4),
                     "seconds": round(time.time() - started, 1),
                     **evaluate(self.model, self.tokenizer, dev, settings, torch),
                 }
+                if rendered_dev:
+                    record["dev_rendered_f1"] = evaluate(self.model, self.tokenizer, rendered_dev, settings, torch)["dev_f1"]
                 with open(self.out / "log.jsonl", "a") as log:
                     log.write(json.dumps(record) + "\n")
                 progress.write(json.dumps(record))
