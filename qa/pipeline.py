@@ -25,6 +25,7 @@ from .language import CHINESE, detect_language
 from .multilingual import MultilingualIndex
 from .onnx_embedding import OnnxEmbedder
 from .readers import LearnedReader, Reader, RuleReader, SpanPrediction, make_reader
+from .readers.rendered import RenderedQuestionReader
 from .retrieval import HybridRetriever, RetrievalSettings, Retriever
 from .types import Answer, Citation, Document, Passage
 
@@ -183,8 +184,21 @@ class QAPipeline:
                     neighbours=self.settings.crosslingual_neighbours,
                     rrf_k=self.settings.rrf_k,
                     candidate_depth=self.settings.candidate_depth,
+                    answer_threshold=self.settings.chinese_answer_threshold,
+                    span_reader=self._rendered_question_reader(),
                 )
             return self._chinese
+
+    def _rendered_question_reader(self) -> RenderedQuestionReader | None:
+        """The span model for Chinese questions the rules are unsure of; None when it is off or not there."""
+        if not self.settings.chinese_span_reader:
+            return None
+        try:
+            return RenderedQuestionReader.open(self.index, Path(self.settings.chinese_span_model_dir),
+                                               self.settings.reader_threads, self.settings.chinese_span_passages)
+        except ModelError as exc:
+            log.warning("Chinese questions are read by the rules alone: %s", exc)
+            return None
 
     def ask(self, question: Any, k: int | None = None) -> Answer:
         return self.ask_many([question], k)[0]
@@ -228,9 +242,9 @@ class QAPipeline:
         """A Chinese question: the verbatim English span, read by :class:`ChineseReader` (its own threshold)."""
         reading = self.chinese_reader().read(question, k)
         timings = {**reading.timings_ms, "total": sum(reading.timings_ms.values())}
-        threshold = self.settings.chinese_answer_threshold
         looked_up = self._looked_up(question, reading.passages)
         passages = _source_first(reading.passages, looked_up, k)
+        threshold = self.settings.chinese_answer_threshold if looked_up else reading.threshold
         return self._cited_answer(question, looked_up or reading.prediction, passages, timings, threshold)
 
     def _looked_up(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
