@@ -139,3 +139,22 @@ def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path)
     model = OnnxSpanModel(ship)
     [window] = model.score("Which town does river number 1 flow through?", ["The river flows through Town11."])
     assert window.start_logits.shape == window.end_logits.shape == (len(window.offsets),)
+
+
+def test_rendered_calibration_answers_by_margin_and_refuses_near_misses() -> None:
+    """qa fit-rendered's fit: right spans have large margins, near misses small ones and a missing name."""
+    from qa.training.data import Example
+    from qa.training.rendered import RenderedRow, figures, fit
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(300):
+        answerable = i % 2 == 0
+        example = Example(f"q{i}", "Who?", "Ann Lee met Bo.", "Ann Lee" if answerable else "", 0 if answerable else -1,
+                          "answerable" if answerable else "entity_swap", "a")
+        margin = rng.normal(4.0 if answerable else 0.0, 1.5)
+        rows.append(RenderedRow(example, {"margin": margin, "name_missing": float(not answerable and i % 4 == 1)}, "Ann Lee"))
+    calibration = fit(rows, "synthetic rows")
+    assert calibration.weights["margin"] > 0 and calibration.weights["name_missing"] < 0
+    report = figures(rows, calibration)
+    assert report["has_ans_f1"] > 80 and report["no_ans_accuracy"] > 80 and report["has_ans_f1_always_answering"] == 100.0

@@ -26,17 +26,13 @@ from ..evaluation.metrics import f1
 from ..readers.rendered import CALIBRATION_FILE, FEATURES, RenderedCalibration, RenderedQuestionReader
 from ..readers.span_model import OnnxSpanModel
 from .card import write_rendered_card
-from .combiner import HeldApartGroup, add_group_arguments, fit_logistic, held_apart_groups
+from .combiner import RIGHT_F1, HeldApartGroup, add_group_arguments, fit_logistic, held_apart_groups
 from .data import Example
 from .train import TrainingSettings
-
-RIGHT_F1 = 0.5
-
 
 @dataclass(frozen=True)
 class RenderedRow:
     example: Example
-    rendered: str
     features: dict[str, float]
     answer: str  # the best span, given or not
 
@@ -62,9 +58,9 @@ def read_group(group: HeldApartGroup, model: OnnxSpanModel, passages_read: int) 
         rendered = render_english(analysis, passage_words([p.chunk.text for p in passages[:passages_read]]))
         span = reader.read(rendered, passages, evidence)
         if span is None:
-            rows.append(RenderedRow(example, rendered, {"margin": -30.0}, ""))
+            rows.append(RenderedRow(example, {"margin": -30.0}, ""))
             continue
-        rows.append(RenderedRow(example, rendered, span.features, pipeline.document(span.doc_id).text[span.start : span.end]))
+        rows.append(RenderedRow(example, span.features, pipeline.document(span.doc_id).text[span.start : span.end]))
     return rows
 
 
