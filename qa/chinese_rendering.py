@@ -5,7 +5,7 @@ the question is about, not a fluent sentence. So a Chinese question becomes its 
 its English content terms, with its numbers written as English writes them:
 
     约翰·埃尔维在第33届超级碗中为谁效力？  →  "Who john elway super bowl 33rd?"
-    2012年5月袭击该市的风暴叫什么名字？   →  "What is the name of storm city May 2012?"
+    2012年5月袭击该市的风暴叫什么名字？   →  "What is the name of storm city 2012 May?"
 
 * The **question phrase** comes from the Chinese question word and what follows it, by general Chinese
   grammar (:data:`QUESTION_PHRASES`): 谁 → "Who", 什么时候 → "When", 哪一年 → "In what year", 多少 → "How
@@ -60,14 +60,18 @@ _UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
 _CHINESE_NUMBER = re.compile(f"[{_DIGITS}两{''.join(_UNITS)}]+")
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
-# A number and what follows it, in the question: "第 33 届", "2012年", "70年代", "5月", "38岁", "91%".
+# A number and what follows it, in the question: "第 33 届", "2012年", "70年代", "5月", "38岁", "91%", "3.5%".
 _NUMBER = re.compile(
-    r"(?P<ordinal>第\s*)?(?P<value>\d[\d,.]*|[零一二三四五六七八九两十百千万亿]+)\s*(?P<unit>年代|年|月|日|号|%|％)?"
+    r"(?P<ordinal>第\s*)?(?P<value>\d+(?:,\d{3}(?!\d))*(?:\.\d+)?|[零〇一二三四五六七八九两十百千万亿]+)\s*"
+    r"(?P<unit>年代|年|月|日|号|%|％)?"
 )
+# 多 and 几 in words that ask nothing: 很多 (many), 许多, 好多, 众多, 诸多, 几乎 (almost).
+_NOT_ASKING = re.compile(r"[很许好众诸]多|几乎")
 
 
 def chinese_number(text: str) -> int | None:
     """The value of a number in Chinese numerals ("三十八" → 38, "两千" → 2000, "一九九七" → 1997)."""
+    text = text.replace("〇", "零")
     if not text or not _CHINESE_NUMBER.fullmatch(text):
         return None
     text = text.replace("两", "二")
@@ -101,24 +105,31 @@ def english_numbers(question: str) -> list[str]:
     """The question's numbers as English writes them, in the question's order."""
     found: list[str] = []
     for match in _NUMBER.finditer(question):
-        raw, unit = match.group("value"), match.group("unit")
-        value = chinese_number(raw) if not raw[0].isdigit() else None
-        if value is None and not raw[0].isdigit():
+        raw, unit, ordinal_mark = match.group("value"), match.group("unit"), match.group("ordinal")
+        spelled = not raw[0].isdigit()
+        if spelled:
+            value = chinese_number(raw)
+            # 一 in 一种, 百 in 百科, 千万 ("by all means"), 一年 in 哪一年: words, not figures
+            if value is None or not (ordinal_mark or (unit and len(raw) > 1) or (len(raw) > 1 and any(d in raw for d in _DIGITS))):
+                continue
+            number = value
+        elif unit is None and not ordinal_mark:
+            found.append(raw)  # a plain figure, as written: 1,160,000 or 3.5
             continue
-        if value is not None and not (unit or match.group("ordinal") or (len(raw) > 1 and any(d in raw for d in _DIGITS))):
-            continue  # 百 in 百科, 千万 ("by all means"): a word, not a figure
-        if value is None and unit is None and not match.group("ordinal"):
-            found.append(raw.rstrip(".,"))  # a plain figure, as written: 1,160,000 or 3.5
+        elif unit in ("%", "％"):
+            found.append(f"{raw}%")
             continue
-        number = value if value is not None else int(float(raw.replace(",", "")))
-        if match.group("ordinal"):
-            found.append(ordinal(number, spelled=value is not None))
+        else:
+            try:
+                number = int(float(raw.replace(",", "")))
+            except ValueError:
+                continue
+        if ordinal_mark:
+            found.append(ordinal(number, spelled=spelled))
         elif unit == "年代":
             found.append(f"{1900 + number if number < 100 else number}s")
         elif unit == "月" and 1 <= number <= 12:
             found.append(MONTHS[number - 1])
-        elif unit in ("%", "％"):
-            found.append(f"{number}%")
         else:
             found.append(str(number))
     return found
@@ -126,6 +137,7 @@ def english_numbers(question: str) -> list[str]:
 
 def question_phrase(question: str, head: str | None) -> str:
     """The English question phrase for the Chinese question word ("Who", "How many", "Which university")."""
+    question = _NOT_ASKING.sub("  ", question)
     for pattern, phrase in QUESTION_PHRASES:
         if pattern.search(question):
             if phrase in ("Which", "What") and head:

@@ -30,10 +30,10 @@ def escape_text(text: str) -> str:
     return "".join(_ESCAPES.get(ch, ch) for ch in _SURROGATE.sub("\ufffd", text))
 
 
-def lang_attribute(language: str, page_language: str = ENGLISH) -> str:
-    """`` lang="zh"`` for text in another language than the page's (WCAG 3.1.2: a screen reader then reads it
-    with the right voice); "" for text in the page's own language."""
-    return "" if language == page_language else f' lang="{language}"'
+def lang_attribute(language: str) -> str:
+    """`` lang="zh"`` for text in another language than the chat's, English (WCAG 3.1.2: a screen reader then
+    reads it with the right voice); "" for English text."""
+    return "" if language == ENGLISH else f' lang="{language}"'
 
 
 def in_language(markup: str, language: str) -> str:

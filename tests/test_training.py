@@ -118,22 +118,21 @@ def test_logistic_regression_separates_what_is_separable() -> None:
 
 
 def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path) -> None:
-    """A few real steps on the packaged MiniLM: the recipe works end to end, rendered questions from step 2
-    on (not a quality check)."""
+    """A few real steps on the packaged MiniLM: the recipe works end to end (not a quality check)."""
     from qa.readers.span_model import OnnxSpanModel
     from qa.training.train import main
 
     out, ship = tmp_path / "run", tmp_path / "shipped"
     common = ["--data", str(tiny_data), "--out", str(out), "--ship-to", str(ship), "--batch-size", "4",
               "--max-length", "96", "--stride", "32", "--held-apart-share", "0.3", "--dev-questions", "4",
-              "--checkpoint-every", "2", "--threads", "2", "--rendered-from-step", "2", "--rendered-share", "0.5"]
+              "--checkpoint-every", "2", "--threads", "2", "--rendered-share", "0.5"]
     assert main([*common, "--max-steps", "2"]) == 0
     first = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in first] == [2] and {"dev_f1", "dev_auc", "loss"} <= set(first[0])
     assert main([*common, "--max-steps", "4"]) == 0  # continues from step 2
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4]
-    assert "dev_rendered_f1" in records[1]  # from step 2 on, half the questions are rendered
+    assert "dev_rendered_f1" in records[1]  # the dev questions rendered too, once rendering is on
     export = json.loads((out / "export.json").read_text())
     assert export["shipped"] in ("int8", "fp32") and export["model_bytes"] > 1_000_000
     model = OnnxSpanModel(ship)
@@ -158,3 +157,29 @@ def test_rendered_calibration_answers_by_margin_and_refuses_near_misses() -> Non
     assert calibration.weights["margin"] > 0 and calibration.weights["name_missing"] < 0
     report = figures(rows, calibration)
     assert report["has_ans_f1"] > 80 and report["no_ans_accuracy"] > 80 and report["has_ans_f1_always_answering"] == 100.0
+
+
+def test_batches_render_a_share_of_the_questions_from_the_given_step(tiny_data) -> None:
+    from transformers import AutoTokenizer
+
+    from qa.embedding import resolve_model_path
+    from qa.training.data import load_articles
+    from qa.training.train import TrainingSettings, batches
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path("all-MiniLM-L6-v2"), local_files_only=True)
+    stream = answerable_examples(load_articles(tiny_data))[:8]
+
+    def questions(rendered_from_step: int) -> set[str]:
+        settings = TrainingSettings(batch_size=2, max_length=96, stride=32, rendered_from_step=rendered_from_step,
+                                    rendered_share=1.0)
+        seen = set()
+        for batch in batches(stream, tokenizer, settings):
+            for feature in batch:
+                first_sep = feature.input_ids.index(tokenizer.sep_token_id)
+                seen.add(tokenizer.decode(feature.input_ids[1:first_sep]))
+        return seen
+
+    written = {tokenizer.decode(tokenizer(e.question, add_special_tokens=False)["input_ids"]) for e in stream}
+    assert questions(rendered_from_step=1000) <= written  # before the step: as written
+    rendered = questions(rendered_from_step=0)
+    assert rendered and not rendered & written  # from it, every question (share 1.0) rendered

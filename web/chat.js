@@ -9,7 +9,7 @@
   //  3. Gradio names each chat message "bot's message: " + its raw Markdown/HTML source, so a screen reader
   //     would read the tags aloud; without that label it reads the message itself.
   const CHINESE_RUN = /[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff01-\uff60]+(?:[\s·]*[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff01-\uff60]+)*/g;
-  const SKIP = "script, style, textarea, input, [lang^='zh'], .message-content, [data-testid='bot'], [data-testid='user']";
+  const SKIP = "script, style, textarea, input, .message-content, [data-testid='bot'], [data-testid='user']";
 
   function markChinese(root) {
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
@@ -17,7 +17,9 @@
         CHINESE_RUN.lastIndex = 0;
         if (!CHINESE_RUN.test(node.nodeValue)) return NodeFilter.FILTER_REJECT;
         const parent = node.parentElement;
-        return parent && !parent.closest(SKIP) ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_REJECT;
+        if (!parent || parent.closest(SKIP)) return NodeFilter.FILTER_REJECT;
+        const language = parent.closest("[lang]");  // the nearest lang decides (already marked: zh)
+        return language && language.lang.startsWith("zh") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT;
       },
     });
     const found = [];
@@ -58,6 +60,8 @@
 
   for (const host of document.querySelectorAll("gradio-app")) {
     const root = host.shadowRoot || host;
+    // The chat is in English: embedded in a page in another language (<html lang="zh">), it says so itself.
+    for (const container of root.querySelectorAll(".gradio-container")) container.setAttribute("lang", "en");
     let pending = false;
     fix(root);
     if (!host.hasAttribute("src")) root.querySelector("textarea")?.focus();

@@ -52,9 +52,10 @@ class TrainingSettings:
     near_miss_share: float = 0.25
     checkpoint_every: int = 200
     dev_questions: int = 200
-    # From this step on, this share of the questions is rendered as the Chinese path renders a question for the
-    # span model (qa.chinese_rendering.render_english: question phrase, terms, figures), so that the model
-    # also reads such questions; the steps before it read the questions as written.
+    # From the first pool of batches (48 batches' worth of examples) that starts at or after this step, this share
+    # of the questions is rendered as the Chinese path renders a question for the span model
+    # (qa.chinese_rendering.render_english: question phrase, terms, figures), so that the model also reads such
+    # questions; the steps before read the questions as written.
     rendered_from_step: int = 1400
     rendered_share: float = 0.3
     limit_examples: int = 0  # 0: all; a small number for a smoke test
@@ -140,7 +141,8 @@ def features_of(examples: list[Example], tokenizer, settings: TrainingSettings, 
 
 def batches(stream: list[Example], tokenizer, settings: TrainingSettings) -> Iterator[list[Feature]]:
     """Batches of similar length (little padding), in an order fixed by the seed; from
-    ``settings.rendered_from_step`` on, a share of each pool's questions is rendered (:func:`rendered`)."""
+    the first pool starting at or after ``settings.rendered_from_step``, a share of each pool's questions is
+    rendered (:class:`_Renderer`)."""
     rng = random.Random(settings.seed)
     pool_examples = settings.batch_size * 48
     made = 0
@@ -288,8 +290,10 @@ def train(settings: TrainingSettings) -> dict:
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed at step {step}")
         if settings.stop_at_step and step > settings.stop_at_step:
-            raise SystemExit(f"train-reader: the checkpoint in {out} is at step {step}, past --stop-at-step "
-                             f"{settings.stop_at_step}: start from an empty --out folder")
+            # make train-reader run again after the run went on: the model of this step was shipped then
+            print(f"the checkpoint in {out} is at step {step}, past --stop-at-step {settings.stop_at_step}: "
+                  f"nothing to train or export (to redo that step, start from an empty --out folder)")
+            return {}
     model.train()
     if not settings.export_only:
         run = _Run(settings, model, tokenizer, optimizer, scheduler, parameters, out, torch)
