@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from ..types import Passage
+from ..types import Passage, Sentence
+
+if TYPE_CHECKING:
+    from ..index import CorpusIndex
+
+
+def sentence_at(index: "CorpusIndex", passage: Passage, offset: int) -> Sentence | None:
+    """The sentence of ``passage`` that holds the document offset ``offset`` (None between sentences)."""
+    for sid in passage.chunk.sentence_ids:
+        sentence = index.sentences[sid]
+        if sentence.start <= offset < sentence.end:
+            return sentence
+    return None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import numpy as np
 from ..index import CorpusIndex
 from ..question import QuestionAnalysis
 from ..types import Passage, Sentence
-from .base import SpanPrediction
+from .base import SpanPrediction, sentence_at
 from .combiner import Combiner
 from .rules import RuleAssessment, RuleReader
 from .span_model import OnnxSpanModel, Window
@@ -142,7 +142,7 @@ class LearnedReader:
         rule_confidence = rule_best.confidence if rule_best is not None else 0.0
         candidates = []
         for (doc_id, start, end), (score, vs_null, passage, source) in proposals.items():
-            sentence = self._sentence_at(passage, start)
+            sentence = sentence_at(self.index, passage, start)
             evidence = assessment.sentence_evidence.get(sentence.sentence_id, {}) if sentence else {}
             agreement = _overlap(start, end, rule_best.start, rule_best.end) if rule_best is not None else 0.0
             text = self.index.documents[doc_id].text[start:end]
@@ -167,13 +167,6 @@ class LearnedReader:
             }
             candidates.append(Candidate(doc_id, start, end, passage, sentence, features, source))
         return candidates
-
-    def _sentence_at(self, passage: Passage, offset: int) -> Sentence | None:
-        for sid in passage.chunk.sentence_ids:
-            sentence = self.index.sentences[sid]
-            if sentence.start <= offset < sentence.end:
-                return sentence
-        return None
 
 
 def _score_in_windows(

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..errors import ModelError
 from ..index import CorpusIndex
 from ..types import Passage
-from .base import SpanPrediction
+from .base import SpanPrediction, sentence_at
 from .span_model import OnnxSpanModel
 from .spans import best_spans, null_score
 
@@ -93,8 +93,7 @@ class RenderedQuestionReader:
         passage = first[window.text_index]
         start = passage.chunk.start + window.offsets[span.start][0]
         end = passage.chunk.start + window.offsets[span.end][1]
-        sentence = next((self.index.sentences[sid] for sid in passage.chunk.sentence_ids
-                         if self.index.sentences[sid].start <= start < self.index.sentences[sid].end), None)
+        sentence = sentence_at(self.index, passage, start)
         features = {"margin": margin, **(evidence.get(sentence.sentence_id, {}) if sentence else {})}
         features = {name: float(features.get(name, 0.0)) for name in FEATURES}
         confidence = self.calibration.probability(features, logit_shift)
