@@ -125,19 +125,42 @@ def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path)
     out, ship = tmp_path / "run", tmp_path / "shipped"
     common = ["--data", str(tiny_data), "--out", str(out), "--ship-to", str(ship), "--batch-size", "4",
               "--max-length", "96", "--stride", "32", "--held-apart-share", "0.3", "--dev-questions", "4",
-              "--checkpoint-every", "2", "--threads", "2", "--rendered-share", "0.5"]
+              "--checkpoint-every", "2", "--evaluate-every", "2", "--threads", "2", "--rendered-share", "0.5"]
     assert main([*common, "--max-steps", "2"]) == 0
     first = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in first] == [2] and {"dev_f1", "dev_auc", "loss"} <= set(first[0])
     assert main([*common, "--max-steps", "4"]) == 0  # continues from step 2
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4]
-    assert "dev_rendered_f1" in records[1]  # the dev questions rendered too, once rendering is on
+    assert {"dev_rendered_f1", "dev_styled_f1", "windows_per_minute", "pass"} <= set(records[1])
     export = json.loads((out / "export.json").read_text())
     assert export["shipped"] in ("int8", "fp32") and export["model_bytes"] > 1_000_000
     model = OnnxSpanModel(ship)
     [window] = model.score("Which town does river number 1 flow through?", ["The river flows through Town11."])
     assert window.start_logits.shape == window.end_logits.shape == (len(window.offsets),)
+    if export["shipped"] == "fp32":  # the run goes on from the shipped weights where its folder was lost
+        _assert_warm_start_reproduces(ship / "model.onnx")
+
+
+def _assert_warm_start_reproduces(onnx_path) -> None:
+    import onnxruntime
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    from qa.embedding import resolve_model_path
+    from qa.training.warm_start import load_onnx_weights
+
+    model = AutoModelForQuestionAnswering.from_pretrained(resolve_model_path("all-MiniLM-L6-v2"),
+                                                          local_files_only=True).eval()
+    load_onnx_weights(model, onnx_path, torch)
+    ids = torch.randint(1000, 3000, (2, 24))
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}
+    with torch.no_grad():
+        output = model(**inputs)
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    starts, ends = session.run(None, {k: v.numpy() for k, v in inputs.items()})
+    assert np.abs(starts - output.start_logits.numpy()).max() < 1e-3
+    assert np.abs(ends - output.end_logits.numpy()).max() < 1e-3
 
 
 def test_rendered_calibration_answers_by_margin_and_refuses_near_misses() -> None:
@@ -159,27 +182,88 @@ def test_rendered_calibration_answers_by_margin_and_refuses_near_misses() -> Non
     assert report["has_ans_f1"] > 80 and report["no_ans_accuracy"] > 80 and report["has_ans_f1_always_answering"] == 100.0
 
 
-def test_batches_render_a_share_of_the_questions_from_the_given_step(tiny_data) -> None:
+def test_windows_hold_the_answer_and_batches_have_fixed_widths(tiny_data) -> None:
     from transformers import AutoTokenizer
 
     from qa.embedding import resolve_model_path
     from qa.training.data import load_articles
-    from qa.training.train import TrainingSettings, batches
+    from qa.training.windows import BatchOrder, WindowShape, batch_tensors, encode
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_path("all-MiniLM-L6-v2"), local_files_only=True)
-    stream = answerable_examples(load_articles(tiny_data))[:8]
+    examples = answerable_examples(load_articles(tiny_data))[:24]
+    shape = WindowShape(max_length=48, stride=16, max_question_tokens=12, buckets=(32, 48))
+    windows = encode(examples, tokenizer, shape, seed=1)
+    assert len(windows) >= len(examples)  # long paragraphs give several windows
+    answers = {e.answer_text.lower() for e in examples}
+    for row in range(len(windows)):
+        ids = windows.input_ids[row, : windows.lengths[row]]
+        question_tokens = list(ids).index(tokenizer.sep_token_id) - 1
+        assert question_tokens <= 12  # long questions are cut as the serving code cuts them
+        if windows.starts[row]:
+            span = tokenizer.decode(ids[windows.starts[row] : windows.ends[row] + 1])
+            assert span.replace(" ", "") in {a.replace(" ", "") for a in answers}
+    order = BatchOrder(windows.lengths, batch_size=4, seed=3)
+    assert all((order[s] == BatchOrder(windows.lengths, 4, 3)[s]).all() for s in (0, 1, order.per_pass + 1))
+    seen = np.concatenate([order[s] for s in range(order.per_pass)])
+    assert len(seen) == len(set(seen.tolist())) == order.per_pass * 4  # each window at most once a pass
+    widths = {batch_tensors(windows, order[s], shape, __import__("torch"))["input_ids"].shape[1]
+              for s in range(order.per_pass)}
+    assert widths <= {32, 48}
 
-    def questions(rendered_from_step: int) -> set[str]:
-        settings = TrainingSettings(batch_size=2, max_length=96, stride=32, rendered_from_step=rendered_from_step,
-                                    rendered_share=1.0)
-        seen = set()
-        for batch in batches(stream, tokenizer, settings):
-            for feature in batch:
-                first_sep = feature.input_ids.index(tokenizer.sep_token_id)
-                seen.add(tokenizer.decode(feature.input_ids[1:first_sep]))
-        return seen
 
-    written = {tokenizer.decode(tokenizer(e.question, add_special_tokens=False)["input_ids"]) for e in stream}
-    assert questions(rendered_from_step=1000) <= written  # before the step: as written
-    rendered = questions(rendered_from_step=0)
-    assert rendered and not rendered & written  # from it, every question (share 1.0) rendered
+def test_rendered_and_restyled_shares_are_fixed_by_id(tiny_data) -> None:
+    from qa.training.data import load_articles
+    from qa.training.train import TrainingSettings, _Renderer, _written_as
+
+    examples = answerable_examples(load_articles(tiny_data))
+    renderer = _Renderer()
+    every = TrainingSettings(rendered_share=1.0, style_share=0.0)
+    assert all(_written_as(e, every, renderer).question != e.question for e in examples)
+    none = TrainingSettings(rendered_share=0.0, style_share=0.0)
+    assert all(_written_as(e, none, None) == e for e in examples)
+    half = TrainingSettings(rendered_share=0.0, style_share=0.5)
+    first = [_written_as(e, half, None).question for e in examples]
+    assert first == [_written_as(e, half, None).question for e in examples]  # the same on every run
+    assert 0.25 < sum(q != e.question for q, e in zip(first, examples)) / len(examples) < 0.75
+
+
+def test_visitor_styles_keep_the_question_recognisable() -> None:
+    from qa.training.styles import STYLES, restyle, typo
+
+    rng = random.Random(4)
+    for _ in range(50):
+        slipped = typo("engineering", rng)
+        assert slipped != "engineering" and slipped[0] == "e" and abs(len(slipped) - len("engineering")) <= 1
+    question = "Which city opened the Engineering Laboratory?"
+    assert restyle(question, "lower_case", rng) == "which city opened the engineering laboratory"
+    assert restyle(question, "no_question_mark", rng) == "Which city opened the Engineering Laboratory"
+    typed = restyle(question, "typos", rng)
+    assert typed != question and typed.split()[1] == "city"  # words under five letters keep their spelling
+    assert all(restyle(question, style, random.Random(1)) for style in STYLES)
+    with pytest.raises(ValueError):
+        restyle(question, "shouting", rng)
+
+
+def test_a_collection_is_split_by_paragraph() -> None:
+    from qa.training.data import Article
+
+    posts = Article("posts", "reddit", [{"context": f"post {i}", "qas": []} for i in range(60)])
+    small = [Article(f"a{i}", "wiki", [{"context": "x", "qas": []}]) for i in range(40)]
+    train, held = split_articles([posts, *small], 0.3, seed=2, collection_paragraphs=50)
+    held_posts = [a for a in held if a.title == "posts"]
+    train_posts = [a for a in train if a.title == "posts"]
+    assert held_posts and train_posts  # the collection is in both parts, by paragraph
+    assert len(held_posts[0].paragraphs) + len(train_posts[0].paragraphs) == 60
+    assert not {p["context"] for p in held_posts[0].paragraphs} & {p["context"] for p in train_posts[0].paragraphs}
+
+
+def test_cpu_features_are_read_from_cpuinfo(tmp_path) -> None:
+    from qa import cpu_features
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor : 0\nflags : fpu sse avx2 avx512f avx512_vnni avx512_bf16 amx_tile\n")
+    flags = cpu_features.cpu_flags.__wrapped__(info)
+    assert flags == {"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}
+    assert cpu_features.has_bf16(flags) and cpu_features.has_vnni(flags)
+    assert not cpu_features.has_bf16(frozenset({"avx2"})) and not cpu_features.has_vnni(frozenset({"avx2"}))
+    assert cpu_features.cpu_flags.__wrapped__(tmp_path / "missing") == frozenset()

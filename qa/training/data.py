@@ -17,6 +17,8 @@ from pathlib import Path
 
 # Answers whose offset the data set guessed among several occurrences (right ~80 % of the time): left out.
 UNCERTAIN_OFFSETS = "heuristic"
+# An "article" with more paragraphs than this is a collection of independent texts (split by paragraph).
+COLLECTION_PARAGRAPHS = 500
 
 
 @dataclass(frozen=True)
@@ -56,9 +58,22 @@ def is_held_apart(title: str, share: float, seed: int) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-def split_articles(articles: list[Article], share: float, seed: int) -> tuple[list[Article], list[Article]]:
-    train = [a for a in articles if not is_held_apart(a.title, share, seed)]
-    held = [a for a in articles if is_held_apart(a.title, share, seed)]
+def split_articles(articles: list[Article], share: float, seed: int,
+                   collection_paragraphs: int = COLLECTION_PARAGRAPHS) -> tuple[list[Article], list[Article]]:
+    """The training part and the held-apart part. An article is held apart whole, except a collection (more
+    than ``collection_paragraphs`` paragraphs, such as SQuADShifts' one "article" of 2,035 Reddit posts),
+    whose paragraphs are split one by one: held apart whole, a source would be either all trained on or never.
+    """
+    train, held = [], []
+    for article in articles:
+        if len(article.paragraphs) <= collection_paragraphs:
+            (held if is_held_apart(article.title, share, seed) else train).append(article)
+            continue
+        apart = [is_held_apart(f"{article.title}#{i}", share, seed) for i in range(len(article.paragraphs))]
+        for part, keep in ((train, False), (held, True)):
+            paragraphs = [p for p, a in zip(article.paragraphs, apart) if a == keep]
+            if paragraphs:
+                part.append(Article(article.title, article.source, paragraphs))
     return train, held
 
 

@@ -1,10 +1,17 @@
 """``qa train-reader``: fine-tune a span model (start/end heads) on ``qa_train`` with the negatives made here.
 
-Resumable: the example stream is fixed by the seed, and a checkpoint (weights, optimiser, schedule, step) is
-written every ``--checkpoint-every`` steps; run the same command again and it continues from the last one.
-A progress bar shows the loss; each checkpoint also scores the model on questions of held-apart articles
-(``dev_f1``: HasAns F1 of the best span given the paragraph; ``dev_auc``: how well span minus null score
-separates answerable questions from the held-apart negatives) and appends the figures to ``log.jsonl``.
+Resumable: the example stream and the batch order are fixed by the seed (:mod:`qa.training.windows`), and a
+checkpoint (weights, optimiser, schedule, step) is written every ``--checkpoint-every`` steps; run the same
+command again and it continues from the last one. Where the run folder was lost, ``--init-from`` a shipped
+ONNX model and ``--init-step`` its step go on from the committed weights (with a fresh optimiser).
+Every ``--evaluate-every`` steps the model is scored on questions of held-apart articles (``dev_f1``: HasAns
+F1 of the best span given the paragraph; ``dev_auc``: how well span minus null score separates answerable
+questions from the held-apart negatives; the same questions rendered and in visitors' styles) and the figures,
+with the windows trained per minute, are appended to ``log.jsonl``.
+
+Speed: windows are tokenised once, batches padded to a few fixed widths, and where the CPU has bf16 units
+(:mod:`qa.cpu_features`) the forward and backward passes run under bf16 autocast (weights and optimiser stay
+fp32).
 """
 
 from __future__ import annotations
@@ -18,16 +25,19 @@ import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
+from .. import cpu_features
 from ..embedding import resolve_model_path
 from ..evaluation.metrics import f1
 from ..readers.spans import best_spans, null_score
 from .data import Example, answerable_examples, kind_counts, load_articles, shuffled, split_articles
 from .export import export
 from .negatives import make_negatives
+from .styles import maybe_restyle
+from .warm_start import load_onnx_weights
+from .windows import WINDOWS_FILE, BatchOrder, Windows, WindowShape, batch_tensors, encode, fingerprint
 
 DEFAULT_DATA = Path("../shared/data/qa_train/en_squad11train_squadshifts.json.gz")
 
@@ -38,42 +48,54 @@ class TrainingSettings:
     out: Path = Path("build/reader")
     base_model: str = "all-MiniLM-L6-v2"
     seed: int = 13
-    max_steps: int = 2000  # the learning-rate schedule's length
-    stop_at_step: int = 0  # stop (checkpoint and export) at this step of the schedule; 0: at max_steps
+    passes: float = 2.0  # the learning-rate schedule's length, in passes over the training windows
+    max_steps: int = 0  # the schedule's length in steps, when set (else from ``passes``)
+    stop_at_step: int = 0  # stop (checkpoint and export) at this step of the schedule; 0: at its end
     batch_size: int = 16
     learning_rate: float = 1e-4
-    warmup_share: float = 0.06
+    warmup_share: float = 0.03
     weight_decay: float = 0.01
-    max_length: int = 256
-    stride: int = 96
-    pad_to: int = 32
+    max_length: int = 192
+    stride: int = 64
+    max_question_tokens: int = 64
+    buckets: str = "96,128,160,192"  # the widths batches are padded to (fixed shapes: oneDNN builds per shape)
+    precision: str = "auto"  # auto: bf16 autocast where the CPU has bf16 units, else fp32; or bf16, fp32
     held_apart_share: float = 0.04
     other_paragraph_share: float = 0.15
     near_miss_share: float = 0.25
-    checkpoint_every: int = 200
-    dev_questions: int = 200
-    # From the first pool of batches (48 batches' worth of examples) that starts at or after this step, this share
-    # of the questions is rendered as the Chinese path renders a question for the span model
-    # (qa.chinese_rendering.render_english: question phrase, terms, figures), so that the model also reads such
-    # questions; the steps before read the questions as written.
-    rendered_from_step: int = 1400
-    rendered_share: float = 0.3
+    # This share of the questions is rendered as the Chinese path renders a question for the span model
+    # (qa.chinese_rendering.render_english: question phrase, terms, figures), so that one model reads both.
+    rendered_share: float = 0.2
+    # This share of the other questions is written as visitors type (qa.training.styles): lower case, no
+    # question mark, typos.
+    style_share: float = 0.25
+    checkpoint_every: int = 100
+    evaluate_every: int = 1000
+    dev_questions: int = 400
+    init_from: Path = Path("")  # with no checkpoint: start from this exported model.onnx ...
+    init_step: int = 0  # ... at this step of the schedule (the step it was exported at)
     limit_examples: int = 0  # 0: all; a small number for a smoke test
     threads: int = 0  # 0: all cores
     ship_to: Path = Path("qa/models/reader")  # where the exported model goes (committed)
     export_only: bool = False  # skip training: export the last checkpoint as it is
+    # Skip training: score the --init-from model on the dev questions (the figures of log.jsonl), to compare a
+    # shipped model with a run's curve.
+    evaluate_only: bool = False
 
+    @property
+    def shape(self) -> WindowShape:
+        buckets = tuple(sorted({int(w) for w in self.buckets.split(",") if int(w) < self.max_length}))
+        return WindowShape(self.max_length, self.stride, self.max_question_tokens, (*buckets, self.max_length))
 
-@dataclass
-class Feature:
-    input_ids: list[int]
-    token_type_ids: list[int]
-    start: int
-    end: int
+    def bf16(self) -> bool:
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"--precision must be auto, bf16 or fp32, not {self.precision!r}")
+        return self.precision == "bf16" or (self.precision == "auto" and cpu_features.has_bf16())
 
 
 def training_examples(settings: TrainingSettings) -> tuple[list[Example], list[Example], dict]:
-    """The shuffled training stream (answerable + negatives) and the held-apart dev examples."""
+    """The shuffled training stream (answerable + negatives, a share rendered or restyled) and the held-apart
+    dev examples (as written)."""
     articles = load_articles(settings.data)
     train_articles, held_articles = split_articles(articles, settings.held_apart_share, settings.seed)
     answerable = answerable_examples(train_articles)
@@ -83,6 +105,8 @@ def training_examples(settings: TrainingSettings) -> tuple[list[Example], list[E
         train_articles, answerable, settings.other_paragraph_share, settings.near_miss_share, settings.seed
     )
     stream = shuffled(answerable + negatives, settings.seed)
+    renderer = _Renderer() if settings.rendered_share > 0 else None
+    stream = [_written_as(e, settings, renderer) for e in stream]
     held_answerable = shuffled(answerable_examples(held_articles), settings.seed)[: settings.dev_questions]
     held_negatives = make_negatives(held_articles, held_answerable, 0.5, 1.0, settings.seed + 1)
     summary = {
@@ -93,73 +117,13 @@ def training_examples(settings: TrainingSettings) -> tuple[list[Example], list[E
     return stream, held_answerable + held_negatives, summary
 
 
-def features_of(examples: list[Example], tokenizer, settings: TrainingSettings, rng: random.Random) -> list[Feature]:
-    """Windows of each example with the answer's token positions ((0, 0) = no answer in this window).
-
-    An answerable example keeps the windows that hold its answer and at most one that does not; a negative
-    keeps one window.
-    """
-    encoded = tokenizer(
-        [e.question for e in examples],
-        [e.context for e in examples],
-        truncation="only_second",
-        max_length=settings.max_length,
-        stride=settings.stride,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-    )
-    windows: dict[int, list[Feature]] = {}
-    nulls: dict[int, list[Feature]] = {}
-    for w, example_index in enumerate(encoded["overflow_to_sample_mapping"]):
-        example = examples[example_index]
-        sequence = encoded.sequence_ids(w)
-        offsets = encoded["offset_mapping"][w]
-        feature = Feature(encoded["input_ids"][w], encoded["token_type_ids"][w], 0, 0)
-        if example.answerable:
-            first = sequence.index(1)
-            last = len(sequence) - 1 - sequence[::-1].index(1)
-            a_start, a_end = example.answer_start, example.answer_start + len(example.answer_text)
-            if offsets[first][0] <= a_start and offsets[last][1] >= a_end:
-                s = first
-                while s <= last and offsets[s][1] <= a_start:
-                    s += 1
-                e = last
-                while e >= first and offsets[e][0] >= a_end:
-                    e -= 1
-                if s <= e:
-                    feature.start, feature.end = s, e
-                    windows.setdefault(example_index, []).append(feature)
-                    continue
-        nulls.setdefault(example_index, []).append(feature)
-    features = []
-    for i in range(len(examples)):
-        features.extend(windows.get(i, []))
-        if nulls.get(i):
-            features.append(rng.choice(nulls[i]))
-    return features
-
-
-def batches(stream: list[Example], tokenizer, settings: TrainingSettings) -> Iterator[list[Feature]]:
-    """Batches of similar length (little padding), in an order fixed by the seed; from
-    the first pool starting at or after ``settings.rendered_from_step``, a share of each pool's questions is
-    rendered (:class:`_Renderer`)."""
-    rng = random.Random(settings.seed)
-    pool_examples = settings.batch_size * 48
-    made = 0
-    renderer = None
-    for begin in range(0, len(stream), pool_examples):
-        pool_stream = stream[begin : begin + pool_examples]
-        if settings.rendered_share > 0 and made >= settings.rendered_from_step:
-            renderer = renderer or _Renderer()
-            pool_stream = [renderer.maybe(e, settings.rendered_share, settings.seed) for e in pool_stream]
-        features = features_of(pool_stream, tokenizer, settings, rng)
-        features.sort(key=lambda f: len(f.input_ids))
-        pool = [features[i : i + settings.batch_size] for i in range(0, len(features), settings.batch_size)]
-        rng.shuffle(pool)
-        for batch in pool:
-            if len(batch) == settings.batch_size:
-                made += 1
-                yield batch
+def _written_as(example: Example, settings: TrainingSettings, renderer: "_Renderer | None") -> Example:
+    """The example with its question rendered (a share), else restyled (a share of the rest), else as is."""
+    if renderer is not None:
+        rendered = renderer.maybe(example, settings.rendered_share, settings.seed)
+        if rendered is not example:
+            return rendered
+    return maybe_restyle(example, settings.style_share, settings.seed)
 
 
 class _Renderer:
@@ -179,22 +143,16 @@ class _Renderer:
         return dataclasses.replace(example, question=question)
 
 
-def collate(batch: list[Feature], pad_to: int, torch):
-    width = max(len(f.input_ids) for f in batch)
-    width = int(math.ceil(width / pad_to) * pad_to)
-    ids = torch.zeros((len(batch), width), dtype=torch.long)
-    types = torch.zeros_like(ids)
-    mask = torch.zeros_like(ids)
-    for row, f in enumerate(batch):
-        n = len(f.input_ids)
-        ids[row, :n] = torch.tensor(f.input_ids)
-        types[row, :n] = torch.tensor(f.token_type_ids)
-        mask[row, :n] = 1
-    return {
-        "input_ids": ids, "token_type_ids": types, "attention_mask": mask,
-        "start_positions": torch.tensor([f.start for f in batch]),
-        "end_positions": torch.tensor([f.end for f in batch]),
-    }
+def training_windows(stream: list[Example], tokenizer, settings: TrainingSettings, out: Path) -> Windows:
+    """The stream's windows, from the run folder when they were made from the same examples and settings."""
+    key = fingerprint(stream, settings.shape, settings.base_model)
+    windows = Windows.load(out / WINDOWS_FILE, key)
+    if windows is None:
+        started = time.time()
+        windows = encode(stream, tokenizer, settings.shape, settings.seed)
+        windows.save(out / WINDOWS_FILE, key)
+        print(f"tokenised {len(stream):,} examples into {len(windows):,} windows in {time.time() - started:.0f} s")
+    return windows
 
 
 def evaluate(model, tokenizer, examples: list[Example], settings: TrainingSettings, torch) -> dict:
@@ -272,13 +230,18 @@ def train(settings: TrainingSettings) -> dict:
     # optimiser skips half of the model's parameters.
     model.get_input_embeddings().weight.requires_grad_(False)
     parameters = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay)
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, int(settings.warmup_share * settings.max_steps), settings.max_steps
-    )
     stream, dev, summary = training_examples(settings)
-    (out / "data.json").write_text(json.dumps({"settings": _jsonable(settings), **summary}, indent=1))
-    print(json.dumps(summary))
+    if settings.evaluate_only:
+        return _evaluate_only(settings, model, tokenizer, dev, torch)
+    windows = training_windows(stream, tokenizer, settings, out)
+    order = BatchOrder(windows.lengths, settings.batch_size, settings.seed)
+    max_steps = settings.max_steps or round(settings.passes * order.per_pass)
+    optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(settings.warmup_share * max_steps), max_steps)
+    run_facts = {"windows": len(windows), "steps_per_pass": order.per_pass, "max_steps": max_steps,
+                 "bf16": settings.bf16(), "cpu_flags": cpu_features.describe(), "threads": torch.get_num_threads()}
+    (out / "data.json").write_text(json.dumps({"settings": _jsonable(settings), **summary, **run_facts}, indent=1))
+    print(json.dumps({**summary, **run_facts}))
     checkpoint = out / "checkpoint.pt"
     step = 0
     if checkpoint.exists():
@@ -294,10 +257,16 @@ def train(settings: TrainingSettings) -> dict:
             print(f"the checkpoint in {out} is at step {step}, past --stop-at-step {settings.stop_at_step}: "
                   f"nothing to train or export (to redo that step, start from an empty --out folder)")
             return {}
+    elif str(settings.init_from) not in ("", "."):
+        load_onnx_weights(model, settings.init_from, torch)
+        step = settings.init_step
+        for _ in range(step):  # the schedule where the exported model left it; the optimiser starts afresh
+            scheduler.step()
+        print(f"started from {settings.init_from} at step {step}")
     model.train()
     if not settings.export_only:
         run = _Run(settings, model, tokenizer, optimizer, scheduler, parameters, out, torch)
-        run.steps(stream, dev, step)
+        run.steps(windows, order, dev, step, max_steps)
     model.save_pretrained(out / "model")
     tokenizer.save_pretrained(out / "model")
     figures = export(out / "model", out, settings.ship_to, settings.max_length, settings.stride,
@@ -305,6 +274,29 @@ def train(settings: TrainingSettings) -> dict:
     (out / "export.json").write_text(json.dumps(figures, indent=1) + "\n")
     print(json.dumps(figures))
     return figures
+
+
+def _evaluate_only(settings: TrainingSettings, model, tokenizer, dev: list[Example], torch) -> dict:
+    if str(settings.init_from) in ("", "."):
+        raise ValueError("--evaluate-only scores the model given by --init-from")
+    load_onnx_weights(model, settings.init_from, torch)
+    record = {"model": str(settings.init_from), **_scores(model, tokenizer, dev, settings, torch)}
+    print(json.dumps(record))
+    return record
+
+
+def _scores(model, tokenizer, dev: list[Example], settings: TrainingSettings, torch) -> dict:
+    """The dev figures, and HasAns F1 of the answerable dev questions in visitors' styles and rendered as the
+    Chinese path renders them."""
+    answerable = [e for e in dev if e.answerable]
+    variants = {"styled": [maybe_restyle(e, 1.0, settings.seed) for e in answerable]}
+    if settings.rendered_share > 0:
+        renderer = _Renderer()
+        variants["rendered"] = [renderer.maybe(e, 1.0, settings.seed) for e in answerable]
+    record = evaluate(model, tokenizer, dev, settings, torch)
+    for name, examples in variants.items():
+        record[f"dev_{name}_f1"] = evaluate(model, tokenizer, examples, settings, torch)["dev_f1"]
+    return record
 
 
 @dataclass
@@ -320,45 +312,47 @@ class _Run:
     out: Path
     torch: object
 
-    def steps(self, stream: list[Example], dev: list[Example], step: int) -> None:
-        """Train from ``step`` to ``max_steps``, checkpointing and scoring the dev questions as it goes."""
+    def steps(self, windows: Windows, order: BatchOrder, dev: list[Example], step: int, max_steps: int) -> None:
+        """Train from ``step`` to the end of the schedule (or ``stop_at_step``), checkpointing as it goes and
+        scoring the dev questions every ``evaluate_every`` steps."""
         from tqdm import tqdm
 
         settings, torch = self.settings, self.torch
-        rendered_dev = []
-        if settings.rendered_share > 0:  # the answerable dev questions as the Chinese path renders questions
-            renderer = _Renderer()
-            rendered_dev = [renderer.maybe(e, 1.0, settings.seed) for e in dev if e.answerable]
-        progress = tqdm(total=settings.max_steps, initial=step, desc="train-reader", dynamic_ncols=True)
+        last = min(settings.stop_at_step or max_steps, max_steps)
+        progress = tqdm(total=last, initial=step, desc="train-reader", dynamic_ncols=True, mininterval=10)
         losses: list[float] = []
-        started = time.time()
-        for index, batch in enumerate(batches(stream, self.tokenizer, settings)):
-            if step >= (settings.stop_at_step or settings.max_steps):
-                break
-            if index < step:  # resuming: the stream is deterministic, skip what was trained on
-                continue
-            loss = self.model(**collate(batch, settings.pad_to, torch)).loss
+        started, windows_done = time.time(), 0
+        bf16 = settings.bf16()
+        while step < last:
+            batch = batch_tensors(windows, order[step], settings.shape, torch)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = self.model(**batch).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.parameters, 1.0)
             self.optimizer.step()
             self.scheduler.step()
             self.optimizer.zero_grad(set_to_none=True)
             step += 1
+            windows_done += settings.batch_size
             losses.append(float(loss.detach()))
             progress.update(1)
-            progress.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}")
-            if step % settings.checkpoint_every == 0 or step in (settings.max_steps, settings.stop_at_step):
+            progress.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}",
+                                 refresh=False)
+            if step % settings.checkpoint_every == 0 or step == last:
                 _save(self.out, self.model, self.optimizer, self.scheduler, step, torch)
+            if step % settings.evaluate_every == 0 or step == last:
+                minutes = (time.time() - started) / 60
                 record = {
-                    "step": step, "loss": round(float(np.mean(losses[-settings.checkpoint_every :])), 4),
-                    "seconds": round(time.time() - started, 1),
-                    **evaluate(self.model, self.tokenizer, dev, settings, torch),
+                    "step": step, "pass": round(step / order.per_pass, 3),
+                    "loss": round(float(np.mean(losses[-settings.evaluate_every :])), 4),
+                    "windows_per_minute": round(windows_done / max(minutes, 1e-9)),
+                    "minutes": round(minutes, 1), "bf16": bf16,
+                    **_scores(self.model, self.tokenizer, dev, settings, torch),
                 }
-                if rendered_dev:
-                    record["dev_rendered_f1"] = evaluate(self.model, self.tokenizer, rendered_dev, settings, torch)["dev_f1"]
                 with open(self.out / "log.jsonl", "a") as log:
                     log.write(json.dumps(record) + "\n")
                 progress.write(json.dumps(record))
+                started, windows_done = time.time(), 0
         progress.close()
 
 

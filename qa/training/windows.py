@@ -1,0 +1,190 @@
+"""The training stream as fixed-shape token windows, tokenised once and kept on disk, and the batch order.
+
+Tokenising in the loop and padding each batch to its own longest window cost the old loop half its speed:
+oneDNN builds kernels per tensor shape, so every new width is a slow step. Here every example is tokenised
+once into windows of at most ``max_length`` tokens (``stride`` shared between windows of a long paragraph),
+stored as arrays in the run folder, and every batch is padded to one of a few fixed widths (``buckets``).
+The order of the batches is a function of the seed and the pass alone: step *n* of a run is the same batch
+whether the run went straight there or was resumed, so a resumed run skips nothing and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import Example
+
+WINDOWS_FILE = "windows.npz"
+ENCODE_CHUNK = 2000  # examples tokenised per call: bounds the memory of the tokenizer's Python lists
+POOL_BATCHES = 64  # batches' worth of windows sorted by length together: little padding, still shuffled
+
+
+@dataclass(frozen=True)
+class WindowShape:
+    max_length: int
+    stride: int
+    max_question_tokens: int
+    buckets: tuple[int, ...]  # the widths a batch is padded to (the last is max_length)
+
+    def width_for(self, length: int) -> int:
+        for width in self.buckets:
+            if length <= width:
+                return width
+        return self.max_length
+
+
+@dataclass
+class Windows:
+    """Token windows with their answer positions ((0, 0): no answer in this window)."""
+
+    input_ids: np.ndarray  # [n, max_length] int32, zero-padded
+    token_type_ids: np.ndarray  # [n, max_length] int8
+    lengths: np.ndarray  # [n] int32
+    starts: np.ndarray  # [n] int32
+    ends: np.ndarray  # [n] int32
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def save(self, path: Path, fingerprint: str) -> None:
+        partial = path.with_suffix(".partial.npz")
+        np.savez(partial, fingerprint=np.array(fingerprint), input_ids=self.input_ids,
+                 token_type_ids=self.token_type_ids, lengths=self.lengths, starts=self.starts, ends=self.ends)
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: Path, fingerprint: str) -> "Windows | None":
+        """The saved windows, or None when there are none or they were made from other examples or settings."""
+        if not path.is_file():
+            return None
+        with np.load(path) as saved:
+            if str(saved["fingerprint"]) != fingerprint:
+                return None
+            return cls(saved["input_ids"], saved["token_type_ids"], saved["lengths"], saved["starts"], saved["ends"])
+
+
+def fingerprint(examples: list[Example], shape: WindowShape, tokenizer_name: str) -> str:
+    """A digest of the examples (ids and questions, in order) and the window settings."""
+    digest = hashlib.sha256(json.dumps([shape.max_length, shape.stride, shape.max_question_tokens,
+                                        tokenizer_name]).encode())
+    for example in examples:
+        digest.update(f"{example.qid}\x1f{example.question}\x1f{example.answer_start}\x1e".encode())
+    return digest.hexdigest()
+
+
+def _short_question(question: str, tokenizer, max_tokens: int) -> str:
+    """The question cut to ``max_tokens`` tokens, as the serving code cuts it."""
+    offsets = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    return question if len(offsets) <= max_tokens else question[: offsets[max_tokens - 1][1]]
+
+
+def encode(examples: list[Example], tokenizer, shape: WindowShape, seed: int) -> Windows:
+    """Windows of each example: an answerable one keeps the windows that hold its answer and at most one that
+    does not (chosen by the seed); a negative keeps one window."""
+    rng = random.Random(seed)
+    rows: list[tuple[list[int], list[int], int, int]] = []
+    for begin in range(0, len(examples), ENCODE_CHUNK):
+        chunk = examples[begin : begin + ENCODE_CHUNK]
+        rows.extend(_encode_chunk(chunk, tokenizer, shape, rng))
+    n = len(rows)
+    windows = Windows(
+        np.zeros((n, shape.max_length), dtype=np.int32), np.zeros((n, shape.max_length), dtype=np.int8),
+        np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32),
+    )
+    for row, (ids, types, start, end) in enumerate(rows):
+        windows.input_ids[row, : len(ids)] = ids
+        windows.token_type_ids[row, : len(types)] = types
+        windows.lengths[row], windows.starts[row], windows.ends[row] = len(ids), start, end
+    return windows
+
+
+def _encode_chunk(examples: list[Example], tokenizer, shape: WindowShape, rng: random.Random):
+    encoded = tokenizer(
+        [_short_question(e.question, tokenizer, shape.max_question_tokens) for e in examples],
+        [e.context for e in examples],
+        truncation="only_second", max_length=shape.max_length, stride=shape.stride,
+        return_overflowing_tokens=True, return_offsets_mapping=True,
+    )
+    with_answer: dict[int, list[tuple]] = {}
+    without: dict[int, list[tuple]] = {}
+    for w, example_index in enumerate(encoded["overflow_to_sample_mapping"]):
+        example = examples[example_index]
+        row = (encoded["input_ids"][w], encoded["token_type_ids"][w])
+        span = _answer_tokens(example, encoded.sequence_ids(w), encoded["offset_mapping"][w])
+        if span:
+            with_answer.setdefault(example_index, []).append((*row, *span))
+        else:
+            without.setdefault(example_index, []).append((*row, 0, 0))
+    for i in range(len(examples)):
+        yield from with_answer.get(i, [])
+        if without.get(i):
+            yield rng.choice(without[i])
+
+
+def _answer_tokens(example: Example, sequence: list, offsets: list) -> tuple[int, int] | None:
+    """The first and last token of the answer in this window, or None when the window does not hold it."""
+    if not example.answerable:
+        return None
+    first = sequence.index(1)
+    last = len(sequence) - 1 - sequence[::-1].index(1)
+    a_start, a_end = example.answer_start, example.answer_start + len(example.answer_text)
+    if not (offsets[first][0] <= a_start and offsets[last][1] >= a_end):
+        return None
+    s = first
+    while s <= last and offsets[s][1] <= a_start:
+        s += 1
+    e = last
+    while e >= first and offsets[e][0] >= a_end:
+        e -= 1
+    return (s, e) if s <= e else None
+
+
+def pass_batches(lengths: np.ndarray, batch_size: int, seed: int, pass_index: int) -> list[np.ndarray]:
+    """One pass over the windows as batches of window indices, in an order fixed by the seed and the pass:
+    windows are shuffled, sorted by length within pools of ``POOL_BATCHES`` batches (so that a batch pads
+    little), cut into full batches, and the batches shuffled."""
+    rng = np.random.default_rng([seed, pass_index])
+    order = rng.permutation(len(lengths))
+    pool = batch_size * POOL_BATCHES
+    batches = []
+    for begin in range(0, len(order), pool):
+        members = order[begin : begin + pool]
+        members = members[np.argsort(lengths[members], kind="stable")]
+        batches.extend(members[i : i + batch_size] for i in range(0, len(members) - batch_size + 1, batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+class BatchOrder:
+    """Step number → batch of window indices, over as many passes as the schedule needs."""
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int) -> None:
+        self.lengths, self.batch_size, self.seed = lengths, batch_size, seed
+        self.per_pass = len(pass_batches(lengths, batch_size, seed, 0))
+        self._pass_index, self._batches = -1, []
+
+    def __getitem__(self, step: int) -> np.ndarray:
+        pass_index, within = divmod(step, self.per_pass)
+        if pass_index != self._pass_index:
+            self._pass_index, self._batches = pass_index, pass_batches(self.lengths, self.batch_size, self.seed,
+                                                                       pass_index)
+        return self._batches[within]
+
+
+def batch_tensors(windows: Windows, indices: np.ndarray, shape: WindowShape, torch) -> dict:
+    """The model's inputs for one batch, padded to its bucket's width."""
+    width = shape.width_for(int(windows.lengths[indices].max()))
+    lengths = torch.from_numpy(windows.lengths[indices])
+    return {
+        "input_ids": torch.from_numpy(windows.input_ids[indices, :width].astype(np.int64)),
+        "token_type_ids": torch.from_numpy(windows.token_type_ids[indices, :width].astype(np.int64)),
+        "attention_mask": (torch.arange(width)[None, :] < lengths[:, None]).long(),
+        "start_positions": torch.from_numpy(windows.starts[indices].astype(np.int64)),
+        "end_positions": torch.from_numpy(windows.ends[indices].astype(np.int64)),
+    }
