@@ -32,15 +32,14 @@ eval: install
 	$(BIN)/qa eval eval/benchmarks/squad2_dev_small.json --report eval/reports/squad2_dev_small
 
 # The learned reader, from ../shared/data/qa_train (PyTorch at training time only; resumable: run it again to
-# continue from the last checkpoint in build/reader/). The English reader, qa/models/reader/ (ONNX, tokenizer,
-# combiner), is the run at step 1400 of its 2,000-step schedule; the same run continued to step 2,000 with a
-# share of its questions rendered as the Chinese path renders them is qa/models/reader-rendered/ (with its
-# calibration), which reads Chinese questions the rules are unsure of.
+# continue from the last checkpoint in build/reader/, or pass --init-from a shipped model.onnx and --init-step
+# its step where build/ was lost). One span model reads English questions and, with a share of its training
+# questions rendered as the Chinese path renders them, Chinese ones. Then the combiner and the lead floors are
+# fitted on held-apart articles. The models in qa/models/ say in their cards which recipe made them.
 train-reader: install
-	$(BIN)/qa train-reader --stop-at-step 1400 --ship-to qa/models/reader
+	$(BIN)/qa train-reader --ship-to qa/models/reader
 	$(BIN)/qa fit-combiner
-	$(BIN)/qa train-reader --ship-to qa/models/reader-rendered
-	$(BIN)/qa fit-rendered
+	$(BIN)/qa fit-leads
 
 bench: install
 	$(BIN)/python bench/benchmark.py

@@ -95,7 +95,7 @@ def _log_answer(via: str, answer: Answer) -> None:
     """One log line per answer: the question and the time it took, never who asked (no client address)."""
     log.info(
         "%s: answered in %.1f ms (%s, confidence %.2f): %s", via, answer.timings_ms.get("total", 0.0),
-        "no answer" if answer.no_answer else "answer", answer.confidence, json.dumps(answer.question[:300], ensure_ascii=False),
+        answer.outcome, answer.confidence, json.dumps(answer.question[:300], ensure_ascii=False),
     )
 
 
@@ -289,7 +289,7 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, quest
 
     @app.get("/admin/api/questions")
     def admin_api_questions(
-        request: Request, status: Literal["unanswered", "low_confidence", "disliked"] = "unanswered", days: int = Days,
+        request: Request, status: Literal["unanswered", "unsure", "low_confidence", "disliked"] = "unanswered", days: int = Days,
     ) -> JSONResponse:
         authorise(request)
         return JSONResponse(grouped(days, (status,))[1][status])

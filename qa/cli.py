@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from .config import Settings
 from .errors import QAError
 from .loading import SUPPORTED_NAMES
-from .types import Answer
+from .types import Answer, Citation
 
 if TYPE_CHECKING:
     from .corpus import CorpusUpdate
@@ -31,6 +31,7 @@ TRAINING_COMMANDS = {
     "train-reader": "qa.training.train",  # fine-tune the span model, export it to ONNX (int8) into qa/models/reader
     "fit-combiner": "qa.training.combiner",  # fit the combiner and its threshold on held-apart training articles
     "fit-rendered": "qa.training.rendered",  # calibrate the span model on rendered questions (the Chinese path)
+    "fit-leads": "qa.training.leads",  # fit each reader's lead floor (unsure outcomes) on held-apart training articles
 }
 
 
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa", description="Cited, extractive answers from a portal's documents.",
-        epilog="Training: qa train-reader [--help], qa fit-combiner [--help], qa fit-rendered [--help] (see the model card, qa/models/reader/).",
+        epilog="Training: qa train-reader [--help], qa fit-combiner [--help], qa fit-rendered [--help], qa fit-leads [--help] (see the model card, qa/models/reader/).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is being done")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -112,8 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", default="-", help="CSV file to write (default: stdout)")
     export.set_defaults(handler=_feedback_export)
 
-    insights = commands.add_parser("insights", help="what visitors ask: unanswered, low-confidence or disliked questions, grouped")
-    insights.add_argument("--status", choices=("unanswered", "low_confidence", "disliked"), default="unanswered",
+    insights = commands.add_parser("insights", help="what visitors ask: unanswered, unsure, low-confidence or disliked questions, grouped")
+    insights.add_argument("--status", choices=("unanswered", "unsure", "low_confidence", "disliked"), default="unanswered",
                           help="which questions (default: unanswered)")
     insights.add_argument("--days", type=_positive_int, default=30, help="the last N days (default 30)")
     insights.add_argument("--json", action="store_true", help="print the groups as JSON")
@@ -136,6 +137,9 @@ def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reader", default=None, help='"rules" (the default), "learned", or a local transformers QA checkpoint'
     )
+    parser.add_argument("--lead-floor", dest="lead_floor", type=float, default=None,
+                        help="below the threshold, the confidence that still shows the best sentence as a lead "
+                             "(default: the reader's fitted floor; 1: no leads)")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -145,6 +149,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         answer_threshold=args.answer_threshold,
         reader_answer_threshold=args.answer_threshold,
         reader=args.reader,
+        lead_floor=args.lead_floor,
     )
 
 
@@ -230,17 +235,30 @@ def _ask(args: argparse.Namespace) -> int:
 
 def format_answer(answer: Answer) -> str:
     """A readable answer with its citation, for a terminal."""
+    if answer.lead is not None:
+        lines = [f"Not sure (confidence {answer.confidence:.2f}). This sentence may answer it; the likeliest words are "
+                 f"“{answer.lead.citation.quote}”:", ""]
+        return "\n".join(lines + _quoted(answer.lead.sentence) + _cited([answer.lead.citation], "candidate"))
     if answer.no_answer or not answer.citations:
         return "The documents don't say. (No passage answers this question with enough confidence.)"
     lines = [f"{answer.answer}    (confidence {answer.confidence:.2f})", ""]
     if answer.sentence:
-        lines += textwrap.wrap(f"“{answer.sentence}”", width=100, initial_indent="  ", subsequent_indent="  ") + [""]
-    for n, c in enumerate(answer.citations, 1):
+        lines += _quoted(answer.sentence)
+    return "\n".join(lines + _cited(answer.citations, "answer"))
+
+
+def _quoted(sentence: str) -> list[str]:
+    return textwrap.wrap(f"“{sentence}”", width=100, initial_indent="  ", subsequent_indent="  ") + [""]
+
+
+def _cited(citations: list[Citation], span: str) -> list[str]:
+    lines = []
+    for n, c in enumerate(citations, 1):
         where = " · ".join(part for part in (c.title, c.source, c.date) if part)
         lines.append(f"[{n}] {where}")
         page = f"page {c.page}, " if c.page else ""
-        lines.append(f"    {page}document {c.doc_id}, answer at characters {c.start}-{c.end}, passage {c.passage_start}-{c.passage_end}")
-    return "\n".join(lines)
+        lines.append(f"    {page}document {c.doc_id}, {span} at characters {c.start}-{c.end}, passage {c.passage_start}-{c.passage_end}")
+    return lines
 
 
 def _feedback_export(args: argparse.Namespace) -> int:

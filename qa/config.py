@@ -88,6 +88,10 @@ class Settings:
     # The learned reader answers when the combiner's probability reaches this; unset: the threshold fitted
     # with the combiner on held-apart training data (combiner.json).
     reader_answer_threshold: float | None = None
+    # Below the answer threshold, a question whose best candidate reaches this confidence gets an "unsure"
+    # outcome: the candidate's sentence, cited, as a place to look, not an answer. Unset: the floor fitted for
+    # the reader on held-apart training articles (qa fit-leads, qa/models/leads.json); 1: no leads.
+    lead_floor: float | None = None
     # Input limits.
     max_question_chars: int = 1000
     # Questions in Chinese (qa.language, qa.chinese): a question is Chinese when Han characters make at least

@@ -14,8 +14,17 @@ import time
 from pathlib import Path
 from typing import IO, Any, Iterator
 
+from .sqlite_schema import AddedColumn, add_missing_columns
+
 VERDICTS = ("like", "dislike")
-COLUMNS = ("id", "time", "question", "answer", "no_answer", "confidence", "citations", "verdict")
+# outcome: answered, unsure or none; lead: the lead shown when unsure (JSON), so that a like or dislike of a
+# lead is kept with the passage it was about.
+COLUMNS = ("id", "time", "question", "answer", "no_answer", "confidence", "citations", "verdict", "outcome", "lead")
+_ADDED = (
+    AddedColumn("outcome", "TEXT NOT NULL DEFAULT 'none'",
+                "UPDATE feedback SET outcome = CASE WHEN no_answer THEN 'none' ELSE 'answered' END"),
+    AddedColumn("lead", "TEXT"),
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -43,6 +52,7 @@ class FeedbackStore:
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.execute(_SCHEMA)
         self._connection.commit()
+        add_missing_columns(self._connection, "feedback", _ADDED)
 
     def record(self, answer: dict[str, Any], verdict: str) -> int:
         """Store a verdict on an answer (the ``Answer.to_dict()`` shape). Returns the record's id."""
@@ -56,12 +66,12 @@ class FeedbackStore:
             float(answer.get("confidence") or 0.0),
             json.dumps(answer.get("citations", []), ensure_ascii=False),
             verdict,
+            str(answer.get("outcome") or ("none" if answer.get("no_answer") else "answered")),
+            json.dumps(answer["lead"], ensure_ascii=False) if answer.get("lead") else None,
         )
         with self._lock, self._connection:
             cursor = self._connection.execute(
-                "INSERT INTO feedback (time, question, answer, no_answer, confidence, citations, verdict) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                row,
+                f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * len(COLUMNS[1:]))})", row
             )
             return int(cursor.lastrowid or 0)
 

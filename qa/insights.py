@@ -23,7 +23,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from .config import Settings
 from .question_log import LoggedQuestion
 
-STATUSES = ("unanswered", "low_confidence", "disliked")
+STATUSES = ("unanswered", "unsure", "low_confidence", "disliked")
 CSV_COLUMNS = ("status", "question", "count", "matching", "first_asked", "last_asked", "answered_share", "answer",
                "confidence", "doc_id", "passage", "examples")
 MAX_EXAMPLES = 5
@@ -104,14 +104,16 @@ def _clusters(vectors: np.ndarray, similarity: float) -> list[int]:
 def select(groups: Sequence[QuestionGroup], status: str, low_confidence: float) -> list[dict[str, Any]]:
     """The groups of one status as the API's records, the most matching asks first.
 
-    ``matching`` counts the asks of that status (abstentions, low-confidence answers, dislikes); ``answer``,
+    ``matching`` counts the asks of that status (abstentions, leads shown, low-confidence answers, dislikes);
+    ``answer``,
     ``confidence``, ``doc_id`` and ``passage`` are those of the latest of them (the lowest-confidence one for
     ``low_confidence``).
     """
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
     matches: Callable[[LoggedQuestion], bool] = {
-        "unanswered": lambda e: not e.answered,
+        "unanswered": lambda e: not e.answered and e.outcome != "unsure",
+        "unsure": lambda e: e.outcome == "unsure",
         "low_confidence": lambda e: e.answered and e.confidence < low_confidence,
         "disliked": lambda e: e.feedback == "dislike",
     }[status]

@@ -25,9 +25,10 @@ from .language import CHINESE, detect_language
 from .multilingual import MultilingualIndex
 from .onnx_embedding import OnnxEmbedder
 from .readers import LearnedReader, Reader, RuleReader, SpanPrediction, make_reader
+from .readers.leads import LeadFloors
 from .readers.rendered import RenderedQuestionReader
 from .retrieval import HybridRetriever, RetrievalSettings, Retriever
-from .types import Answer, Citation, Document, Passage
+from .types import Answer, Citation, Document, Lead, Passage
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class QAPipeline:
     settings: Settings
     document_facts: DocumentFactReader
     definitions: DefinitionReader
+    lead_floors: LeadFloors = field(default_factory=LeadFloors.load)
     _chinese: ChineseReader | None = field(default=None, init=False, repr=False)
     _chinese_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -116,6 +118,13 @@ class QAPipeline:
     def answer_threshold(self) -> float:
         """The confidence below which an English question's answer is withheld (the reader's)."""
         return self.reader.threshold
+
+    def lead_floor(self, chinese: bool = False) -> float:
+        """The confidence, under the threshold, at which the best candidate's sentence is still shown as a
+        lead (:mod:`qa.readers.leads`)."""
+        if chinese:
+            return self.lead_floors.chinese_floor(self.settings.chinese_answer_threshold, self.settings.lead_floor)
+        return self.lead_floors.floor(self.settings.reader, self.settings.lead_floor)
 
     def document(self, doc_id: str) -> Document:
         return self.index.documents[doc_id]
@@ -236,7 +245,7 @@ class QAPipeline:
         passages = _source_first(passages, looked_up, k)
         timings["read"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())
-        return self._cited_answer(question, prediction, passages, timings, self.answer_threshold)
+        return self._cited_answer(question, prediction, passages, timings, self.answer_threshold, self.lead_floor())
 
     def _answer_chinese(self, question: str, k: int) -> Answer:
         """A Chinese question: the verbatim English span, read by :class:`ChineseReader` (its own threshold)."""
@@ -245,7 +254,8 @@ class QAPipeline:
         looked_up = self._looked_up(question, reading.passages)
         passages = _source_first(reading.passages, looked_up, k)
         threshold = self.settings.chinese_answer_threshold if looked_up else reading.threshold
-        return self._cited_answer(question, looked_up or reading.prediction, passages, timings, threshold)
+        return self._cited_answer(question, looked_up or reading.prediction, passages, timings, threshold,
+                                  self.lead_floor(chinese=True))
 
     def _looked_up(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
         """The answer to a question about the page itself or a name it defines, or ``None`` for the reader."""
@@ -258,22 +268,27 @@ class QAPipeline:
         passages: list[Passage],
         timings: dict[str, float],
         threshold: float,
+        lead_floor: float,
     ) -> Answer:
+        """The answer when the prediction reaches ``threshold``; below it, a lead (the prediction's sentence,
+        cited) when it reaches ``lead_floor``; else no answer."""
         if prediction is None:
             return Answer(question, None, True, 0.0, timings_ms=timings, passages=passages)
         citation = self._citation(prediction)
         answered = prediction.confidence >= threshold
-        document = self.document(prediction.doc_id)
+        sentence = self.document(prediction.doc_id).text[prediction.sentence_start : prediction.sentence_end]
+        lead = Lead(sentence, citation) if not answered and prediction.confidence >= lead_floor else None
         return Answer(
             question=question,
             answer=citation.quote if answered else None,
             no_answer=not answered,
             confidence=prediction.confidence,
-            sentence=document.text[prediction.sentence_start : prediction.sentence_end] if answered else None,
+            sentence=sentence if answered else None,
             citations=[citation] if answered else [],
             timings_ms=timings,
             candidate=citation.quote,
             passages=passages,
+            lead=lead,
         )
 
     def _citation(self, prediction: SpanPrediction) -> Citation:

@@ -16,7 +16,7 @@ from .corpus import DocumentEntry
 from .insights import DayCount
 from .language import CHINESE, ENGLISH, detect_language
 from .loading import SUPPORTED_NAMES, SUPPORTED_SUFFIXES
-from .types import Answer, Document
+from .types import Answer, Citation, Document
 
 # HTML's specials and the characters Markdown would interpret, each as a numeric character reference, in one
 # pass (escaping HTML first and Markdown after would escape the '#' of "&#x27;" again: "Xi&#x27;an" on screen).
@@ -42,8 +42,10 @@ def in_language(markup: str, language: str) -> str:
     return f"<span{attribute}>{markup}</span>" if attribute else markup
 
 
-def _highlight(text: str, start: int, end: int) -> str:
-    return f"{escape_text(text[:start])}<mark>{escape_text(text[start:end])}</mark>{escape_text(text[end:])}"
+def _highlight(text: str, start: int, end: int, lead: bool = False) -> str:
+    """``text`` escaped, with ``[start, end)`` marked: as the answer, or more lightly as a lead's likeliest words."""
+    opening = '<mark class="lead">' if lead else "<mark>"
+    return f"{escape_text(text[:start])}{opening}{escape_text(text[start:end])}</mark>{escape_text(text[end:])}"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class ChatMessages:
     """The chat's own words in one language (the answers themselves are always the documents' words)."""
 
     no_answer: str
+    unsure: str  # before a lead: not sure, and where to look
     citation_place: str  # formatted with doc_id (escaped), start, end
     page: str  # formatted with page, put before citation_place for documents with pages (PDF)
     quoted_note: str  # shown before an answer quoted from a document in another language ("" for none)
@@ -61,6 +64,7 @@ class ChatMessages:
 MESSAGES: dict[str, ChatMessages] = {
     ENGLISH: ChatMessages(
         no_answer="I couldn't find that in the documents, so I won't guess.",
+        unsure="I'm not sure of the answer. This passage may have it (the likeliest words are underlined):",
         citation_place="document {doc_id}, characters {start}–{end}",
         page="page {page} · ",
         quoted_note="",
@@ -69,6 +73,7 @@ MESSAGES: dict[str, ChatMessages] = {
     ),
     CHINESE: ChatMessages(
         no_answer="文档中没有找到答案，我不作猜测。",
+        unsure="我不确定答案。以下原文可能有答案（最可能的词语加了下划线）：",
         citation_place="文档 {doc_id}，第 {start}–{end} 个字符",
         page="第 {page} 页 · ",
         quoted_note="以下答案逐字引自英文原文：",
@@ -84,6 +89,8 @@ def answer_html(
     """The chat message for an answer (or a kind "the documents don't say" with a hint), in ``language``."""
     messages = MESSAGES[language]
     own = lang_attribute(language)  # the chat's wording is in the question's language
+    if answer.lead is not None:
+        return _lead_html(answer, document, messages, language)
     if answer.no_answer or not answer.citations:
         return in_language(messages.no_answer, language) + (f"<br><br>{in_language(no_answer_hint, language)}" if no_answer_hint else "")
     citation = answer.citations[0]
@@ -92,25 +99,46 @@ def answer_html(
     note = f"<small{own}>{messages.quoted_note}</small><br>" if messages.quoted_note else ""
     parts = [f"{note}<strong{lang_attribute(quoted)}>{escape_text(answer.answer or '')}</strong>"]
     if answer.sentence:
-        sentence_start = text.find(answer.sentence, citation.passage_start, citation.passage_end)
-        if sentence_start >= 0 and sentence_start <= citation.start < citation.end <= sentence_start + len(answer.sentence):
-            shown = _highlight(answer.sentence, citation.start - sentence_start, citation.end - sentence_start)
-        else:
-            shown = escape_text(answer.sentence)
-        parts.append(f"<br><br>{in_language(f'“{shown}”', quoted)}")
-    for number, c in enumerate(answer.citations, 1):
-        passage = text[c.passage_start : c.passage_end]
-        where = " · ".join(escape_text(p) for p in (c.title, c.source, c.date) if p)
-        place = (messages.page.format(page=c.page) if c.page else "") + messages.citation_place.format(
-            doc_id=escape_text(c.doc_id), start=c.start, end=c.end
-        )
-        parts.append(
-            f"<details><summary>[{number}] {in_language(where, detect_language(where))}</summary>"
-            f"<blockquote{lang_attribute(detect_language(passage))}>"
-            f"{_highlight(passage, c.start - c.passage_start, c.end - c.passage_start)}</blockquote>"
-            f"<small{own}>{place}</small></details>"
-        )
+        parts.append(f"<br><br>{_sentence_html(answer.sentence, citation, text, quoted)}")
+    parts += [_citation_html(number, c, text, messages, own) for number, c in enumerate(answer.citations, 1)]
     return "".join(parts)
+
+
+def _lead_html(answer: Answer, document: Callable[[str], Document], messages: ChatMessages, language: str) -> str:
+    """An unsure outcome: that the bot is not sure, then the lead's sentence with the likeliest words lightly
+    marked, and its citation: a place to look, not an answer."""
+    assert answer.lead is not None
+    citation = answer.lead.citation
+    text = document(citation.doc_id).text
+    quoted = detect_language(text[citation.passage_start : citation.passage_end])
+    sentence = _sentence_html(answer.lead.sentence, citation, text, quoted, lead=True)
+    return (f"{in_language(escape_text(messages.unsure), language)}<br><br>{sentence}"
+            + _citation_html(1, citation, text, messages, lang_attribute(language), lead=True))
+
+
+def _sentence_html(sentence: str, citation: Citation, text: str, language: str, lead: bool = False) -> str:
+    """The quoted sentence, with the cited span marked when the sentence holds it."""
+    sentence_start = text.find(sentence, citation.passage_start, citation.passage_end)
+    if sentence_start >= 0 and sentence_start <= citation.start < citation.end <= sentence_start + len(sentence):
+        shown = _highlight(sentence, citation.start - sentence_start, citation.end - sentence_start, lead)
+    else:
+        shown = escape_text(sentence)
+    return in_language(f"“{shown}”", language)
+
+
+def _citation_html(number: int, c: Citation, text: str, messages: ChatMessages, own: str, lead: bool = False) -> str:
+    """A citation: where it comes from, and the passage (the span marked) behind a toggle."""
+    passage = text[c.passage_start : c.passage_end]
+    where = " · ".join(escape_text(p) for p in (c.title, c.source, c.date) if p)
+    place = (messages.page.format(page=c.page) if c.page else "") + messages.citation_place.format(
+        doc_id=escape_text(c.doc_id), start=c.start, end=c.end
+    )
+    return (
+        f"<details><summary>[{number}] {in_language(where, detect_language(where))}</summary>"
+        f"<blockquote{lang_attribute(detect_language(passage))}>"
+        f"{_highlight(passage, c.start - c.passage_start, c.end - c.passage_start, lead)}</blockquote>"
+        f"<small{own}>{place}</small></details>"
+    )
 
 
 def admin_page_html(entries: list[DocumentEntry], form_token: str, base: str, message: str = "", version: str = "") -> str:
@@ -213,7 +241,7 @@ def questions_chart_svg(days: list[DayCount]) -> str:
 def questions_page_html(
     records: dict[str, list[dict[str, Any]]], days: list[DayCount], period: int, base: str, log_on: bool
 ) -> str:
-    """The editors' Questions page: questions per day, then the unanswered, low-confidence and disliked groups
+    """The editors' Questions page: questions per day, then the unanswered, unsure, low-confidence and disliked groups
     of the last ``period`` days (``records`` by status, as :func:`qa.insights.select` gives them). All text
     escaped: visitors typed it."""
     periods = " ".join(
@@ -227,6 +255,12 @@ def questions_page_html(
         ("question", "not answered", "asked", "first asked", "last asked", "answered"),
         [[_asked_cell(r), str(r["matching"]), *_when_cells(r)] for r in records["unanswered"]],
         "No unanswered questions in this period.",
+    )
+    unsure = _table(
+        ("question", "passage shown", "unsure", "confidence", "asked", "first asked", "last asked", "answered"),
+        [[_asked_cell(r), f"<small>{html.escape(r['doc_id'] or '')}</small><br>{html.escape(r['passage'] or '')}",
+          str(r["matching"]), f"{r['confidence']:.2f}", *_when_cells(r)] for r in records.get("unsure", [])],
+        "No unsure outcomes in this period.",
     )
     low = _table(
         ("question", "answer", "confidence", "asked", "first asked", "last asked", "answered"),
@@ -248,6 +282,8 @@ def questions_page_html(
         f"{questions_chart_svg(days)}"
         f"<h2>Not answered</h2><p><small>Questions the documents did not answer, paraphrases grouped, most asked first: "
         f"what to add to a page.</small></p>{unanswered}"
+        f"<h2>Unsure: shown a passage to look at</h2><p><small>No answer was given, but the visitor was shown the "
+        f"likeliest sentence: if it answers, the page could say it more plainly.</small></p>{unsure}"
         f"<h2>Low-confidence answers</h2><p><small>Answers given with little confidence: worth checking.</small></p>{low}"
         f"<h2>Disliked answers</h2>{disliked}</body></html>"
     )

@@ -24,6 +24,7 @@ from typing import Any
 
 from .config import Settings
 from .errors import QAError
+from .sqlite_schema import AddedColumn, add_missing_columns
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ CREATE TABLE IF NOT EXISTS questions (
 );
 CREATE INDEX IF NOT EXISTS questions_time ON questions (time);
 """
+# answered, unsure (a lead shown: its document and sentence are in doc_id and sentence) or none.
+_ADDED = (AddedColumn("outcome", "TEXT NOT NULL DEFAULT 'none'",
+                      "UPDATE questions SET outcome = CASE WHEN answered THEN 'answered' ELSE 'none' END"),)
 
 
 @dataclass(frozen=True)
@@ -63,16 +67,21 @@ class LoggedQuestion:
     doc_id: str | None
     sentence: str | None
     feedback: str | None = None
+    outcome: str = "none"
 
     @classmethod
     def from_answer(cls, answer: dict[str, Any], language: str) -> "LoggedQuestion":
-        """From an ``Answer.to_dict()``, asked now."""
+        """From an ``Answer.to_dict()``, asked now. An unsure outcome keeps the lead's document and sentence."""
         citations = answer.get("citations") or []
         answered = not answer.get("no_answer") and bool(citations)
+        lead = None if answered else answer.get("lead")
+        cited = citations[0] if citations else (lead or {}).get("citation")
         return cls(
             time=now_text(), question=str(answer.get("question") or ""), language=language, answered=answered,
             answer=answer.get("answer") if answered else None, confidence=float(answer.get("confidence") or 0.0),
-            doc_id=citations[0].get("doc_id") if citations else None, sentence=answer.get("sentence") if answered else None,
+            doc_id=cited.get("doc_id") if cited else None,
+            sentence=answer.get("sentence") if answered else (lead or {}).get("sentence"),
+            outcome="answered" if answered else ("unsure" if lead else "none"),
         )
 
 
@@ -92,6 +101,7 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     connection = sqlite3.connect(path, check_same_thread=False, timeout=timeout)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.executescript(_SCHEMA)
+    add_missing_columns(connection, "questions", _ADDED)
     return connection
 
 

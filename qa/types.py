@@ -124,6 +124,22 @@ class Citation:
         return asdict(self)
 
 
+ANSWERED, UNSURE, NONE = "answered", "unsure", "none"
+OUTCOMES = (ANSWERED, UNSURE, NONE)
+
+
+@dataclass(frozen=True)
+class Lead:
+    """Where the documents may answer a question the reader would not answer: the sentence holding its best
+    candidate, cited with the candidate's span (the same offsets an answer's citation would have)."""
+
+    sentence: str
+    citation: Citation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sentence": self.sentence, "citation": self.citation.to_dict()}
+
+
 @dataclass
 class Answer:
     """The pipeline's answer to one question.
@@ -131,6 +147,9 @@ class Answer:
     ``answer`` is a verbatim span of a document, or ``None`` when the documents do not answer the
     question (``no_answer`` is then true). ``candidate`` keeps the best span the reader found even
     when it abstained, so that evaluation can show what was held back.
+
+    ``outcome`` is one of three: ``answered``; ``unsure`` (no answer, but the best candidate cleared the lead
+    floor: ``lead`` shows its sentence as a place to look); ``none`` (the documents don't say).
     """
 
     question: str
@@ -142,6 +161,13 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     candidate: str | None = None
     passages: list[Passage] = field(default_factory=list)
+    lead: Lead | None = None
+
+    @property
+    def outcome(self) -> str:
+        if not self.no_answer:
+            return ANSWERED
+        return UNSURE if self.lead is not None else NONE
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON shape of an answer (``qa ask --json`` and the HTTP API)."""
@@ -149,8 +175,10 @@ class Answer:
             "question": self.question,
             "answer": self.answer,
             "no_answer": self.no_answer,
+            "outcome": self.outcome,
             "confidence": round(float(self.confidence), 4),
             "sentence": self.sentence,
             "citations": [c.to_dict() for c in self.citations],
+            "lead": self.lead.to_dict() if self.lead is not None else None,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
         }

@@ -3,7 +3,8 @@ used with the keyboard alone.
 
 axe-core (tests/vendor/axe-core, MPL-2.0) runs in Debian's Chromium with the WCAG 2.0 and 2.1 A and AA rules; any
 violation fails the test, listed with its rule, impact and elements. The chat is checked empty, with an answer,
-with a refusal, with a Chinese answer and with a citation open, in the light and the dark colour scheme; the
+with a refusal, with an unsure outcome (a lead) and its citation open, with a Chinese answer and with a citation
+open, in the light and the dark colour scheme; the
 widget embedded in the mock portal page; the admin pages, with a message and with logged questions.
 """
 
@@ -26,6 +27,7 @@ SETTLE_MS = 400  # Gradio's buttons animate their focus ring (a transition) and 
 ANSWER = "December 15th"
 REFUSAL = "I couldn't find that in the documents"
 CHINESE_NOTE = "以下答案逐字引自英文原文"
+UNSURE = "not sure of the answer"
 
 
 def axe_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
@@ -73,6 +75,10 @@ def test_chat_page_has_no_wcag_violations(browser, chat_server, scheme):
     found["with an answer"] = axe_violations(page)
     ask(page, "What is the capital of Peru?", REFUSAL)
     found["with a refusal"] = axe_violations(page)
+    ask(page, "engineering lab name", UNSURE)
+    found["with an unsure outcome"] = axe_violations(page)
+    open_last_citation(page)
+    found["with a lead's citation open"] = axe_violations(page)
     ask(page, "研讨会是什么时候举行的？", CHINESE_NOTE)
     found["with a Chinese answer"] = axe_violations(page)
     open_last_citation(page)

@@ -221,3 +221,80 @@ def test_rate_limiter_refills():
     assert limiter.acquire("b") is None  # per client
     now[0] += 1.0
     assert limiter.acquire("a") is None
+
+
+# -- unsure outcomes: a lead instead of nothing -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lead_pipeline(seminar_pipeline):
+    """The seminar pipeline with the rules and a lead floor of 0.1 (the fitted floor may move; this must not)."""
+    from qa.pipeline import QAPipeline
+
+    settings = dataclasses.replace(seminar_pipeline.settings, reader="rules", lead_floor=0.1)
+    return QAPipeline.from_index(seminar_pipeline.index, seminar_pipeline.embedder, settings)
+
+
+def test_api_gives_the_three_outcomes(lead_pipeline, tmp_path):
+    import app as app_module
+
+    settings = dataclasses.replace(lead_pipeline.settings, rate_limit_per_minute=600, rate_limit_burst=200)
+    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    with TestClient(app_module.create_app(lead_pipeline, settings, feedback)) as api:
+        outcomes = {}
+        for question in ("When was the seminar held?", "engineering lab name", "What is the capital of Peru?"):
+            body = api.post("/api/ask", json={"question": question}).json()
+            check_schema(body)
+            outcomes[body["outcome"]] = body
+    assert set(outcomes) == {"answered", "unsure", "none"}
+    unsure = outcomes["unsure"]
+    assert unsure["no_answer"] is True and unsure["answer"] is None and unsure["citations"] == []
+    citation = unsure["lead"]["citation"]
+    text = lead_pipeline.document(citation["doc_id"]).text
+    assert text[citation["start"] : citation["end"]] == citation["quote"] and citation["quote"] in unsure["lead"]["sentence"]
+    assert outcomes["answered"]["lead"] is None and outcomes["none"]["lead"] is None
+
+
+def test_unsure_chat_message_says_so_and_marks_the_lead_lightly(lead_pipeline):
+    answer = lead_pipeline.ask("engineering lab name")
+    rendered = answer_html(answer, lead_pipeline.document)
+    assert rendered.startswith("I&#39;m not sure of the answer")
+    quote = escape_text(answer.lead.citation.quote)
+    assert f'<mark class="lead">{quote}</mark>' in rendered  # in the sentence and in the cited passage
+    assert rendered.count('<mark class="lead">') == 2 and "<mark>" not in rendered
+    assert "<details><summary>[1] Guangdong&#45;Hong Kong&#45;Macao" in rendered and "<strong>" not in rendered
+    chinese = answer_html(answer, lead_pipeline.document, language="zh")
+    assert chinese.startswith('<span lang="zh">我不确定答案') and '<mark class="lead">' in chinese
+    assert '<small lang="zh">文档 ' in chinese  # the citation's wording in the question's language
+
+
+def test_feedback_on_a_lead_keeps_the_outcome_and_the_lead(lead_pipeline, tmp_path):
+    import csv
+    import json
+
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    store.record(lead_pipeline.ask("engineering lab name").to_dict(), "like")
+    store.record(lead_pipeline.ask("When was the seminar held?").to_dict(), "dislike")
+    out = io.StringIO()
+    store.export_csv(out)
+    header, lead_row, answer_row = list(csv.reader(io.StringIO(out.getvalue())))
+    assert header[-2:] == ["outcome", "lead"]
+    assert lead_row[-2] == "unsure" and "Engineering Laboratory" in json.loads(lead_row[-1])["sentence"]
+    assert answer_row[-2] == "answered" and answer_row[-1] == ""
+
+
+def test_an_older_feedback_database_keeps_its_rows(tmp_path):
+    from tests.conftest import write_old_database
+
+    path = tmp_path / "old.sqlite3"
+    write_old_database(
+        path, "CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, question TEXT NOT NULL, "
+              "answer TEXT, no_answer INTEGER NOT NULL, confidence REAL NOT NULL, citations TEXT NOT NULL, "
+              "verdict TEXT NOT NULL CHECK (verdict IN ('like', 'dislike')))",
+        "INSERT INTO feedback (time, question, answer, no_answer, confidence, citations, verdict) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [("t1", "Where?", "Shenzhen", 0, 0.9, "[]", "like"), ("t2", "Why?", None, 1, 0.1, "[]", "dislike")],
+    )
+    store = FeedbackStore(path)
+    rows = list(store.rows())
+    assert [(r[2], r[7], r[8], r[9]) for r in rows] == [("Where?", "like", "answered", None), ("Why?", "dislike", "none", None)]
+    assert FeedbackStore(path).record({"question": "q", "no_answer": True, "outcome": "none", "citations": []}, "like") == 3

@@ -71,6 +71,36 @@ def test_portal_page_chats_through_the_embedded_widget(browser, portal, chat_ser
     page.close()
 
 
+def test_unsure_outcome_shows_the_lead_in_the_chat(browser, chat_server, tmp_path):
+    """Not sure: the chat says so, shows the lead's sentence with the likeliest words marked more lightly than an
+    answer, its citation, and in the question's language; announced by the live region like an answer."""
+    from tests.test_accessibility import ask, open_chat
+
+    page = open_chat(browser, chat_server + "/")
+    ask(page, "engineering lab name", "I'm not sure of the answer")
+    reply = page.locator("[data-testid='bot']", has_text="I'm not sure of the answer").last
+    lead = reply.locator("mark.lead").first
+    assert "Engineering Laboratory" in reply.inner_text() and lead.inner_text()
+    assert reply.locator("strong").count() == 0 and reply.locator("mark:not(.lead)").count() == 0  # no answer
+    style = lead.evaluate("e => { const s = getComputedStyle(e); return [s.backgroundColor, s.textDecorationLine]; }")
+    assert style == ["rgb(254, 249, 195)", "underline"], style  # lighter than an answer's #fde68a, and underlined
+    live = reply.evaluate("e => { const r = e.closest('[aria-live]'); return r && r.getAttribute('aria-live'); }")
+    assert live in ("polite", "assertive")
+    reply.locator("summary", has_text="[1]").click()
+    reply.locator("details[open] blockquote mark.lead").wait_for(timeout=10_000)
+    assert "characters" in reply.locator("details[open] small").inner_text()
+    # With QA_SCREENSHOT_DIR set, saved there as chat-unsure.png (the README's screenshot of an unsure outcome).
+    screenshot = Path(os.environ.get("QA_SCREENSHOT_DIR") or tmp_path) / "chat-unsure.png"
+    reply.screenshot(path=str(screenshot))
+    assert screenshot.stat().st_size > 5_000
+
+    ask(page, "研讨会的主持人是谁？", "我不确定答案")
+    chinese = page.locator("[data-testid='bot']", has_text="我不确定答案").last
+    assert chinese.locator("[lang='zh']", has_text="我不确定答案").count() == 1
+    assert chinese.locator("mark.lead").count() >= 1
+    page.close()
+
+
 def test_hostile_question_is_shown_as_text(browser, chat_server):
     page = browser.new_page()
     page.goto(chat_server + "/")

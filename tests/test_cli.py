@@ -83,6 +83,6 @@ def test_feedback_export(tmp_path):
     out = tmp_path / "feedback.csv"
     result = run_qa("feedback", "export", "--db", str(db), "-o", str(out))
     assert result.returncode == 0 and "exported 1" in result.stderr
-    assert out.read_text().splitlines()[1].endswith(",like")
+    assert out.read_text().splitlines()[1].endswith(",like,answered,")  # verdict, outcome, no lead
     missing = run_qa("feedback", "export", "--db", str(tmp_path / "none.sqlite3"))
     assert missing.returncode == 2 and "no feedback database" in missing.stderr

@@ -4,7 +4,7 @@ import pytest
 
 from qa.errors import InvalidQuestionError
 
-ANSWER_KEYS = {"question", "answer", "no_answer", "confidence", "sentence", "citations", "timings_ms"}
+ANSWER_KEYS = {"question", "answer", "no_answer", "outcome", "confidence", "sentence", "citations", "lead", "timings_ms"}
 CITATION_KEYS = {"doc_id", "title", "source", "date", "start", "end", "passage_start", "passage_end", "quote", "score", "page"}
 
 
@@ -12,14 +12,20 @@ def check_schema(record: dict) -> None:
     assert set(record) == ANSWER_KEYS
     assert isinstance(record["no_answer"], bool)
     assert 0.0 <= record["confidence"] <= 1.0
+    assert record["outcome"] in ("answered", "unsure", "none")
+    assert record["no_answer"] == (record["outcome"] != "answered")
+    assert (record["lead"] is not None) == (record["outcome"] == "unsure")
     if record["no_answer"]:
         assert record["answer"] is None and record["citations"] == []
     else:
         assert isinstance(record["answer"], str) and record["answer"]
         assert record["citations"] and record["sentence"]
-    for citation in record["citations"]:
+    citations = record["citations"] + ([record["lead"]["citation"]] if record["lead"] else [])
+    for citation in citations:
         assert set(citation) == CITATION_KEYS
         assert citation["passage_start"] <= citation["start"] < citation["end"] <= citation["passage_end"]
+    if record["lead"]:
+        assert set(record["lead"]) == {"sentence", "citation"} and record["lead"]["citation"]["quote"]
     assert {"encode", "retrieve", "read", "total"} <= set(record["timings_ms"])
 
 
@@ -133,3 +139,50 @@ def test_a_looked_up_answer_leads_with_the_passage_it_comes_from(seminar_pipelin
         seminar_pipeline.embedder.encode(["Who is the Vice Mayor of the Shenzhen Municipal Government?"])[0],
         5,
     )
+
+
+def _with_lead_floor(pipeline, floor):
+    import dataclasses
+
+    from qa.pipeline import QAPipeline
+
+    settings = dataclasses.replace(pipeline.settings, lead_floor=floor)
+    return QAPipeline.from_index(pipeline.index, pipeline.embedder, settings)
+
+
+def test_three_outcomes_answered_unsure_none(rules_pipeline):
+    """Under the threshold but over the lead floor: no answer, and the best candidate's sentence as a lead, cited
+    with the same exact offsets an answer would have; under the floor: nothing."""
+    leads = _with_lead_floor(rules_pipeline, 0.1)
+    answered = leads.ask("When was the seminar held?")
+    assert answered.outcome == "answered" and answered.lead is None
+    unsure = leads.ask("engineering lab name")
+    assert unsure.outcome == "unsure" and unsure.no_answer and unsure.answer is None and unsure.citations == []
+    assert 0.1 <= unsure.confidence < leads.answer_threshold
+    lead = unsure.lead
+    document = leads.document(lead.citation.doc_id)
+    assert document.text[lead.citation.start : lead.citation.end] == lead.citation.quote == unsure.candidate
+    assert lead.sentence in document.text and lead.citation.quote in lead.sentence
+    assert "Engineering Laboratory of Big Data Distribution and Exchange Technologies" in lead.sentence
+    check_schema(unsure.to_dict())
+    assert unsure.to_dict()["lead"]["citation"]["quote"] == lead.citation.quote
+    nothing = leads.ask("What is the capital of Peru?")
+    assert nothing.outcome == "none" and nothing.lead is None
+    check_schema(nothing.to_dict())
+    off = _with_lead_floor(rules_pipeline, 1.0).ask("engineering lab name")  # a floor of 1 turns leads off
+    assert off.outcome == "none" and off.lead is None and off.confidence == unsure.confidence
+
+
+def test_the_fitted_floors_are_under_the_thresholds_and_chinese_takes_the_rules_share(rules_pipeline):
+    from qa.readers.leads import LeadFloors
+
+    floors = LeadFloors.load()
+    for reader in ("rules", "learned"):
+        fitted = floors.floors[reader]
+        assert 0 < fitted.floor < fitted.threshold and "held-apart training articles" in fitted.fitted_on
+    rules = floors.floors["rules"]
+    assert rules_pipeline.lead_floor() == rules.floor
+    chinese = rules_pipeline.lead_floor(chinese=True)
+    assert chinese == round(rules.floor / rules.threshold * rules_pipeline.settings.chinese_answer_threshold, 4)
+    assert _with_lead_floor(rules_pipeline, 0.5).lead_floor(chinese=True) == 0.5  # one setting overrides both
+    assert LeadFloors({}).floor("/some/checkpoint") == 1.0  # a reader never fitted shows no leads

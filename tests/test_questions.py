@@ -176,3 +176,45 @@ def test_disliked_answers_are_listed_with_their_passage(tmp_path, embedder):
     assert records["unanswered"] == []
     assert [r["answer"] for r in records["low_confidence"]] == ["Shenzhen"]
     assert records["disliked"][0]["passage"] == "... was held in Shenzhen ..." and records["disliked"][0]["matching"] == 1
+
+
+def test_unsure_outcomes_are_their_own_group(seminar_pipeline, settings):
+    """A question given a lead is logged as unsure, with the lead's document and sentence, and listed apart from
+    the questions the documents don't answer."""
+    from qa.pipeline import QAPipeline
+
+    leads = QAPipeline.from_index(seminar_pipeline.index, seminar_pipeline.embedder,
+                                  dataclasses.replace(settings, reader="rules", lead_floor=0.1))
+    questions = open_question_log(settings)
+    client = _client(leads, settings, questions)
+    assert _ask(client, "engineering lab name")["outcome"] == "unsure"
+    assert _ask(client, "What is the capital of Peru?")["outcome"] == "none"
+    questions.flush()
+    [unsure, none] = read_questions(settings.feedback_db, 1)
+    assert (unsure.outcome, unsure.answered, unsure.answer) == ("unsure", False, None)
+    assert "Engineering Laboratory" in unsure.sentence and unsure.doc_id
+    assert none.outcome == "none" and none.sentence is None
+    grouped = client.get("/admin/api/questions?status=unsure&days=7", headers=BEARER).json()
+    assert [g["question"] for g in grouped] == ["engineering lab name"] and "Engineering" in grouped[0]["passage"]
+    unanswered = client.get("/admin/api/questions?status=unanswered&days=7", headers=BEARER).json()
+    assert [g["question"] for g in unanswered] == ["What is the capital of Peru?"]
+    page = client.get("/admin/questions?days=7", headers=BEARER).text
+    assert "<h2>Unsure: shown a passage to look at</h2>" in page and "engineering lab name" in page
+
+
+def test_an_older_question_log_keeps_its_rows(tmp_path):
+    from tests.conftest import write_old_database
+
+    path = tmp_path / "old.sqlite3"
+    now = cutoff_text(0)
+    write_old_database(
+        path, "CREATE TABLE questions (ref TEXT PRIMARY KEY, time TEXT NOT NULL, question TEXT NOT NULL, "
+              "language TEXT NOT NULL, answered INTEGER NOT NULL, answer TEXT, confidence REAL NOT NULL, doc_id TEXT, "
+              "sentence TEXT, feedback TEXT CHECK (feedback IN ('like', 'dislike')))",
+        "INSERT INTO questions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [("a", now, "Where?", "en", 1, "Shenzhen", 0.9, "d", "In Shenzhen.", "like"),
+         ("b", now, "Why?", "en", 0, None, 0.0, None, None, None)],
+    )
+    rows = read_questions(path, 1)
+    assert [(r.question, r.answered, r.outcome, r.feedback) for r in rows] == [
+        ("Where?", True, "answered", "like"), ("Why?", False, "none", None)]

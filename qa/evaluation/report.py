@@ -19,6 +19,9 @@ _MAIN_FIGURES = [
     ("answered_rate", "answered"),
     ("mrr", "retrieval MRR"),
     ("citation_support", "citation support"),
+    ("unsure_rate", "unsure (a lead, no answer)"),
+    ("lead_recall", "lead recall"),
+    ("false_leads", "false leads"),
     ("latency_ms_p50", "latency p50 (ms)"),
     ("latency_ms_p95", "latency p95 (ms)"),
 ]
@@ -50,7 +53,8 @@ def category_rows(report: dict[str, Any]) -> list[list[str]]:
 
 
 def print_table(report: dict[str, Any]) -> None:
-    print(f"== {report['name']}: {report['n']} questions, threshold {report.get('threshold')}, {report['run_seconds']} s")
+    print(f"== {report['name']}: {report['n']} questions, threshold {report.get('threshold')}, lead floor "
+          f"{report.get('lead_floor')}, {report['run_seconds']} s")
     width = max(len(label) for label, _ in figure_rows(report))
     for label, value in figure_rows(report):
         print(f"  {label:<{width}}  {value}")
@@ -70,6 +74,15 @@ def _markdown_table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _got(failure: dict[str, Any]) -> str:
+    """What the bot said: the answer, the lead it showed when unsure, or that it abstained."""
+    if failure["got"]:
+        return failure["got"]
+    if failure.get("outcome") == "unsure":
+        return f"(unsure; lead: {failure['lead']})"
+    return "(abstained)"
+
+
 def write_report(report: dict[str, Any], run: EvalRun, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
@@ -82,13 +95,14 @@ def write_report(report: dict[str, Any], run: EvalRun, folder: Path) -> None:
         for name, b in report["baselines"].items()
     ]
     failures = [["id", "question", "expected", "got", "confidence"]] + [
-        [f["id"], f["question"], " / ".join(f["expected"] or ["(no answer)"]), f["got"] or "(abstained)", _fmt(f["confidence"])]
+        [f["id"], f["question"], " / ".join(f["expected"] or ["(no answer)"]), _got(f), _fmt(f["confidence"])]
         for f in report["failures"]
     ]
     text = "\n\n".join(
         [
             f"# Evaluation: {report['name']}",
-            f"{report['n']} questions; confidence threshold {report.get('threshold')}; run time {report['run_seconds']} s; "
+            f"{report['n']} questions; confidence threshold {report.get('threshold')}, lead floor"
+            f" {report.get('lead_floor')}; run time {report['run_seconds']} s; "
             f"index {report['pipeline'].get('index', '')}, model {report['pipeline'].get('model', '')}.",
             _markdown_table([["figure", "value"]] + [list(r) for r in figure_rows(report)]),
             "## Baselines",

@@ -9,6 +9,9 @@ Definitions (also in the README):
   contains a gold answer verbatim or, for SQuAD, it comes from the question's own paragraph.
 * citation support: among answered, answerable questions, the share whose cited passage contains a gold answer.
 * latency: wall time of one ``ask`` call per question.
+* lead recall: of the answerable questions not answered, the share given a lead (an *unsure* outcome) whose
+  sentence holds a gold answer (SQuAD-normalised, as a run of words).
+* false leads: of the unanswerable questions, the share given a lead.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ class QuestionResult:
     baseline_sentence: str = ""
     baseline_f1: float = 0.0
     baseline_em: int = 0
+    outcome: str = "none"  # answered, unsure or none (qa.types.OUTCOMES)
+    lead_sentence: str | None = None
+    lead_holds_answer: bool | None = None  # answerable questions given a lead: whether its sentence holds a gold
 
 
 @dataclass
@@ -67,6 +73,7 @@ class EvalRun:
     seconds: float
     pipeline_info: dict[str, Any] = field(default_factory=dict)
     threshold: float = 0.5
+    lead_floor: float = 1.0
 
 
 def open_pipeline(questions_path: Path, settings: Settings, corpus: list[str] | None, explicit_index: bool) -> QAPipeline:
@@ -91,7 +98,8 @@ def evaluate(pipeline: QAPipeline, questions: list[EvalQuestion], k: int | None 
         iterator = tqdm(questions, desc=f"eval {name}".strip(), unit="q", file=sys.stderr)
     started = time.perf_counter()
     results = [_evaluate_one(pipeline, q, k) for q in iterator]
-    return EvalRun(name, results, time.perf_counter() - started, pipeline.info(), pipeline.answer_threshold)
+    return EvalRun(name, results, time.perf_counter() - started, pipeline.info(), pipeline.answer_threshold,
+                   pipeline.lead_floor())
 
 
 def _evaluate_one(pipeline: QAPipeline, question: EvalQuestion, k: int | None) -> QuestionResult:
@@ -111,6 +119,7 @@ def _evaluate_one(pipeline: QAPipeline, question: EvalQuestion, k: int | None) -
         cited = pipeline.document(c.doc_id).text[c.passage_start : c.passage_end]
         supported = any(a and a in cited for a in question.answers) if answerable else None
 
+    lead = answer.lead.sentence if answer.lead is not None else None
     baseline = _top_sentence(pipeline, question.question, top10[:1])
     baseline_em, baseline_f1 = metrics.score(question.answers, baseline)
     return QuestionResult(
@@ -132,7 +141,16 @@ def _evaluate_one(pipeline: QAPipeline, question: EvalQuestion, k: int | None) -
         baseline_sentence=baseline,
         baseline_em=baseline_em,
         baseline_f1=baseline_f1,
+        outcome=answer.outcome,
+        lead_sentence=lead,
+        lead_holds_answer=holds_answer(lead, question.answers) if lead is not None and answerable else None,
     )
+
+
+def holds_answer(sentence: str, answers: list[str]) -> bool:
+    """Whether a gold answer is in ``sentence``, both SQuAD-normalised (case, punctuation, articles, spaces)."""
+    text = f" {metrics.normalize_answer(sentence)} "
+    return any(f" {gold} " in text for gold in (metrics.normalize_answer(a) for a in answers) if gold)
 
 
 def _relevant(passage: Passage, question: EvalQuestion) -> bool:
@@ -161,6 +179,7 @@ def summarize(results: list[QuestionResult], threshold: float | None = None) -> 
     no = [r for r in results if not r.answerable]
     answered = [r for r in results if r.prediction is not None]
     answered_has = [r for r in answered if r.answerable]
+    unanswered_has = [r for r in has if r.prediction is None]
     ranks = [r.relevant_rank for r in has]
     latencies = [r.latency_ms for r in results]
     summary = {
@@ -177,6 +196,9 @@ def summarize(results: list[QuestionResult], threshold: float | None = None) -> 
         "recall_at_k": {str(k): _pct(sum(1 for x in ranks if x is not None and x <= k), len(has)) for k in RECALL_DEPTHS},
         "mrr": round(sum(1.0 / x for x in ranks if x is not None) / len(has), 4) if has else None,
         "citation_support": _pct(sum(1 for r in answered_has if r.citation_supported), len(answered_has)),
+        "unsure_rate": _pct(sum(1 for r in results if r.outcome == "unsure"), n),
+        "lead_recall": _pct(sum(1 for r in unanswered_has if r.lead_holds_answer), len(unanswered_has)),
+        "false_leads": _pct(sum(1 for r in no if r.outcome == "unsure"), len(no)),
         "latency_ms_p50": round(metrics.percentile(latencies, 50), 2),
         "latency_ms_p95": round(metrics.percentile(latencies, 95), 2),
     }
@@ -239,6 +261,8 @@ def full_report(run: EvalRun) -> dict[str, Any]:
             "confidence": round(r.confidence, 3),
             "f1": round(r.f1, 3),
             "cited_passage": r.cited_passage,
+            "outcome": r.outcome,
+            "lead": r.lead_sentence,
         }
         for r in run.results
         if r.f1 < 1.0
@@ -246,6 +270,7 @@ def full_report(run: EvalRun) -> dict[str, Any]:
     return {
         "name": run.name,
         **summarize(run.results, run.threshold),
+        "lead_floor": run.lead_floor,
         "run_seconds": round(run.seconds, 2),
         "categories": {c: summarize([r for r in run.results if r.category == c]) for c in categories},
         "baselines": baselines(run.results),
