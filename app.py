@@ -6,7 +6,7 @@ The model and the index load once, at start-up (the index is built first when mi
 Routes: ``/`` chat page · ``POST /api/ask`` · ``GET /healthz`` · ``/gradio.js`` web component script ·
 the Gradio API (``gradio_client.Client(url).predict(question, api_name="/ask")``) · ``/admin``, the editors'
 document list, upload and removal, and their Questions page (only when ``QA_ADMIN_TOKEN`` is set).
-Every answered question goes to the question log (qa.question_log) unless ``QA_QUESTION_LOG=off``.
+Every answered question goes to the question log (qa.serving.question_log) unless ``QA_QUESTION_LOG=off``.
 """
 
 from __future__ import annotations
@@ -40,17 +40,24 @@ from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import QAPipeline, Settings
-from qa.conversation import resolve_follow_up
-from qa.corpus import CorpusUpdate, add_paths, list_documents, remove_documents
+from qa.chinese.language import CHINESE, ENGLISH, detect_language
 from qa.errors import InvalidQuestionError, ModelError, QAError
-from qa.feedback import FeedbackStore
-from qa.insights import STATUSES, per_day, records_by_status, write_csv
-from qa.language import CHINESE, ENGLISH, detect_language
-from qa.loading import MAX_DOCUMENT_BYTES, SUPPORTED_NAMES, SUPPORTED_SUFFIXES, load_file, slugify
-from qa.presentation import MESSAGES, admin_page_html, answer_html, escape_text, in_language, questions_page_html
-from qa.question_log import LoggedQuestion, QuestionLog, open_question_log, read_questions
-from qa.ratelimit import RateLimiter
-from qa.serving import LivePipeline
+from qa.ingest.loading import MAX_DOCUMENT_BYTES, SUPPORTED_NAMES, SUPPORTED_SUFFIXES, load_file, slugify
+from qa.serving.conversation import resolve_follow_up
+from qa.serving.feedback import FeedbackStore
+from qa.serving.insights import STATUSES, per_day, records_by_status, write_csv
+from qa.serving.live import LivePipeline
+from qa.serving.presentation import (
+    MESSAGES,
+    admin_page_html,
+    answer_html,
+    escape_text,
+    in_language,
+    questions_page_html,
+)
+from qa.serving.question_log import LoggedQuestion, QuestionLog, open_question_log, read_questions
+from qa.serving.ratelimit import RateLimiter
+from qa.store.corpus import CorpusUpdate, add_paths, list_documents, remove_documents
 from qa.types import Answer
 
 log = logging.getLogger("seminar-qa")
@@ -73,7 +80,7 @@ EXAMPLES = [
     "Who is the Director of the Institute?",
     "Which universities sent experts?",
 ]
-# Questions in Chinese are answered with the English page's words (qa.chinese); the chat speaks the question's language.
+# Questions in Chinese are answered with the English page's words (qa.chinese.reader); the chat speaks the question's language.
 EXAMPLES_ZH = ["研讨会是什么时候举行的？", "研讨会在哪里举行？", "深圳市副市长是谁？", "杜平是谁？"]
 
 
@@ -143,7 +150,7 @@ def create_app(
 
     ``questions``: the question log that every answer is written to (None: not logged).
 
-    Every request takes the pipeline that is live when it starts (see :class:`qa.serving.LivePipeline`).
+    Every request takes the pipeline that is live when it starts (see :class:`qa.serving.live.LivePipeline`).
     """
     live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline(pipeline)
     app = FastAPI(title="seminar-qa", docs_url=None, redoc_url=None)

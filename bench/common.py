@@ -23,10 +23,10 @@ import faiss
 import torch
 
 from qa import Settings
-from qa.embedding import Embedder
 from qa.evaluation.metrics import is_answerable, percentile, score
 from qa.evaluation.questions import EvalQuestion, load_questions
 from qa.pipeline import QAPipeline, ensure_index, make_embedder
+from qa.store.embedding import Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEMINAR_QUESTIONS = ROOT / "eval" / "questions" / "seminar.jsonl"

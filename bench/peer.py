@@ -19,7 +19,7 @@ import numpy as np
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from qa import Settings
-from qa.embedding import SentenceTransformerEmbedder
+from qa.store.embedding import SentenceTransformerEmbedder
 from qa.types import Document
 
 from .common import BenchContext, answer_quality, spread, stage_distributions, table, timed

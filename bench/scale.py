@@ -29,12 +29,12 @@ import faiss
 import numpy as np
 
 from qa import Settings
-from qa.annotation import annotate_documents, load_spacy
-from qa.chunking import Chunker
-from qa.index import CorpusIndex
-from qa.loading import load_corpus
-from qa.corpus import chunking_settings, ensure_index
-from qa.retrieval import HybridRetriever, RetrievalSettings
+from qa.ingest.annotation import annotate_documents, load_spacy
+from qa.ingest.chunking import Chunker
+from qa.ingest.loading import load_corpus
+from qa.retrieval.hybrid import HybridRetriever, RetrievalSettings
+from qa.store.corpus import chunking_settings, ensure_index
+from qa.store.index import CorpusIndex
 from qa.types import Chunk
 
 from .common import SQUAD_SET, BenchContext, distribution, mib, spread, table, timed

@@ -6,7 +6,7 @@ For every question it takes the reader's best span and its evidence (``SpanPredi
 is 1 when the span is right (F1 >= 0.5 against an answerable question's gold) and 0 otherwise (a wrong span,
 or any span for an unanswerable question). A logistic regression (L2-regularised, fitted here with Newton's
 method) maps the evidence to the probability of being right; the script prints the weights to put in
-``qa/answer_types.py`` and the log-loss and accuracy at 0.5 on the fitting set and on the check set.
+``qa/ingest/answer_types.py`` and the log-loss and accuracy at 0.5 on the fitting set and on the check set.
 """
 
 from __future__ import annotations

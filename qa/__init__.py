@@ -14,16 +14,16 @@ import os as _os
 # ~10 ms (bench/README.md). Passive waiting removes that; a user's own setting wins.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .config import Settings  # noqa: E402
-from .errors import CorpusError, IndexUnavailableError, InvalidQuestionError, ModelError, QAError  # noqa: E402
-from .types import Answer, Chunk, Citation, Document, Passage, Sentence  # noqa: E402
+from qa.config import Settings  # noqa: E402
+from qa.errors import CorpusError, IndexUnavailableError, InvalidQuestionError, ModelError, QAError  # noqa: E402
+from qa.types import Answer, Chunk, Citation, Document, Passage, Sentence  # noqa: E402
 
 _LAZY = {"QAPipeline", "clean_question", "ensure_index"}  # these import torch and FAISS: load on first use
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
     if name in _LAZY:
-        from . import pipeline
+        from qa import pipeline
 
         return getattr(pipeline, name)
     raise AttributeError(f"module 'qa' has no attribute {name!r}")

@@ -14,13 +14,13 @@ import sys
 import textwrap
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .config import Settings
-from .errors import QAError
-from .loading import SUPPORTED_NAMES
-from .types import Answer, Citation
+from qa.config import Settings
+from qa.errors import QAError
+from qa.ingest.loading import SUPPORTED_NAMES
+from qa.types import Answer, Citation
 
 if TYPE_CHECKING:
-    from .corpus import CorpusUpdate
+    from qa.store.corpus import CorpusUpdate
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
@@ -154,7 +154,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .pipeline import QAPipeline
+    from qa.pipeline import QAPipeline
 
     settings = _settings(args)
     pipeline = QAPipeline.open(settings, corpus=list(args.paths) or list(settings.corpus), rebuild=True)
@@ -164,16 +164,16 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from .corpus import add_paths
-    from .pipeline import make_embedder
+    from qa.pipeline import make_embedder
+    from qa.store.corpus import add_paths
 
     settings = _settings(args)
     return _report_update(add_paths(settings, make_embedder(settings), args.paths))
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from .corpus import remove_documents
-    from .pipeline import make_embedder
+    from qa.pipeline import make_embedder
+    from qa.store.corpus import remove_documents
 
     settings = _settings(args)
     return _report_update(remove_documents(settings, make_embedder(settings), args.doc_ids))
@@ -197,8 +197,8 @@ def _report_update(update: "CorpusUpdate") -> int:
 def _list(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from .corpus import list_documents
-    from .index import load_index
+    from qa.store.corpus import list_documents
+    from qa.store.index import load_index
 
     entries = list_documents(load_index(_settings(args).index_dir))
     if args.json:
@@ -211,7 +211,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from .pipeline import QAPipeline
+    from qa.pipeline import QAPipeline
 
     # The default index is built on first use; a folder named with --index must already hold one.
     pipeline = QAPipeline.open(_settings(args), build_missing=args.index_dir is None)
@@ -264,8 +264,8 @@ def _cited(citations: list[Citation], span: str) -> list[str]:
 def _feedback_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .errors import CorpusError
-    from .feedback import FeedbackStore
+    from qa.errors import CorpusError
+    from qa.serving.feedback import FeedbackStore
 
     path = Path(args.db) if args.db else Settings.load().feedback_db
     if not path.is_file():
@@ -283,9 +283,9 @@ def _feedback_export(args: argparse.Namespace) -> int:
 def _insights(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .insights import records_by_status
-    from .pipeline import make_embedder
-    from .question_log import read_questions
+    from qa.pipeline import make_embedder
+    from qa.serving.insights import records_by_status
+    from qa.serving.question_log import read_questions
 
     settings = Settings.load(embedding_model=args.embedding_model)
     entries = read_questions(Path(args.db) if args.db else settings.feedback_db, args.days)
@@ -302,7 +302,7 @@ def _insights(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .evaluation.runner import run_cli
+    from qa.evaluation.command import run_cli
 
     return run_cli(args, _settings(args))
 

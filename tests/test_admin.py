@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa.config import DEFAULT_CORPUS
-from qa.corpus import ensure_index
 from qa.pipeline import QAPipeline
-from qa.serving import LivePipeline
+from qa.serving.live import LivePipeline
+from qa.store.corpus import ensure_index
 from tests.pdf_factory import write_pdf
 from tests.test_corpus import PARK_PAGE, QUESTION
 

@@ -1,10 +1,10 @@
-"""Each reader rule of qa/answer_types.py, shown on a real sentence of the seminar page."""
+"""Each reader rule of qa/ingest/answer_types.py, shown on a real sentence of the seminar page."""
 
 from __future__ import annotations
 
 import pytest
 
-from qa import answer_types as rules
+from qa.ingest import answer_types as rules
 
 
 @pytest.fixture(scope="module")
@@ -232,8 +232,8 @@ The most important project of the lab is the Open Price Index.
 def lab_pipeline(seminar_settings, embedder, tmp_path_factory):
     import dataclasses
 
-    from qa.corpus import ensure_index
     from qa.pipeline import QAPipeline
+    from qa.store.corpus import ensure_index
 
     folder = tmp_path_factory.mktemp("lab")
     page = folder / "lab.txt"

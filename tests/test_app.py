@@ -8,8 +8,8 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.feedback import FeedbackStore
-from qa.presentation import answer_html, escape_text
+from qa.serving.feedback import FeedbackStore
+from qa.serving.presentation import answer_html, escape_text
 from tests.test_pipeline import check_schema
 
 PORTAL = "http://portal.example"
@@ -167,7 +167,7 @@ def test_no_answer_is_kind_and_suggests(seminar_pipeline):
 
 
 def test_follow_up_pronoun_takes_the_previous_topic(seminar_pipeline):
-    from qa.conversation import resolve_follow_up
+    from qa.serving.conversation import resolve_follow_up
 
     resolved = resolve_follow_up("When was it held?", ["Where was the seminar held?"])
     assert resolved == "When was the seminar held?"
@@ -211,7 +211,7 @@ def test_feedback_survives_concurrent_writers(tmp_path):
 
 
 def test_rate_limiter_refills():
-    from qa.ratelimit import RateLimiter
+    from qa.serving.ratelimit import RateLimiter
 
     now = [0.0]
     limiter = RateLimiter(per_minute=60, burst=2, clock=lambda: now[0])

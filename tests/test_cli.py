@@ -76,7 +76,7 @@ def test_errors_are_one_line_without_traceback(index_dir, tmp_path, args, messag
 
 
 def test_feedback_export(tmp_path):
-    from qa.feedback import FeedbackStore
+    from qa.serving.feedback import FeedbackStore
 
     db = tmp_path / "feedback.sqlite3"
     FeedbackStore(db).record({"question": "Where?", "answer": "Shenzhen", "no_answer": False, "confidence": 0.9, "citations": []}, "like")

@@ -13,13 +13,13 @@ import pytest
 from qa.cli import format_answer
 from qa.cli import main as qa_main
 from qa.config import DEFAULT_CORPUS
-from qa.corpus import add_paths, ensure_index, list_documents, remove_documents
 from qa.errors import CorpusError
-from qa.index import load_index, read_manifest
-from qa.loading import clean_text, load_corpus
+from qa.ingest.loading import clean_text, load_corpus
 from qa.pipeline import QAPipeline
-from qa.presentation import answer_html
-from qa.serving import LivePipeline
+from qa.serving.live import LivePipeline
+from qa.serving.presentation import answer_html
+from qa.store.corpus import add_paths, ensure_index, list_documents, remove_documents
+from qa.store.index import load_index, read_manifest
 from tests.pdf_factory import write_pdf
 from tests.test_serving import kill_qa_midway
 
@@ -239,7 +239,7 @@ def test_cli_add_list_remove(settings, park, tmp_path, capsys, monkeypatch):
 
 
 def test_large_corpus_switches_to_hnsw_and_back(settings, embedder, park):
-    from qa.index import is_approximate
+    from qa.store.index import is_approximate
 
     exact = ensure_index(settings, embedder)
     assert not is_approximate(exact.chunk_vectors)

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from qa.definitions import find_definitions
-from qa.document_facts import DATE, SOURCE, DocumentFactReader, _names, asked_fact, asked_short_name
+from qa.ingest.definitions import find_definitions
+from qa.readers.lookups import DATE, SOURCE, DocumentFactReader, _names, asked_fact, asked_short_name
 from qa.types import Chunk, Document, Passage
 
 
@@ -186,9 +186,9 @@ def test_the_full_name_asked_ends_before_what_the_question_says_of_it(seminar_pi
 
 
 def test_full_names_found_stay_right_when_the_cache_is_renewed(seminar_pipeline, monkeypatch):
-    import qa.document_facts
+    import qa.readers.lookups
 
-    monkeypatch.setattr(qa.document_facts, "FULL_NAME_WORDS_KEPT", 1)
+    monkeypatch.setattr(qa.readers.lookups, "FULL_NAME_WORDS_KEPT", 1)
     for question, answer in [
         ("What is the full name of the commission?", "Development and Reform Commission of Shenzhen"),
         ("What is the full name of the company?", "Hua Kong Tsing Jiao company"),

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-import qa.index
+import qa.store.index
 from qa.errors import IndexUnavailableError
-from qa.index import load_index, read_manifest
-from qa.corpus import chunking_settings, ensure_index
+from qa.store.corpus import chunking_settings, ensure_index
+from qa.store.index import load_index, read_manifest
 
 
 @pytest.fixture()
@@ -51,7 +51,7 @@ def test_round_trip(seminar_settings, embedder, small_corpus, tmp_path):
 def test_fresh_index_is_loaded_not_rebuilt(seminar_settings, embedder, small_corpus, tmp_path, monkeypatch):
     settings = _settings(seminar_settings, tmp_path)
     first = ensure_index(settings, embedder, corpus=[str(small_corpus)])
-    monkeypatch.setattr(qa.index, "annotate_documents", lambda *a, **k: pytest.fail("rebuilt a fresh index"))
+    monkeypatch.setattr(qa.store.index, "annotate_documents", lambda *a, **k: pytest.fail("rebuilt a fresh index"))
     second = ensure_index(settings, embedder)  # corpus taken from the manifest
     assert second.location == first.location
 
@@ -88,7 +88,7 @@ def test_crash_during_build_leaves_previous_index_loadable(seminar_settings, emb
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(qa.index.faiss, "write_index", crash)
+    monkeypatch.setattr(qa.store.index.faiss, "write_index", crash)
     with pytest.raises(RuntimeError):
         ensure_index(settings, embedder, force=True)
     loaded = load_index(tmp_path / "index")

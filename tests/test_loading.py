@@ -7,7 +7,7 @@ import pytest
 
 from qa.config import DEFAULT_CORPUS
 from qa.errors import CorpusError
-from qa.loading import clean_text, load_corpus, squad_paragraph_id
+from qa.ingest.loading import clean_text, load_corpus, squad_paragraph_id
 
 
 def test_seminar_page_is_cleaned_and_has_metadata():
@@ -92,9 +92,9 @@ def test_unreadable_inputs_are_clear_errors(tmp_path, name, content, message):
 
 
 def test_oversized_file_is_refused(tmp_path, monkeypatch):
-    import qa.loading
+    import qa.ingest.loading
 
-    monkeypatch.setattr(qa.loading, "MAX_DOCUMENT_BYTES", 10)
+    monkeypatch.setattr(qa.ingest.loading, "MAX_DOCUMENT_BYTES", 10)
     path = tmp_path / "big.txt"
     path.write_text("x" * 11)
     with pytest.raises(CorpusError, match="limit"):

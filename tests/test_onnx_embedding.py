@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
-import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from qa import onnx_embedding
-from qa.config import Settings
-from qa.embedding import SentenceTransformerEmbedder, resolve_model_path
-from qa.errors import ModelError
-from qa.onnx_embedding import OnnxEmbedder
-from qa.pipeline import make_embedder
-
 from conftest import SEMINAR_QUESTIONS
+
+from qa.config import Settings
+from qa.errors import ModelError
+from qa.pipeline import make_embedder
+from qa.store import onnx_embedding
+from qa.store.embedding import SentenceTransformerEmbedder, resolve_model_path
+from qa.store.onnx_embedding import OnnxEmbedder
 
 MODEL = Settings().embedding_model
 
@@ -62,7 +61,7 @@ def test_export_is_cached(onnx_model, cache_dir, monkeypatch) -> None:
 def test_unwritable_cache_still_serves(tmp_path, caplog) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
-    with caplog.at_level(logging.WARNING, logger="qa.onnx_embedding"):
+    with caplog.at_level(logging.WARNING, logger="qa.store.onnx_embedding"):
         model = OnnxEmbedder(MODEL, cache_dir=blocker / "cache")
     assert model.encode(["Who chaired the seminar?"]).shape == (1, model.dimension)
     assert "cannot cache the ONNX graph" in caplog.text

@@ -109,7 +109,7 @@ def test_concurrent_questions_are_answered_correctly(seminar_pipeline):
 def test_batching_embedder_matches_the_model_and_reports_errors(embedder):
     import numpy as np
 
-    from qa.embedding import BatchingEmbedder
+    from qa.store.embedding import BatchingEmbedder
 
     texts = ["When was the seminar held?", "Who is Du Ping?"]
     batched = BatchingEmbedder(embedder.inner, max_batch=4)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from qa.cli import main as cli_main
 from qa.config import Settings
-from qa.question_log import LoggedQuestion, QuestionLog, cutoff_text, open_question_log, read_questions
+from qa.serving.question_log import LoggedQuestion, QuestionLog, cutoff_text, open_question_log, read_questions
 
 TOKEN = "editor-secret-token"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -118,7 +118,7 @@ def test_a_locked_database_does_not_fail_an_answer(seminar_pipeline, settings, c
     locker = sqlite3.connect(settings.feedback_db, isolation_level=None)
     locker.execute("BEGIN EXCLUSIVE")
     try:
-        with caplog.at_level(logging.ERROR, logger="qa.question_log"):
+        with caplog.at_level(logging.ERROR, logger="qa.serving.question_log"):
             started = time.monotonic()
             for _ in range(3):
                 assert _ask(client, "Where was the seminar held?")["answer"]
@@ -170,7 +170,7 @@ def test_disliked_answers_are_listed_with_their_passage(tmp_path, embedder):
     ref = log.record(liked)
     log.set_feedback(ref, "dislike")
     log.flush()
-    from qa.insights import records_by_status
+    from qa.serving.insights import records_by_status
 
     records = records_by_status(read_questions(path, 7), embedder.encode, Settings.load())
     assert records["unanswered"] == []

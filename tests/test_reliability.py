@@ -16,15 +16,16 @@ from pathlib import Path
 
 import orjson
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qa.config import Settings
 from qa.errors import CorpusError
-from qa.loading import load_corpus
-from qa.presentation import escape_text
-from qa.serving import LivePipeline
-from tests.conftest import ROOT
+from qa.ingest.loading import load_corpus
+from qa.serving.live import LivePipeline
+from qa.serving.presentation import escape_text
 from tests.browser_support import free_port, running_app
+from tests.conftest import ROOT
 from tests.test_cli import run_qa
 from tests.test_pipeline import check_schema
 
@@ -125,7 +126,7 @@ def test_cli_stdin_survives_nul_bytes_and_invalid_utf8(seminar_pipeline):
 
 
 def test_folder_ingestion_stays_inside_and_refuses_big_files(tmp_path, monkeypatch):
-    import qa.loading
+    import qa.ingest.loading
 
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -141,7 +142,7 @@ def test_folder_ingestion_stays_inside_and_refuses_big_files(tmp_path, monkeypat
     os.symlink(outside / "secret.txt", folder / "linked.txt")  # a symlinked file pointing out
     [document] = load_corpus([folder])
     assert document.text == "The lab opened in May." and document.title == "Page"
-    monkeypatch.setattr(qa.loading, "MAX_DOCUMENT_BYTES", 1000)
+    monkeypatch.setattr(qa.ingest.loading, "MAX_DOCUMENT_BYTES", 1000)
     (folder / "huge.md").write_text("word " * 1000)
     with pytest.raises(CorpusError) as refused:
         load_corpus([folder])

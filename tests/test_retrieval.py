@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from qa.retrieval import BM25, lexical_terms
+from qa.retrieval.hybrid import BM25, lexical_terms
 
 TEXTS = [
     "The Riverside Data Lab opened on May 1st in Lisbon.",

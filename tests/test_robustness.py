@@ -6,7 +6,8 @@ import dataclasses
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qa.errors import InvalidQuestionError
 from tests.test_pipeline import check_schema

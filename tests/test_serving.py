@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from qa.index import load_index
 from qa.pipeline import QAPipeline, ensure_index
-from qa.serving import LivePipeline
-from tests.conftest import ROOT
+from qa.serving.live import LivePipeline
+from qa.store.index import load_index
 from tests.browser_support import free_port, wait_healthy
+from tests.conftest import ROOT
 
 LAB_PAGE = (
     "Riverside Data Lab opens\nSource:Press Office Date:2021-05-01\n\n"
@@ -93,7 +93,7 @@ def test_feedback_survives_a_kill_mid_write(tmp_path):
     writer = subprocess.Popen(
         [
             sys.executable, "-c",
-            "import sys; from qa.feedback import FeedbackStore; s = FeedbackStore(sys.argv[1]);\n"
+            "import sys; from qa.serving.feedback import FeedbackStore; s = FeedbackStore(sys.argv[1]);\n"
             "r = {'question': 'q' * 500, 'answer': 'a', 'no_answer': False, 'confidence': 0.5, 'citations': []}\n"
             "while True: s.record(r, 'like')",
             str(db),

@@ -147,7 +147,7 @@ def _assert_warm_start_reproduces(onnx_path) -> None:
     import torch
     from transformers import AutoModelForQuestionAnswering
 
-    from qa.embedding import resolve_model_path
+    from qa.store.embedding import resolve_model_path
     from qa.training.warm_start import load_onnx_weights
 
     model = AutoModelForQuestionAnswering.from_pretrained(resolve_model_path("all-MiniLM-L6-v2"),
@@ -185,7 +185,7 @@ def test_rendered_calibration_answers_by_margin_and_refuses_near_misses() -> Non
 def test_windows_hold_the_answer_and_batches_have_fixed_widths(tiny_data) -> None:
     from transformers import AutoTokenizer
 
-    from qa.embedding import resolve_model_path
+    from qa.store.embedding import resolve_model_path
     from qa.training.data import load_articles
     from qa.training.windows import BatchOrder, WindowShape, batch_tensors, encode
 
@@ -258,7 +258,7 @@ def test_a_collection_is_split_by_paragraph() -> None:
 
 
 def test_cpu_features_are_read_from_cpuinfo(tmp_path) -> None:
-    from qa import cpu_features
+    from qa.readers import cpu_features
 
     info = tmp_path / "cpuinfo"
     info.write_text("processor : 0\nflags : fpu sse avx2 avx512f avx512_vnni avx512_bf16 amx_tile\n")

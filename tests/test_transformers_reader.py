@@ -13,7 +13,7 @@ from qa.pipeline import QAPipeline
 def tiny_qa_model(tmp_path_factory):
     from transformers import BertConfig, BertForQuestionAnswering, BertTokenizerFast
 
-    from qa.text import words
+    from qa.ingest.text import words
 
     folder = tmp_path_factory.mktemp("tiny-qa")
     from qa.config import DEFAULT_CORPUS

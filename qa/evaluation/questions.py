@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CorpusError
-from ..loading import squad_paragraph_id
+from qa.errors import CorpusError
+from qa.ingest.loading import squad_paragraph_id
 
 
 @dataclass(frozen=True)

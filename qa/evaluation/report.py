@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .runner import RIGHT_F1, EvalRun
+from qa.evaluation.runner import RIGHT_F1, EvalRun
 
 _MAIN_FIGURES = [
     ("n", "questions"),

@@ -16,10 +16,8 @@ Definitions (also in the README):
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
-import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Settings
-from ..loading import slugify
-from ..pipeline import QAPipeline
-from ..text import sentence_spans
-from ..types import Passage
-from . import metrics
-from .questions import EvalQuestion, is_squad_set, load_questions
+from qa.config import Settings
+from qa.evaluation import metrics
+from qa.evaluation.questions import EvalQuestion, is_squad_set
+from qa.ingest.loading import slugify
+from qa.ingest.text import sentence_spans
+from qa.pipeline import QAPipeline
+from qa.types import Passage
 
 RECALL_DEPTHS = (1, 3, 5, 10)
 RIGHT_F1 = 0.5  # an answer with at least this F1 against the gold counts as right
@@ -282,25 +280,3 @@ def full_report(run: EvalRun) -> dict[str, Any]:
 
 def _pct(part: float, whole: int) -> float | None:
     return round(100.0 * part / whole, 2) if whole else None
-
-
-# -- the command --------------------------------------------------------------------------------------------
-
-
-def run_cli(args: argparse.Namespace, settings: Settings) -> int:
-    from .report import print_table, write_report
-
-    path = Path(args.questions)
-    questions = load_questions(path)
-    if args.limit is not None:
-        questions = questions[: max(0, args.limit)]
-    pipeline = open_pipeline(path, settings, args.corpus, explicit_index=args.index_dir is not None)
-    run = evaluate(pipeline, questions, k=args.k, progress=sys.stderr.isatty(), name=path.stem)
-    report = full_report(run)
-    if args.report:
-        write_report(report, run, Path(args.report))
-    if args.json:
-        print(json.dumps({k: v for k, v in report.items() if k not in ("failures",)}, ensure_ascii=False))
-    else:
-        print_table(report)
-    return 0

@@ -5,17 +5,23 @@
 * :mod:`qa.readers.span_model`, :mod:`qa.readers.spans`: the learned span model on ONNX Runtime, span decoding.
 * :mod:`qa.readers.combiner`, :mod:`qa.readers.learned`: the combiner and the learned reader built on both.
 * :mod:`qa.readers.transformers`: a transformers checkpoint of the user's own (PyTorch).
+* :mod:`qa.readers.question`: what a question asks (answer type, terms, names), shared by every reader.
+* :mod:`qa.readers.lookups`: answers looked up rather than read (the page's byline, a name's definition).
+* :mod:`qa.readers.leads`: the lead floors (unsure outcomes); :mod:`qa.readers.cpu_features`: what the CPU can do.
+
+Takes a question, its embedding and the passages from :mod:`qa.retrieval.hybrid`; gives a
+:class:`~qa.readers.base.SpanPrediction` (a span of a document, its sentence, a confidence) or none.
 """
 
 from __future__ import annotations
 
-from ..config import Settings
-from ..index import CorpusIndex
-from .base import Reader, SpanPrediction
-from .combiner import COMBINER_FILE, Combiner
-from .learned import LearnedReader
-from .rules import RuleReader
-from .span_model import OnnxSpanModel
+from qa.config import Settings
+from qa.readers.base import Reader, SpanPrediction
+from qa.readers.combiner import COMBINER_FILE, Combiner
+from qa.readers.learned import LearnedReader
+from qa.readers.rules import RuleReader
+from qa.readers.span_model import OnnxSpanModel
+from qa.store.index import CorpusIndex
 
 __all__ = ["LearnedReader", "Reader", "RuleReader", "SpanPrediction", "make_reader"]
 
@@ -35,6 +41,6 @@ def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
         if settings.reader_answer_threshold is not None:
             reader.threshold = settings.reader_answer_threshold
         return reader
-    from .transformers import TransformersReader
+    from qa.readers.transformers import TransformersReader
 
     return TransformersReader(settings.reader, index, threshold=settings.answer_threshold)

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from ..types import Passage, Sentence
+from qa.types import Passage, Sentence
 
 if TYPE_CHECKING:
-    from ..index import CorpusIndex
+    from qa.store.index import CorpusIndex
 
 
 def sentence_at(index: "CorpusIndex", passage: Passage, offset: int) -> Sentence | None:

@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import ModelError
+from qa.errors import ModelError
 
 COMBINER_FILE = "combiner.json"
 

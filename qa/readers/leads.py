@@ -17,7 +17,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import ModelError
+from qa.errors import ModelError
 
 LEADS_FILE = Path(__file__).resolve().parent.parent / "models" / "leads.json"
 NO_LEADS = 1.0  # a floor no confidence reaches below the threshold: no lead is ever shown

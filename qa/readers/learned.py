@@ -22,14 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..index import CorpusIndex
-from ..question import QuestionAnalysis
-from ..types import Passage, Sentence
-from .base import SpanPrediction, sentence_at
-from .combiner import Combiner
-from .rules import RuleAssessment, RuleReader
-from .span_model import OnnxSpanModel, Window
-from .spans import best_spans, null_score
+from qa.readers.base import SpanPrediction, sentence_at
+from qa.readers.combiner import Combiner
+from qa.readers.question import QuestionAnalysis
+from qa.readers.rules import RuleAssessment, RuleReader
+from qa.readers.span_model import OnnxSpanModel, Window
+from qa.readers.spans import best_spans, null_score
+from qa.store.index import CorpusIndex
+from qa.types import Passage, Sentence
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The span model reading a rendered question: an English question written by a program, not a person.
 
 A Chinese question over English pages reaches the span model as its English question phrase and terms
-(:mod:`qa.chinese_rendering`). The span model's best span in the first passages is the answer; how sure it is
+(:mod:`qa.chinese.rendering`). The span model's best span in the first passages is the answer; how sure it is
 comes from the span's margin over the window's "no answer" score and from the rule reader's evidence for the
 span's sentence (how much of the question it covers, and the near-miss flags: a name, a title modifier or a
 negation of the question missing, the opposite word present), turned into a probability by a logistic
@@ -16,12 +16,12 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import ModelError
-from ..index import CorpusIndex
-from ..types import Passage
-from .base import SpanPrediction, sentence_at
-from .span_model import OnnxSpanModel
-from .spans import best_spans, null_score
+from qa.errors import ModelError
+from qa.readers.base import SpanPrediction, sentence_at
+from qa.readers.span_model import OnnxSpanModel
+from qa.readers.spans import best_spans, null_score
+from qa.store.index import CorpusIndex
+from qa.types import Passage
 
 CALIBRATION_FILE = "rendered.json"
 # The span's margin over "no answer", and the rule reader's evidence for its sentence (RuleReader.assess).

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from .. import answer_types as rules
-from ..definitions import ALIAS_BRACKET
-from ..types import Sentence, Token
+from qa.ingest import answer_types as rules
+from qa.ingest.definitions import ALIAS_BRACKET
+from qa.types import Sentence, Token
 
 
 @dataclass(frozen=True, slots=True)

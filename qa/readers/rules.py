@@ -19,13 +19,11 @@ from typing import Iterable
 
 import numpy as np
 
-from .. import answer_types as rules
-from ..config import Settings
-from ..index import CorpusIndex
-from ..question import QuestionAnalysis, QuestionAnalyzer
-from ..types import Chunk, Passage, Sentence
-from .base import SpanPrediction
-from .rule_candidates import (
+from qa.config import Settings
+from qa.ingest import answer_types as rules
+from qa.readers.base import SpanPrediction
+from qa.readers.question import QuestionAnalysis, QuestionAnalyzer
+from qa.readers.rule_candidates import (
     Candidate,
     count_items,
     says_the_opposite,
@@ -34,6 +32,8 @@ from .rule_candidates import (
     token_range,
     word_of,
 )
+from qa.store.index import CorpusIndex
+from qa.types import Chunk, Passage, Sentence
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class _SentenceFacts:
 
 
 class RuleReader:
-    """The built-in extractive reader. All its rules and weights are in :mod:`qa.answer_types`."""
+    """The built-in extractive reader. All its rules and weights are in :mod:`qa.ingest.answer_types`."""
 
     # Sentences whose facts are kept (~10-35 kB each with three answer types' candidates: some 20-70 MB);
     # past this the cache starts afresh. The seminar page has 90 sentences, the SQuAD set 374.

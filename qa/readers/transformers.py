@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
-from ..index import CorpusIndex
-from ..types import Passage
-from .base import SpanPrediction
-from .spans import best_spans, null_score
+from qa.errors import ModelError
+from qa.readers.base import SpanPrediction
+from qa.readers.spans import best_spans, null_score
+from qa.store.index import CorpusIndex
+from qa.types import Passage
 
 
 class TransformersReader:

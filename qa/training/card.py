@@ -99,7 +99,7 @@ def write_rendered_card(run_dir: Path, model_dir: Path, calibration: dict) -> Pa
         "",
         "The learned reader's MiniLM-L6 span model (`qa/models/reader/`, its card has the first part of the run),",
         "trained on from the same checkpoint with a share of the questions rendered as the Chinese path renders a",
-        "question (`qa/chinese_rendering.py`: question phrase, terms the passage contains, figures), so that it reads",
+        "question (`qa/chinese/rendering.py`: question phrase, terms the passage contains, figures), so that it reads",
         "such questions. Served by ONNX Runtime"
         f" (`{export['shipped']}`, {export['model_bytes'] / 1e6:.1f} MB); no PyTorch.",
         "",

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Settings
-from ..evaluation.metrics import f1
-from ..readers.combiner import COMBINER_FILE, FEATURES, Combiner
-from ..readers.learned import Candidate
-from .card import write_card
-from .data import Example, answerable_examples, load_articles, shuffled, split_articles
-from .negatives import make_negatives
-from .train import DEFAULT_DATA, TrainingSettings
+from qa.config import Settings
+from qa.evaluation.metrics import f1
+from qa.readers.combiner import COMBINER_FILE, FEATURES, Combiner
+from qa.readers.learned import Candidate
+from qa.training.card import write_card
+from qa.training.data import Example, answerable_examples, load_articles, shuffled, split_articles
+from qa.training.negatives import make_negatives
+from qa.training.train import DEFAULT_DATA, TrainingSettings
 
 RIGHT_F1 = 0.5  # a candidate with at least this F1 against the gold answer counts as right
 
@@ -156,7 +156,7 @@ def held_apart_groups(settings: TrainingSettings, work_dir: Path, articles_per_g
 
 def collect(groups: list[HeldApartGroup]) -> list[Group]:
     """Ask each group's questions (and near misses) through the pipeline, on an index of its own articles."""
-    from ..pipeline import QAPipeline
+    from qa.pipeline import QAPipeline
 
     collected = []
     for held in groups:
@@ -178,7 +178,7 @@ def collect(groups: list[HeldApartGroup]) -> list[Group]:
 
 def served_answers(group: Group) -> list[str | None]:
     """The group's questions asked as the app asks them (the shipped combiner, the early exit, lookups)."""
-    from ..pipeline import QAPipeline
+    from qa.pipeline import QAPipeline
 
     pipeline = QAPipeline.open(group.settings, build_missing=False)
     return [pipeline.ask(q.example.question).answer for q in group.questions]

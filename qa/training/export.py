@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluation.metrics import f1
-from ..readers.span_model import MODEL_FILE, SETTINGS_FILE, TOKENIZER_FILE, OnnxSpanModel
-from ..readers.spans import best_spans
-from .data import Example
+from qa.evaluation.metrics import f1
+from qa.readers.span_model import MODEL_FILE, SETTINGS_FILE, TOKENIZER_FILE, OnnxSpanModel
+from qa.readers.spans import best_spans
+from qa.training.data import Example
 
 OPSET = 17
 MAX_QUESTION_TOKENS = 64

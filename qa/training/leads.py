@@ -15,13 +15,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from ..config import Settings
-from ..evaluation.runner import holds_answer
-from ..readers.leads import LEADS_FILE, FittedFloor, LeadFloors
-from .combiner import add_group_arguments, held_apart_groups
-from .train import TrainingSettings
+from qa.config import Settings
+from qa.evaluation.runner import holds_answer
+from qa.readers.leads import LEADS_FILE, FittedFloor, LeadFloors
+from qa.training.combiner import add_group_arguments, held_apart_groups
+from qa.training.train import TrainingSettings
 
 READERS = ("rules", "learned")
 FLOOR_GRID = tuple(round(0.01 * i, 2) for i in range(0, 100))
@@ -62,7 +60,7 @@ def _balance(rows: list[LeadRow], floor: float) -> float:
 
 def ask_groups(groups, reader: str) -> tuple[list[list[LeadRow]], float]:
     """Each group's questions asked with ``reader`` and every lead shown; and the reader's threshold."""
-    from ..pipeline import QAPipeline
+    from qa.pipeline import QAPipeline
 
     rows, threshold = [], 1.0
     for group in groups:

@@ -22,8 +22,8 @@ import random
 import re
 from collections import Counter
 
-from ..answer_types import ANTONYMS
-from .data import Article, Example
+from qa.ingest.answer_types import ANTONYMS
+from qa.training.data import Article, Example
 
 OTHER_PARAGRAPH = "other_paragraph"
 NEGATION = "negation"

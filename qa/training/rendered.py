@@ -1,7 +1,7 @@
 """``qa fit-rendered``: calibrate the span model on rendered questions, on held-apart training articles.
 
 A Chinese question reaches the span model rendered as an English question phrase and terms
-(:mod:`qa.chinese_rendering`). There is no training set of Chinese questions over English pages, so the
+(:mod:`qa.chinese.rendering`). There is no training set of Chinese questions over English pages, so the
 calibration is fitted on what is closest: English questions of the held-apart articles (the same groups and
 near misses as ``qa fit-combiner``) rendered in the same style, and read the same way (the first passages the
 English retriever finds, the terms the passages do not contain left out). Each question gives its best span's
@@ -20,15 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chinese_rendering import passage_words, render_english
-from ..config import Settings
-from ..evaluation.metrics import f1
-from ..readers.rendered import CALIBRATION_FILE, FEATURES, RenderedCalibration, RenderedQuestionReader
-from ..readers.span_model import OnnxSpanModel
-from .card import write_rendered_card
-from .combiner import RIGHT_F1, HeldApartGroup, add_group_arguments, fit_logistic, held_apart_groups
-from .data import Example
-from .train import TrainingSettings
+from qa.chinese.rendering import passage_words, render_english
+from qa.config import Settings
+from qa.evaluation.metrics import f1
+from qa.readers.rendered import CALIBRATION_FILE, FEATURES, RenderedCalibration, RenderedQuestionReader
+from qa.readers.span_model import OnnxSpanModel
+from qa.training.card import write_rendered_card
+from qa.training.combiner import RIGHT_F1, HeldApartGroup, add_group_arguments, fit_logistic, held_apart_groups
+from qa.training.data import Example
+from qa.training.train import TrainingSettings
+
 
 @dataclass(frozen=True)
 class RenderedRow:
@@ -43,7 +44,7 @@ class RenderedRow:
 
 def read_group(group: HeldApartGroup, model: OnnxSpanModel, passages_read: int) -> list[RenderedRow]:
     """Every question of the group rendered and read by the span model (the shipped calibration unused)."""
-    from ..pipeline import QAPipeline
+    from qa.pipeline import QAPipeline
 
     pipeline = QAPipeline.open(group.settings, corpus=list(group.settings.corpus))
     placeholder = RenderedCalibration({}, 0.0, 0.5, "placeholder", {})

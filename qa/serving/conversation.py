@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 
-from .annotation import load_spacy
+from qa.ingest.annotation import load_spacy
 
 _THING_PRONOUNS = {"it": "{}", "its": "{}'s", "they": "{}", "them": "{}", "their": "{}'s", "there": "at {}"}
 _PERSON_PRONOUNS = {"he": "{}", "she": "{}", "him": "{}", "his": "{}'s", "her": "{}'s"}

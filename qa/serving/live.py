@@ -12,10 +12,10 @@ import logging
 import threading
 from pathlib import Path
 
-from .embedding import Embedder
-from .errors import QAError
-from .index import live_version_name, load_index
-from .pipeline import QAPipeline
+from qa.errors import QAError
+from qa.pipeline import QAPipeline
+from qa.store.embedding import Embedder
+from qa.store.index import live_version_name, load_index
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The manifest records the corpus as a list of source paths (files or folders) and the ids of documents an
 editor removed although their file is still in a source folder. Every change goes through one step,
 :func:`_sync`, under the index folder's writer lock: read the sources, work out the documents the index should
-hold, and let :func:`qa.index.update_index` embed only what is new or changed. The result is written as a new
+hold, and let :func:`qa.store.index.update_index` embed only what is new or changed. The result is written as a new
 index version and made live atomically, so a server keeps answering from the old version until the new one is
 complete, and an update killed half-way leaves the old version live.
 """
@@ -15,11 +15,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .chunking import ChunkingSettings
-from .config import Settings
-from .embedding import Embedder
-from .errors import CorpusError, IndexUnavailableError
-from .index import (
+from qa.config import Settings
+from qa.errors import CorpusError, IndexUnavailableError
+from qa.ingest.chunking import ChunkingSettings
+from qa.ingest.loading import load_documents
+from qa.store.embedding import Embedder
+from qa.store.index import (
     CorpusIndex,
     IndexChanges,
     VectorIndexSettings,
@@ -31,8 +32,7 @@ from .index import (
     update_index,
     write_version,
 )
-from .loading import load_documents
-from .types import Document
+from qa.types import Document
 
 log = logging.getLogger(__name__)
 

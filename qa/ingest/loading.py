@@ -13,13 +13,13 @@ import io
 import json
 import re
 import unicodedata
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
-from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
-from .errors import CorpusError
-from .types import Document
+from qa.errors import CorpusError
+from qa.types import Document
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}

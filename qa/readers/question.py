@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Iterable
 
-from . import answer_types as rules
-from .annotation import load_spacy
+from qa.ingest import answer_types as rules
+from qa.ingest.annotation import load_spacy
 
 
 @dataclass(frozen=True)

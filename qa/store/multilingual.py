@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import Embedder
-from .index import CorpusIndex
-from .types import Sentence
+from qa.store.embedding import Embedder
+from qa.store.index import CorpusIndex
+from qa.types import Sentence
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class CorpusWords:
 
     ``hubness`` is, for each word, its mean similarity to its ``neighbours`` nearest words among a reference
     list of common words of the other language: some words ("established", "center") are near everything
-    in the multilingual space, and word matching discounts them (CSLS, see :func:`qa.chinese.align_terms`).
+    in the multilingual space, and word matching discounts them (CSLS, see :func:`qa.chinese.reader.align_terms`).
     """
 
     words: tuple[str, ...]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from .types import Chunk, Document, Sentence
+from qa.types import Chunk, Document, Sentence
 
 # Paragraph, line, sentence end, clause, word, character.
 SEPARATORS = ["\n\n", "\n", ". ", "。", "; ", ", ", " ", ""]

@@ -8,7 +8,7 @@ such questions from the byline of the best retrieved passage's document, citing 
 the text, and steps aside (``None``) for every other question or when the document has no such byline.
 
 "What does SIC stand for?" and "What is the full name of the Institute?" ask for the long name a document
-defines for a short one (:mod:`qa.definitions`); :class:`DefinitionReader` answers them with the long name,
+defines for a short one (:mod:`qa.ingest.definitions`); :class:`DefinitionReader` answers them with the long name,
 cited where it is defined.
 """
 
@@ -18,12 +18,12 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .definitions import Definition, find_full_names, short_key
-from .index import CorpusIndex
-from .loading import byline_offsets
-from .readers.base import SpanPrediction
-from .retrieval import STOPWORDS
-from .types import Chunk, Passage
+from qa.ingest.definitions import Definition, find_full_names, short_key
+from qa.ingest.loading import byline_offsets
+from qa.readers.base import SpanPrediction
+from qa.retrieval.hybrid import STOPWORDS
+from qa.store.index import CorpusIndex
+from qa.types import Chunk, Passage
 
 DATE, SOURCE = "date", "source"
 

@@ -20,8 +20,8 @@ from typing import IO, Any, Callable, Sequence
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from .config import Settings
-from .question_log import LoggedQuestion
+from qa.config import Settings
+from qa.serving.question_log import LoggedQuestion
 
 STATUSES = ("unanswered", "unsure", "low_confidence", "disliked")
 CSV_COLUMNS = ("status", "question", "count", "matching", "first_asked", "last_asked", "answered_share", "answer",

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-from .sqlite_schema import AddedColumn, add_missing_columns
+from qa.serving.sqlite_schema import AddedColumn, add_missing_columns
 
 VERDICTS = ("like", "dislike")
 # outcome: answered, unsure or none; lead: the lead shown when unsure (JSON), so that a like or dislike of a

@@ -11,7 +11,7 @@ its English content terms, with its numbers written as English writes them:
   grammar (:data:`QUESTION_PHRASES`): 谁 → "Who", 什么时候 → "When", 哪一年 → "In what year", 多少 → "How
   many", 多高 → "How high", 为什么 → "Why", but 称为什么 ("called what") → "What". 哪/什么 + a noun the
   Chinese path knows (哪所大学) → "Which university".
-* The **content terms** are those the Chinese path already found (:class:`qa.chinese.ChineseReader`): names
+* The **content terms** are those the Chinese path already found (:class:`qa.chinese.reader.ChineseReader`): names
   matched across scripts, dictionary senses in the corpus's words, the multilingual model's nearest words.
 * **Numbers**: 2015年 → 2015, 5月 → May, 第49届 → 49th, 70年代 → 1970s, 三十八 → 38.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from .question import QuestionAnalysis
+from qa.readers.question import QuestionAnalysis
 
 # (pattern, English question phrase), first match wins: the specific before the general.
 QUESTION_PHRASES: list[tuple[re.Pattern[str], str]] = [

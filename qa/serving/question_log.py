@@ -22,9 +22,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
-from .errors import QAError
-from .sqlite_schema import AddedColumn, add_missing_columns
+from qa.config import Settings
+from qa.errors import QAError
+from qa.serving.sqlite_schema import AddedColumn, add_missing_columns
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .embedding import resolve_model_path
-from .errors import ModelError
+from qa.errors import ModelError
+from qa.store.embedding import resolve_model_path
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ _WEIGHT_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
 
 
 class OnnxEmbedder:
-    """An :class:`~qa.embedding.Embedder` running a mean-pooled sentence-transformers model on ONNX Runtime."""
+    """An :class:`~qa.store.embedding.Embedder` running a mean-pooled sentence-transformers model on ONNX Runtime."""
 
     def __init__(self, model: str, cache_dir: Path, threads: int = 1, batch_size: int = 64) -> None:
         path = Path(resolve_model_path(model))

@@ -16,9 +16,9 @@ import faiss
 import numpy as np
 from scipy import sparse
 
-from .index import CorpusIndex, set_search_depth
-from .text import words
-from .types import Passage
+from qa.ingest.text import words
+from qa.store.index import CorpusIndex, set_search_depth
+from qa.types import Passage
 
 # Function words that carry no retrieval signal (a short list: BM25's idf discounts the rest).
 STOPWORDS = frozenset(

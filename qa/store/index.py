@@ -23,21 +23,21 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from importlib import metadata
 from functools import cached_property
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import faiss
 import numpy as np
 
-from .annotation import ANNOTATION_VERSION, annotate_documents
-from .chunking import Chunker, ChunkingSettings
-from .definitions import Definition, find_definitions
-from .embedding import Embedder
-from .errors import IndexUnavailableError
-from .loading import corpus_fingerprint
-from .types import Chunk, Document, Sentence, Span, Token
+from qa.errors import IndexUnavailableError
+from qa.ingest.annotation import ANNOTATION_VERSION, annotate_documents
+from qa.ingest.chunking import Chunker, ChunkingSettings
+from qa.ingest.definitions import Definition, find_definitions
+from qa.ingest.loading import corpus_fingerprint
+from qa.store.embedding import Embedder
+from qa.types import Chunk, Document, Sentence, Span, Token
 
 FORMAT_VERSION = 2
 CURRENT_POINTER = "CURRENT"

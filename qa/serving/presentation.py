@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .corpus import DocumentEntry
-from .insights import DayCount
-from .language import CHINESE, ENGLISH, detect_language
-from .loading import SUPPORTED_NAMES, SUPPORTED_SUFFIXES
-from .types import Answer, Citation, Document
+from qa.chinese.language import CHINESE, ENGLISH, detect_language
+from qa.ingest.loading import SUPPORTED_NAMES, SUPPORTED_SUFFIXES
+from qa.serving.insights import DayCount
+from qa.store.corpus import DocumentEntry
+from qa.types import Answer, Citation, Document
 
 # HTML's specials and the characters Markdown would interpret, each as a numeric character reference, in one
 # pass (escaping HTML first and Markdown after would escape the '#' of "&#x27;" again: "Xi&#x27;an" on screen).
@@ -242,7 +242,7 @@ def questions_page_html(
     records: dict[str, list[dict[str, Any]]], days: list[DayCount], period: int, base: str, log_on: bool
 ) -> str:
     """The editors' Questions page: questions per day, then the unanswered, unsure, low-confidence and disliked groups
-    of the last ``period`` days (``records`` by status, as :func:`qa.insights.select` gives them). All text
+    of the last ``period`` days (``records`` by status, as :func:`qa.serving.insights.select` gives them). All text
     escaped: visitors typed it."""
     periods = " ".join(
         f"<strong>{n} days</strong>" if n == period else f'<a href="{html.escape(base)}/questions?days={n}">{n} days</a>'
