@@ -24,8 +24,9 @@ build: install
 run: install
 	$(BIN)/python app.py
 
+# Ends with a line naming the browser and accessibility tests when they were skipped (no Chromium).
 test: install
-	$(BIN)/python -m pytest -q
+	@status=0; $(BIN)/python -m pytest -q || status=$$?; cat .pytest_cache/not-run.txt 2>/dev/null; exit $$status
 
 eval: install
 	$(BIN)/qa eval eval/questions/seminar.jsonl --report eval/reports/seminar

@@ -38,6 +38,28 @@ def pytest_terminal_summary(terminalreporter, config) -> None:  # type: ignore[n
         terminalreporter.section("figures")
         for line in figures:
             terminalreporter.write_line(line)
+    _say_what_did_not_run(terminalreporter)
+
+
+NOT_RUN_FILE = ROOT / ".pytest_cache" / "not-run.txt"  # `make test` prints it after pytest's own last line
+
+
+def _say_what_did_not_run(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """When the browser and accessibility tests were skipped for want of Chromium, a plain line saying so (and
+    how to run them), written for `make test` to print last: a newcomer must not read "passed" as "everything
+    ran"."""
+    from tests.browser_support import NO_CHROMIUM
+
+    skipped = [r.nodeid for r in terminalreporter.stats.get("skipped", [])
+               if isinstance(r.longrepr, tuple) and NO_CHROMIUM in str(r.longrepr[2])]
+    NOT_RUN_FILE.unlink(missing_ok=True)
+    if skipped:
+        files = sorted({nodeid.split("::")[0] for nodeid in skipped})
+        NOT_RUN_FILE.parent.mkdir(exist_ok=True)
+        NOT_RUN_FILE.write_text(
+            f"NOT RUN: {len(skipped)} browser and accessibility tests ({', '.join(files)}): there is no Chromium here. "
+            "To run them: apt-get install chromium, then make test (bash .ci/run installs it and runs everything).\n"
+        )
 
 
 @pytest.fixture(scope="session")
