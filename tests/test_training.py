@@ -134,12 +134,18 @@ def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path)
     assert [r["step"] for r in records] == [2, 4]
     assert {"dev_rendered_f1", "dev_styled_f1", "windows_per_minute", "pass"} <= set(records[1])
     export = json.loads((out / "export.json").read_text())
-    assert export["shipped"] in ("int8", "fp32") and export["model_bytes"] > 1_000_000
+    assert export["shipped"] in ("fp32", "fp32 + int8 (VNNI)") and export["model_bytes"] > 1_000_000
     model = OnnxSpanModel(ship)
     [window] = model.score("Which town does river number 1 flow through?", ["The river flows through Town11."])
     assert window.start_logits.shape == window.end_logits.shape == (len(window.offsets),)
-    if export["shipped"] == "fp32":  # the run goes on from the shipped weights where its folder was lost
-        _assert_warm_start_reproduces(ship / "model.onnx")
+    _assert_warm_start_reproduces(ship / "model.onnx")  # where the run folder was lost, it goes on from these
+    assert OnnxSpanModel(ship, int8=False).precision == "fp32"
+    if export["int8_model_bytes"]:  # int8 beside it, with the span head left in fp32
+        assert OnnxSpanModel(ship, int8=True).precision == "int8"
+        import onnx
+
+        head = [n for n in onnx.load(str(ship / "model.int8.onnx")).graph.node if "qa_outputs" in n.name]
+        assert head and all(n.op_type in ("MatMul", "Add") for n in head)
 
 
 def _assert_warm_start_reproduces(onnx_path) -> None:
