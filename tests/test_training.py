@@ -46,6 +46,22 @@ def test_entity_and_number_swaps_leave_the_paragraph_without_the_new_words() -> 
     assert 1036 <= year <= 1096 and str(year) not in context
 
 
+def test_exclusion_and_impossible_condition_near_misses() -> None:
+    from qa.training.negatives import with_exclusion, with_impossible_condition
+
+    context = "The city was founded by Romulus in 753 BC and walled in 1820; Remus left in 1830."
+    assert with_exclusion("Who founded the city?", "Romulus", context) == "Who founded the city other than Romulus?"
+    assert with_exclusion("Who founded it?", "the people of the hills", context) is None  # not a name
+    assert with_exclusion("Who founded it?", "Romulus and Remus", context) is None  # a list
+    rng = random.Random(3)
+    for _ in range(20):
+        question = with_impossible_condition("Who walled the city?", context, rng)
+        year = int(question.rstrip("?").split()[-1])
+        assert question.startswith("Who walled the city ") and (year > 1830 or year < 1820)
+    assert with_impossible_condition("Who walled the city in 1820?", context, rng) is None  # names a year itself
+    assert with_impossible_condition("Who walled it?", "No years here.", rng) is None
+
+
 def _article(title: str, n: int) -> dict:
     paragraphs = []
     for p in range(3):

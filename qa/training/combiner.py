@@ -1,9 +1,10 @@
 """``qa fit-combiner``: fit the learned reader's combiner on held-apart training articles.
 
-The articles that ``qa train-reader`` held apart (never trained on) are indexed in small groups, as the
-SQuAD benchmark is (a few Wikipedia articles, open book), and their questions asked through the real
-pipeline: retrieval, the span model, the rule reader's evidence. Near misses made from some of the
-questions (:mod:`qa.training.negatives`) are the unanswerable ones. Every candidate of every question is a
+The articles that ``qa train-reader`` held apart (never trained on), of every source (Wikipedia, new Wikipedia,
+Reddit, Amazon reviews), are indexed in small groups (open book), and their questions asked through the real
+pipeline: retrieval, the span model, the rule reader's evidence. Near misses of six kinds made from some of
+the questions (:mod:`qa.training.negatives`) are the unanswerable ones, and a quarter of all the questions are
+written as visitors type (:mod:`qa.training.styles`). Every candidate of every question is a
 row, labelled right when its F1 with the gold answer is at least 0.5 (never, for a near miss).
 
 The groups are split in two: the combiner (a logistic regression with L2, by Newton's method) and its
@@ -26,8 +27,9 @@ from qa.evaluation.metrics import f1
 from qa.readers.combiner import COMBINER_FILE, FEATURES, Combiner
 from qa.readers.learned import Candidate
 from qa.training.card import write_card
-from qa.training.data import Example, answerable_examples, load_articles, shuffled, split_articles
-from qa.training.negatives import make_negatives
+from qa.training.data import Article, Example, answerable_examples, load_articles, shuffled, split_articles
+from qa.training.negatives import HELD_APART_NEAR_MISS_KINDS, make_negatives
+from qa.training.styles import maybe_restyle
 from qa.training.train import DEFAULT_DATA, TrainingSettings
 
 RIGHT_F1 = 0.5  # a candidate with at least this F1 against the gold answer counts as right
@@ -111,6 +113,10 @@ def figures(questions: list[Question], answers: list[str | None]) -> dict:
         "f1": round(100 * float(np.mean([_score(q, a) for q, a in zip(questions, answers)])), 2),
         "has_ans_f1": round(100 * float(np.mean([_score(q, a) for q, a in has])), 2) if has else None,
         "no_ans_accuracy": round(100 * float(np.mean([a is None for _, a in neg])), 2) if neg else None,
+        "no_ans_accuracy_by_kind": {
+            kind: round(100 * float(np.mean([a is None for q, a in neg if q.example.kind == kind])), 1)
+            for kind in sorted({q.example.kind for q, _ in neg})
+        },
     }
 
 
@@ -128,20 +134,34 @@ class HeldApartGroup:
 
     settings: Settings
     examples: list[Example]  # answerable ones, then their near misses
+    source: str = ""
+
+
+SOURCES = ("squad-v1.1", "new_wiki", "reddit", "amazon")  # how each source's articles name it
+PIECE_PARAGRAPHS = 12  # an article is asked about in pieces of this many paragraphs, as one small corpus
 
 
 def held_apart_groups(settings: TrainingSettings, work_dir: Path, articles_per_group: int, groups: int,
-                      questions_per_group: int, near_miss_share: float, reader_settings: Settings) -> list[HeldApartGroup]:
-    """Groups of held-apart Wikipedia articles (the same for a seed), each written as a SQuAD file in
-    ``work_dir/group-N/`` with its questions and near misses, and settings whose index folder is beside it."""
+                      questions_per_group: int, near_miss_share: float, reader_settings: Settings,
+                      style_share: float = 0.25) -> list[HeldApartGroup]:
+    """Groups of held-apart articles (the same for a seed), the sources taken in turn (Wikipedia, new Wikipedia,
+    Reddit, Amazon reviews), each group ``articles_per_group`` pieces of ``PIECE_PARAGRAPHS`` paragraphs,
+    written as a SQuAD file in ``work_dir/group-N/`` with settings whose index folder is beside it. Its
+    questions: answerable ones, near misses of every kind (:data:`HELD_APART_NEAR_MISS_KINDS`), and
+    ``style_share`` of them written as visitors type (:mod:`qa.training.styles`), so that no fit learns to
+    distrust a question for its style."""
     _, held = split_articles(load_articles(settings.data), settings.held_apart_share, settings.seed)
-    wikipedia = [a for a in held if "squad-v1.1" in a.source or "new_wiki" in a.source]
-    chosen = shuffled(wikipedia, settings.seed)[: articles_per_group * groups]
+    pools = {source: shuffled([piece for a in held if source in a.source for piece in _pieces(a)], settings.seed)
+             for source in SOURCES}
     made = []
-    for g in range(0, len(chosen), articles_per_group):
-        group = chosen[g : g + articles_per_group]
+    for g in range(groups):
+        source, turn = SOURCES[g % len(SOURCES)], g // len(SOURCES)
+        group = pools[source][turn * articles_per_group : (turn + 1) * articles_per_group]
+        if not group:
+            continue
         answerable = shuffled(answerable_examples(group), settings.seed)[:questions_per_group]
-        negatives = make_negatives(group, answerable, 0.0, near_miss_share, settings.seed + 2)
+        negatives = make_negatives(group, answerable, 0.0, near_miss_share, settings.seed + 2, HELD_APART_NEAR_MISS_KINDS)
+        examples = [maybe_restyle(e, style_share, settings.seed) for e in answerable + negatives]
         folder = work_dir / f"group-{len(made) + 1}"
         folder.mkdir(parents=True, exist_ok=True)
         corpus = folder / "held_apart.json"
@@ -149,9 +169,18 @@ def held_apart_groups(settings: TrainingSettings, work_dir: Path, articles_per_g
                 for a in group]
         corpus.write_text(json.dumps({"version": "v2.0", "data": data}))
         own = dataclasses.replace(reader_settings, index_dir=folder / "index", corpus=(str(corpus),))
-        print(f"group {len(made) + 1}: {[a.title for a in group]}: {len(answerable) + len(negatives)} questions")
-        made.append(HeldApartGroup(own, answerable + negatives))
+        print(f"group {len(made) + 1} ({source}): {[a.title for a in group]}: {len(examples)} questions")
+        made.append(HeldApartGroup(own, examples, source))
     return made
+
+
+def _pieces(article: Article) -> list[Article]:
+    """The article in pieces of ``PIECE_PARAGRAPHS`` paragraphs (the last may be shorter), each named apart."""
+    paragraphs = article.paragraphs
+    if len(paragraphs) <= PIECE_PARAGRAPHS:
+        return [article]
+    return [Article(f"{article.title} ({i // PIECE_PARAGRAPHS + 1})", article.source, paragraphs[i : i + PIECE_PARAGRAPHS])
+            for i in range(0, len(paragraphs), PIECE_PARAGRAPHS)]
 
 
 def collect(groups: list[HeldApartGroup]) -> list[Group]:
@@ -188,11 +217,11 @@ def add_group_arguments(parser: argparse.ArgumentParser, fitted: str) -> None:
     """The training data and the held-apart groups' flags, shared by ``qa fit-combiner`` and ``qa fit-rendered``
     (the same defaults: both are fitted and checked on the same groups)."""
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--groups", type=int, default=5)
+    parser.add_argument("--groups", type=int, default=8, help="the sources take turns: 8 gives each two groups")
     parser.add_argument("--articles-per-group", type=int, default=2)
     parser.add_argument("--questions-per-group", type=int, default=110)
     parser.add_argument("--near-miss-share", type=float, default=0.8)
-    parser.add_argument("--fit-groups", type=int, default=3, help=f"groups {fitted} is fitted on; the rest check it")
+    parser.add_argument("--fit-groups", type=int, default=4, help=f"groups {fitted} is fitted on; the rest check it")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,12 @@ Two families, after Rajpurkar et al. (2018), who wrote SQuAD 2.0's unanswerable 
 Every near miss changes a word that the paragraph contains for one it does not, so the paragraph cannot answer
 the new question by the same words; the check is lexical and some near misses stay answerable in spirit,
 which SQuAD 2.0's own crowd workers also produced.
+
+Two more kinds of Rajpurkar et al. are made for the held-apart questions the combiner and the lead floors are
+fitted on (not for the span model's training stream, which stays as it was trained): ``mutual_exclusion``
+(the question asks for something *other than* the paragraph's answer: "Who founded the city other than
+Romulus?") and ``impossible_condition`` (a time the paragraph does not reach: "... after 1950?" over a
+paragraph whose years end in 1920).
 """
 
 from __future__ import annotations
@@ -30,8 +36,13 @@ NEGATION = "negation"
 ANTONYM = "antonym"
 ENTITY_SWAP = "entity_swap"
 NUMBER_SWAP = "number_swap"
-NEAR_MISS_KINDS = (NEGATION, ANTONYM, ENTITY_SWAP, NUMBER_SWAP)
-KINDS = (OTHER_PARAGRAPH, *NEAR_MISS_KINDS)
+MUTUAL_EXCLUSION = "mutual_exclusion"
+IMPOSSIBLE_CONDITION = "impossible_condition"
+NEAR_MISS_KINDS = (NEGATION, ANTONYM, ENTITY_SWAP, NUMBER_SWAP)  # the span model's training stream
+HELD_APART_NEAR_MISS_KINDS = (*NEAR_MISS_KINDS, MUTUAL_EXCLUSION, IMPOSSIBLE_CONDITION)
+KINDS = (OTHER_PARAGRAPH, *HELD_APART_NEAR_MISS_KINDS)
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_SHORT_ANSWER_WORDS = 4  # "other than X" only for a short answer: a list or a clause would still be answered
 
 _WORD = re.compile(r"\w+")
 _AUXILIARY = re.compile(r"\b(is|are|was|were|did|does|do|can|could|will|would|has|have|had|should|may|might|must)\b")
@@ -158,15 +169,41 @@ def with_other_number(question: str, context: str, rng: random.Random) -> str | 
     return None
 
 
+def with_exclusion(question: str, answer: str, context: str) -> str | None:
+    """The question asking for something other than its answer, when the answer is a name (capitalised, short,
+    not a list) that the paragraph names once."""
+    if not answer or not answer[0].isupper() or len(answer.split()) > _SHORT_ANSWER_WORDS:
+        return None
+    if re.search(r",|\band\b|\bor\b", answer):
+        return None
+    if context.count(answer) != 1 or not question.rstrip().endswith("?"):
+        return None
+    return question.rstrip()[:-1].rstrip() + f" other than {answer}?"
+
+
+def with_impossible_condition(question: str, context: str, rng: random.Random) -> str | None:
+    """The question limited to a time after the paragraph's last year (or before its first), when the question
+    names no year itself."""
+    years = [int(y) for y in _YEAR.findall(context)]
+    if not years or _YEAR.search(question) or not question.rstrip().endswith("?"):
+        return None
+    if rng.random() < 0.5:
+        condition = f"after {max(years) + rng.randint(5, 40)}"
+    else:
+        condition = f"before {min(years) - rng.randint(5, 40)}"
+    return question.rstrip()[:-1].rstrip() + f" {condition}?"
+
+
 def make_negatives(
     articles: list[Article],
     answerable: list[Example],
     other_paragraph_share: float,
     near_miss_share: float,
     seed: int,
+    near_miss_kinds: tuple[str, ...] = NEAR_MISS_KINDS,
 ) -> list[Example]:
     """For each answerable example, with the given probabilities, an other-paragraph negative and a near miss
-    (of a kind chosen at random among those that apply to the question)."""
+    (of a kind chosen at random among ``near_miss_kinds`` that apply to the question)."""
     rng = random.Random(seed)
     by_title = {a.title: a for a in articles}
     paragraphs: dict[str, ArticleParagraphs] = {}
@@ -187,8 +224,10 @@ def make_negatives(
                 ANTONYM: lambda: with_antonym(example.question, example.context),
                 ENTITY_SWAP: lambda: with_other_entity(example.question, example.context, index.names, rng),
                 NUMBER_SWAP: lambda: with_other_number(example.question, example.context, rng),
+                MUTUAL_EXCLUSION: lambda: with_exclusion(example.question, example.answer_text, example.context),
+                IMPOSSIBLE_CONDITION: lambda: with_impossible_condition(example.question, example.context, rng),
             }
-            kinds = list(NEAR_MISS_KINDS)
+            kinds = list(near_miss_kinds)
             rng.shuffle(kinds)
             # The rarer kinds first, when they apply: a negation applies to almost every question.
             kinds.sort(key=lambda k: k == NEGATION)
