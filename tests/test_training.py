@@ -289,3 +289,31 @@ def test_cpu_features_are_read_from_cpuinfo(tmp_path) -> None:
     assert cpu_features.has_bf16(flags) and cpu_features.has_vnni(flags)
     assert not cpu_features.has_bf16(frozenset({"avx2"})) and not cpu_features.has_vnni(frozenset({"avx2"}))
     assert cpu_features.cpu_flags.__wrapped__(tmp_path / "missing") == frozenset()
+
+
+def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
+    from qa.training.card import write_card
+    from qa.training.train import TrainingSettings, _jsonable
+
+    run, model = tmp_path / "run", tmp_path / "model"
+    run.mkdir()
+    model.mkdir()
+    (run / "data.json").write_text(json.dumps({
+        "settings": _jsonable(TrainingSettings()), "articles": {"train": 867, "held_apart": 38},
+        "train_examples": {"answerable": 100682, "negation": 9785}, "windows": 169193, "steps_per_pass": 10574,
+        "max_steps": 21148, "bf16": True, "cpu_flags": "avx2 avx512_bf16 avx512_vnni avx512f", "threads": 2}))
+    (run / "log.jsonl").write_text("\n".join(json.dumps(
+        {"step": s, "pass": round(s / 10574, 3), "loss": 2.0 - s / 1e4, "windows_per_minute": w, "dev_f1": 60 + s / 1e3,
+         "dev_styled_f1": 55.0, "dev_rendered_f1": 40.0, "dev_auc": 0.8, "dev_refused_at_0": {"negation": 90.0}})
+        for s, w in ((1000, 790), (2000, 812))))
+    (run / "export.json").write_text(json.dumps({"fp32_dev_f1": 70.1, "int8_dev_f1": 69.5, "shipped": "fp32 + int8 (VNNI)",
+                                                 "model_bytes": 90_400_000, "int8_model_bytes": 23_000_000}))
+    row = {"questions": 600, "unanswerable": 250, "f1": 60.0, "has_ans_f1": 55.0, "no_ans_accuracy": 70.0,
+           "no_ans_accuracy_by_kind": {"negation": 80.0, "mutual_exclusion": 50.0}}
+    (run / "combiner.json").write_text(json.dumps({"combiner": {"fitted_on": "600 questions", "threshold": 0.35},
+                                                   "check": {"learned reader": row}}))
+    card = write_card(run, model).read_text()
+    assert "2,000 of 21,148 (0.19 passes of 10,574 steps)" in card
+    assert "avx512_bf16" in card and "bf16 autocast on" in card and "790–812 windows a minute" in card
+    assert "| 2000 | 0.189 | 1.8 | 62.0 | 55.0 | 40.0 | 0.8 |" in card
+    assert "mutual_exclusion 50.0 %" in card and "int8 23.0 MB, loaded where the CPU has VNNI" in card

