@@ -53,7 +53,7 @@ loadtest: install
 
 # Known vulnerabilities in the installed dependencies: pip-audit, in a venv of its own (its own dependencies are
 # not audited), --strict so that a package it could not look up fails the run instead of passing unchecked.
-# Not part of `make test`: from the project's machines the vulnerability data cannot be had (README,
+# Not part of `make test`: from the project's machines the vulnerability data cannot be had (docs/operations.md,
 # "Reliability and security"), and every run fails with "Dependency not found on PyPI".
 audit: install
 	$(PYTHON) -m venv .venv-audit

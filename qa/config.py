@@ -73,7 +73,7 @@ class Settings:
     # Reader: "rules" (the rule reader, with answer_threshold), "learned" (the span model shipped in
     # reader_model_dir, run by ONNX Runtime, with its combiner; qa.readers.learned), or a local path to a
     # transformers QA checkpoint (needs PyTorch). The rule reader stays the default while the learned one is
-    # worse on the seminar page (README, "The learned reader").
+    # worse on the seminar page (docs/reader-and-training.md).
     reader: str = "rules"
     reader_model_dir: Path = PACKAGE_DIR / "models" / "reader"
     # ONNX Runtime threads for the span model's forward pass: a passage window is long work (the read stage
@@ -117,7 +117,7 @@ class Settings:
     # its first chinese_span_passages passages for the question rendered in English (qa.chinese.rendering), and
     # its answer stands at the calibrated threshold of chinese_span_model_dir/rendered.json (qa fit-rendered).
     # Off by default: on other pages it answers more (XQuAD HasAns F1 8.5 -> 16.9), but on the seminar page it
-    # also answers 3 of the 12 questions the page does not answer (no-answer accuracy 83.3 -> 58.3 %, README).
+    # also answers 3 of the 12 questions the page does not answer (no-answer accuracy 83.3 -> 58.3 %, docs/chinese.md).
     chinese_span_reader: bool = False
     chinese_span_passages: int = 3
     # That span model: the learned reader's run continued on rendered questions (its card is in the folder).

@@ -174,7 +174,7 @@ HOSTILE_QUESTION = '<img src=x onerror="alert(1)"><script>alert(2)</script> Who 
 
 def test_questions_page_lists_a_hostile_question_as_text(browser, seminar_pipeline, tmp_path):
     """Visitors ask through the API; the editor's Questions page shows their words as text and runs nothing.
-    With QA_SCREENSHOT_DIR set, the page is saved there as questions-page.png (the README's screenshot)."""
+    With QA_SCREENSHOT_DIR set, the page is saved there as questions-page.png (the screenshot in docs/operations.md)."""
     asked = [HOSTILE_QUESTION, "Who's the mayor of Guangzhou?", "who is guangzhou's mayor", "How much did the seminar cost?",
              "What did the seminar cost?", "When was the seminar held?", "Who sponsored the seminar?", "研讨会在哪里举行？"]
     token = "editor-secret-token"

@@ -22,7 +22,7 @@ sure (under their threshold), a span model trained on rendered questions reads t
 question rendered in English (:mod:`qa.chinese.rendering`, :class:`~qa.readers.rendered.RenderedQuestionReader`),
 and its span stands when its calibrated confidence reaches its own threshold: the rules were tuned where their
 dictionary and names fit (the seminar page); the span model reads other pages better, but also answers some
-near misses the rules refuse (README, "Chinese questions on other English pages").
+near misses the rules refuse (docs/chinese.md, "Chinese questions on other English pages").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Runs a question set through the pipeline and computes the figures evaluators read.
 
-Definitions (also in the README):
+Definitions (also in docs/evaluation.md):
 * exact match / F1: official SQuAD v2 normalisation, max over gold answers; an abstention is the empty answer.
 * HasAns / NoAns: the same over answerable / unanswerable questions; no-answer accuracy = NoAns exact match.
 * precision of answers given: among questions the bot answered, the share whose answer is right (F1 >= 0.5
