@@ -85,6 +85,9 @@ class Settings:
     # the combiner's best probability is under reader_early_exit (its time grows with the tokens it reads).
     reader_first_passages: int = 2
     reader_early_exit: float = 0.9
+    # On: the span model reads one window packed with the passages' best sentences (the rule reader's evidence)
+    # and their neighbours instead of the passages themselves (qa.readers.sentence_windows).
+    reader_sentence_windows: bool = False
     # The learned reader answers when the combiner's probability reaches this; unset: the threshold fitted
     # with the combiner on held-apart training data (combiner.json).
     reader_answer_threshold: float | None = None

@@ -136,3 +136,37 @@ def test_candidates_carry_the_rule_readers_sentence_evidence(learned_pipeline) -
     assert best.features["type_fit"] > 0.5  # a person for "Who"
     near_miss = _candidates(learned_pipeline, "Who is the Vice Mayor of Guangzhou?")
     assert any(c.features["name_missing"] == 1.0 for c in near_miss)  # Guangzhou is nowhere on the page
+
+
+def test_best_sentences_packed_in_one_window_map_back_to_the_document(learned_pipeline) -> None:
+    """The packed text is whole sentences of the document; every token the split windows count as passage
+    maps back to the same characters of the document; the reader answers from it with exact citations."""
+    from qa.readers.sentence_windows import pack, split
+
+    reader, question = learned_pipeline.reader, "Who is the Vice Mayor of the Shenzhen Municipal Government?"
+    passages = learned_pipeline.retrieve(question)
+    analysis = reader.rules.analyse(question)
+    assessment = reader.rules.assess(analysis, passages, learned_pipeline.embedder.encode([question])[0],
+                                     learned_pipeline.index.sentence_vectors)
+    budget = reader.span_model.passage_budget(question)
+    text, pieces = pack(learned_pipeline.index, passages, assessment.sentence_evidence, reader.span_model.token_count,
+                        budget)
+    assert pieces and reader.span_model.token_count(text) <= budget + len(pieces)  # separators may add a token each
+    document = learned_pipeline.document(pieces[0].passage.chunk.doc_id).text
+    for piece in pieces:
+        chunk = piece.passage.chunk
+        assert document[chunk.start : chunk.end] == chunk.text == text[piece.packed_start : piece.packed_start + len(chunk.text)]
+    windows = split(reader.span_model.score(question, [text]), pieces)
+    for window in windows:
+        chunk = pieces[window.text_index].passage.chunk
+        for i in np.flatnonzero(window.context):
+            a, b = window.offsets[i]
+            assert document[chunk.start + a : chunk.start + b] == chunk.text[a:b] and b > a
+    settings = dataclasses.replace(learned_pipeline.settings, reader_sentence_windows=True)
+    packed = QAPipeline.from_index(learned_pipeline.index, learned_pipeline.embedder, settings)
+    answer = packed.ask(question)
+    assert f1("Ai Xuefeng", answer.answer or answer.candidate or "") >= 0.5  # the person, from the packed window
+    citation = (answer.citations or [answer.lead.citation if answer.lead else None])[0]
+    if citation is not None:
+        assert document[citation.start : citation.end] == citation.quote
+        assert citation.passage_start <= citation.start < citation.end <= citation.passage_end

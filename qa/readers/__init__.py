@@ -37,6 +37,7 @@ def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
         reader = LearnedReader(
             index, span_model, combiner, RuleReader(index), spans_per_window=settings.reader_spans_per_window,
             first_passages=settings.reader_first_passages, early_exit=settings.reader_early_exit,
+            sentence_windows=settings.reader_sentence_windows,
         )
         if settings.reader_answer_threshold is not None:
             reader.threshold = settings.reader_answer_threshold

@@ -7,7 +7,9 @@ For a question over the retrieved passages:
    (a proper name missing, a negation missing, an opposite word, a title modifier missing);
 2. the span model (:class:`~qa.readers.span_model.OnnxSpanModel`) reads the best passages, in windows, and
    proposes its best spans, each with a score and the window's "no answer" score (the other passages are
-   read only when the combiner is not sure after these: see :class:`LearnedReader`);
+   read only when the combiner is not sure after these: see :class:`LearnedReader`); or, with
+   ``sentence_windows``, one window packed with the passages' best sentences and their neighbours
+   (:mod:`qa.readers.sentence_windows`);
 3. the rule reader's span joins the candidates, scored by the span model where a window holds it;
 4. the combiner (:class:`~qa.readers.combiner.Combiner`) gives each candidate the probability that it is
    right; the most probable is the prediction, with that probability as its confidence.
@@ -26,6 +28,7 @@ from qa.readers.base import SpanPrediction, sentence_at
 from qa.readers.combiner import Combiner
 from qa.readers.question import QuestionAnalysis
 from qa.readers.rules import RuleAssessment, RuleReader
+from qa.readers.sentence_windows import pack, split
 from qa.readers.span_model import OnnxSpanModel, Window
 from qa.readers.spans import best_spans, null_score
 from qa.store.index import CorpusIndex
@@ -59,6 +62,7 @@ class LearnedReader:
         spans_per_window: int = 3,
         first_passages: int = 2,
         early_exit: float = 0.9,
+        sentence_windows: bool = False,
     ) -> None:
         self.index = index
         self.span_model = span_model
@@ -67,6 +71,7 @@ class LearnedReader:
         self.spans_per_window = spans_per_window
         self.first_passages = first_passages
         self.early_exit = early_exit
+        self.sentence_windows = sentence_windows
         self.threshold = combiner.threshold
 
     def read(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> SpanPrediction | None:
@@ -74,13 +79,10 @@ class LearnedReader:
             return None
         analysis = self.rules.analyse(question)
         assessment = self.rules.assess(analysis, passages, question_vector, self.index.sentence_vectors)
-        first = passages[: self.first_passages]
-        windows = self.span_model.score(question, [p.chunk.text for p in first])
-        best = self._choose(self._candidates(analysis, assessment, passages, windows))
-        if (best is None or best[0] < self.early_exit) and len(passages) > len(first):
-            rest = [p.chunk.text for p in passages[len(first) :]]
-            windows += self.span_model.score(question, rest, first_index=len(first))
-            best = self._choose(self._candidates(analysis, assessment, passages, windows))
+        if self.sentence_windows:
+            best = self._read_best_sentences(question, analysis, assessment, passages)
+        else:
+            best = self._read_passages(question, analysis, assessment, passages)
         if best is None:
             return None
         probability, chosen = best
@@ -96,6 +98,34 @@ class LearnedReader:
             label=chosen.label,
             features=chosen.features,
         )
+
+    def _read_passages(self, question: str, analysis: QuestionAnalysis, assessment: RuleAssessment,
+                       passages: list[Passage]) -> tuple[float, Candidate] | None:
+        """The first passages, then the rest when the combiner is not yet sure."""
+        first = passages[: self.first_passages]
+        windows = self.span_model.score(question, [p.chunk.text for p in first])
+        best = self._choose(self._candidates(analysis, assessment, passages, windows))
+        if (best is None or best[0] < self.early_exit) and len(passages) > len(first):
+            rest = [p.chunk.text for p in passages[len(first) :]]
+            windows += self.span_model.score(question, rest, first_index=len(first))
+            best = self._choose(self._candidates(analysis, assessment, passages, windows))
+        return best
+
+    def _read_best_sentences(self, question: str, analysis: QuestionAnalysis, assessment: RuleAssessment,
+                             passages: list[Passage]) -> tuple[float, Candidate] | None:
+        """One window of the best sentences with their neighbours (the rule reader's answer's sentence first)."""
+        rule_sentence = None
+        if assessment.best is not None:
+            found = sentence_at(self.index, assessment.best.passage, assessment.best.start)
+            rule_sentence = found.sentence_id if found else None
+        text, pieces = pack(self.index, passages, assessment.sentence_evidence, self.span_model.token_count,
+                            self.span_model.passage_budget(question), must_include=rule_sentence)
+        if not pieces:
+            return None
+        windows = split(self.span_model.score(question, [text]), pieces)
+        if not windows:
+            return None
+        return self._choose(self._candidates(analysis, assessment, [p.passage for p in pieces], windows))
 
     def candidates(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> list[Candidate]:
         """Every candidate of a full reading (all passages), with its features: what the combiner is fit on."""

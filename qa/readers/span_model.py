@@ -68,6 +68,9 @@ class OnnxSpanModel:
         self._question_tokenizer.no_padding()
         self._question_tokenizer.enable_truncation(self.max_question_tokens)
         self._tokenizer.enable_truncation(self.max_length, stride=self.stride, strategy="only_second")
+        self._counter = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))  # counts, never cuts
+        self._counter.no_padding()
+        self._counter.no_truncation()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -83,6 +86,14 @@ class OnnxSpanModel:
         self.precision = "int8" if use_int8 else "fp32"
         self._inputs = [i.name for i in self._session.get_inputs()]
         self.location = str(model_dir)
+
+    def token_count(self, text: str) -> int:
+        """How many tokens ``text`` takes in a window (no special tokens)."""
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    def passage_budget(self, question: str) -> int:
+        """How many passage tokens fit in one window beside ``question`` (as cut) and the special tokens."""
+        return self.max_length - self.token_count(self._short_question(question)) - 3
 
     def _short_question(self, question: str) -> str:
         """The question cut to ``max_question_tokens`` (a 1,000-character question must still leave room)."""
