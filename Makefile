@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test eval bench loadtest audit build clean train-reader
+.PHONY: install run test eval bench loadtest audit build clean train-reader ship-reader
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -34,11 +34,18 @@ eval: install
 
 # The learned reader, from ../shared/data/qa_train (PyTorch at training time only; resumable: run it again to
 # continue from the last checkpoint in build/reader/, or pass --init-from a shipped model.onnx and --init-step
-# its step where build/ was lost). One span model reads English questions and, with a share of its training
-# questions rendered as the Chinese path renders them, Chinese ones. Then the combiner and the lead floors are
-# fitted on held-apart articles. The models in qa/models/ say in their cards which recipe made them.
+# its step where build/ was lost). The run's model is exported to build/reader/candidate; `make ship-reader`
+# puts it in qa/models/reader and fits the combiner and the lead floors for it: do that only when it beats the
+# shipped model on the held-apart dev questions (its log.jsonl against
+# `qa train-reader --evaluate-only --init-from qa/models/reader/model.onnx --out build/eval-shipped`). The
+# model cards in qa/models/ say which recipe made each model.
 train-reader: install
-	$(BIN)/qa train-reader --ship-to qa/models/reader
+	$(BIN)/qa train-reader --ship-to build/reader/candidate
+
+ship-reader: install
+	cp build/reader/candidate/model.onnx build/reader/candidate/tokenizer.json build/reader/candidate/reader.json qa/models/reader/
+	rm -f qa/models/reader/model.int8.onnx
+	if [ -f build/reader/candidate/model.int8.onnx ]; then cp build/reader/candidate/model.int8.onnx qa/models/reader/; fi
 	$(BIN)/qa fit-combiner
 	$(BIN)/qa fit-leads
 

@@ -142,12 +142,23 @@ def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path)
     common = ["--data", str(tiny_data), "--out", str(out), "--ship-to", str(ship), "--batch-size", "4",
               "--max-length", "96", "--stride", "32", "--held-apart-share", "0.3", "--dev-questions", "4",
               "--checkpoint-every", "2", "--evaluate-every", "2", "--threads", "2", "--rendered-share", "0.5"]
-    assert main([*common, "--max-steps", "2"]) == 0
+    assert main([*common, "--max-steps", "4", "--stop-at-step", "2"]) == 0
     first = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in first] == [2] and {"dev_f1", "dev_auc", "loss"} <= set(first[0])
     assert main([*common, "--max-steps", "4"]) == 0  # continues from step 2
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4]
+    # a checkpoint never goes on over another stream (here: other batches)
+    with pytest.raises(ValueError, match="batch_size"):
+        main([*[a if a != "4" else "2" for a in common], "--max-steps", "6"])
+    # 2 steps, then 2 more after a resume, train exactly as 4 steps straight: same batches, same weights
+    straight = tmp_path / "straight"
+    assert main([*[a if a != str(out) else str(straight) for a in common], "--max-steps", "4"]) == 0
+    import torch
+
+    resumed_state = torch.load(out / "checkpoint.pt", weights_only=False)["model"]
+    straight_state = torch.load(straight / "checkpoint.pt", weights_only=False)["model"]
+    assert all(torch.allclose(resumed_state[k], straight_state[k], atol=1e-5) for k in straight_state)
     assert {"dev_rendered_f1", "dev_styled_f1", "windows_per_minute", "pass"} <= set(records[1])
     export = json.loads((out / "export.json").read_text())
     assert export["shipped"] in ("fp32", "fp32 + int8 (VNNI)") and export["model_bytes"] > 1_000_000

@@ -16,7 +16,7 @@ into what that reader needs:
 * the **title modifiers** the question uses (副 → vice/deputy), so that "市长" is not answered by a "Vice Mayor".
 
 Passages are then ranked by the multilingual similarity of question and chunk fused with BM25 over those
-English terms, and the same :class:`~qa.reader.RuleReader` picks the verbatim English span, with multilingual
+English terms, and the same :class:`~qa.readers.rules.RuleReader` picks the verbatim English span, with multilingual
 sentence similarity in place of the English one. Switched on (``chinese_span_reader``), when the rules are not
 sure (under their threshold), a span model trained on rendered questions reads the first passages for the
 question rendered in English (:mod:`qa.chinese.rendering`, :class:`~qa.readers.rendered.RenderedQuestionReader`),

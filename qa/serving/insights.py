@@ -4,8 +4,8 @@ Questions are grouped by their embedding (the pipeline's embedder), agglomerativ
 while the cosine similarity stays at least ``question_group_similarity``, and only among questions with the same
 question word: the English model puts "When was the seminar held?" and "Where was the seminar held?" at 0.97.
 Each group has a representative (its most asked wording), a count, its first and last time asked and the share
-answered. ``select`` picks the groups of one kind: questions the documents did not answer, answers given with a
-low confidence, answers visitors disliked.
+answered. ``select`` picks the groups of one kind: questions the documents did not answer, questions given a lead
+instead of an answer (unsure), answers given with a low confidence, answers visitors disliked.
 """
 
 from __future__ import annotations

@@ -26,10 +26,17 @@ def add_missing_columns(connection: sqlite3.Connection, table: str, columns: tup
         if column.name in present:
             continue
         try:
-            with connection:
+            # One transaction for the column and its backfill (Python's sqlite3 would commit the ALTER alone):
+            # a failure between them must not leave the column filled with the default for good.
+            connection.execute("BEGIN IMMEDIATE")
+            try:
                 connection.execute(f"ALTER TABLE {table} ADD COLUMN {column.name} {column.declaration}")
                 if column.backfill:
                     connection.execute(column.backfill)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             if "duplicate column" not in str(exc):
                 raise

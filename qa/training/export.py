@@ -22,7 +22,6 @@ from qa.readers.spans import best_spans
 from qa.training.data import Example
 
 OPSET = 17
-MAX_QUESTION_TOKENS = 64
 
 
 def export_onnx(model_dir: Path, target: Path) -> None:
@@ -67,12 +66,13 @@ def quantise(source: Path, target: Path) -> None:
                      nodes_to_exclude=span_head_nodes(source))
 
 
-def write_model_dir(graph: Path, tokenizer_dir: Path, target: Path, max_length: int, stride: int) -> None:
+def write_model_dir(graph: Path, tokenizer_dir: Path, target: Path, max_length: int, stride: int,
+                    max_question_tokens: int) -> None:
     """A model folder the serving code loads: the graph, ``tokenizer.json`` and the window settings."""
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(graph, target / MODEL_FILE)
     shutil.copyfile(tokenizer_dir / TOKENIZER_FILE, target / TOKENIZER_FILE)
-    settings = {"max_length": max_length, "stride": stride, "max_question_tokens": MAX_QUESTION_TOKENS}
+    settings = {"max_length": max_length, "stride": stride, "max_question_tokens": max_question_tokens}
     (target / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
 
 
@@ -92,14 +92,14 @@ def has_answer_f1(model: OnnxSpanModel, examples: list[Example]) -> float:
     return round(100 * float(np.mean(scores)), 2) if scores else 0.0
 
 
-def export(model_dir: Path, work_dir: Path, target: Path, max_length: int, stride: int,
+def export(model_dir: Path, work_dir: Path, target: Path, max_length: int, stride: int, max_question_tokens: int,
            dev: list[Example], max_f1_loss: float = 1.0) -> dict:
     """Export, quantise, compare on ``dev``, and write the shipped model folder ``target``."""
     fp32_dir, int8_dir = work_dir / "onnx-fp32", work_dir / "onnx-int8"
     export_onnx(model_dir, work_dir / "fp32.onnx")
     quantise(work_dir / "fp32.onnx", work_dir / "int8.onnx")
-    write_model_dir(work_dir / "fp32.onnx", model_dir, fp32_dir, max_length, stride)
-    write_model_dir(work_dir / "int8.onnx", model_dir, int8_dir, max_length, stride)
+    write_model_dir(work_dir / "fp32.onnx", model_dir, fp32_dir, max_length, stride, max_question_tokens)
+    write_model_dir(work_dir / "int8.onnx", model_dir, int8_dir, max_length, stride, max_question_tokens)
     figures = {
         "fp32_dev_f1": has_answer_f1(OnnxSpanModel(fp32_dir, threads=2, int8=False), dev),
         "int8_dev_f1": has_answer_f1(OnnxSpanModel(int8_dir, threads=2, int8=False), dev),

@@ -32,6 +32,7 @@ class LeadRow:
     answerable: bool
     answered: bool
     confidence: float
+    has_lead: bool  # not answered, and a candidate to show (at floor 0): no candidate, no lead at any floor
     lead_holds_answer: bool  # the candidate's sentence holds the gold answer (never, for an unanswerable one)
 
 
@@ -40,8 +41,8 @@ def lead_figures(rows: list[LeadRow], floor: float) -> dict:
     (unanswerable: any lead), in %, at ``floor``."""
     missed = [r for r in rows if r.answerable and not r.answered]
     unanswerable = [r for r in rows if not r.answerable]
-    recall = sum(r.confidence >= floor and r.lead_holds_answer for r in missed) / max(1, len(missed))
-    false = sum(not r.answered and r.confidence >= floor for r in unanswerable) / max(1, len(unanswerable))
+    recall = sum(r.has_lead and r.confidence >= floor and r.lead_holds_answer for r in missed) / max(1, len(missed))
+    false = sum(r.has_lead and r.confidence >= floor for r in unanswerable) / max(1, len(unanswerable))
     return {"lead_recall": round(100 * recall, 2), "false_leads": round(100 * false, 2),
             "answerable_not_answered": len(missed), "unanswerable": len(unanswerable)}
 
@@ -73,7 +74,7 @@ def ask_groups(groups, reader: str) -> tuple[list[list[LeadRow]], float]:
             lead = answer.lead.sentence if answer.lead is not None else None
             group_rows.append(LeadRow(
                 answerable=example.answerable, answered=not answer.no_answer, confidence=float(answer.confidence),
-                lead_holds_answer=bool(example.answerable and lead and holds_answer(lead, [example.answer_text])),
+                has_lead=lead is not None, lead_holds_answer=bool(example.answerable and lead and holds_answer(lead, [example.answer_text])),
             ))
         rows.append(group_rows)
     return rows, threshold

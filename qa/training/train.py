@@ -143,9 +143,9 @@ class _Renderer:
         return dataclasses.replace(example, question=question)
 
 
-def training_windows(stream: list[Example], tokenizer, settings: TrainingSettings, out: Path) -> Windows:
-    """The stream's windows, from the run folder when they were made from the same examples and settings."""
-    key = fingerprint(stream, settings.shape, settings.base_model)
+def training_windows(stream: list[Example], tokenizer, settings: TrainingSettings, out: Path, key: str) -> Windows:
+    """The stream's windows, from the run folder when they were made from the same examples and settings (their
+    fingerprint ``key``)."""
     windows = Windows.load(out / WINDOWS_FILE, key)
     if windows is None:
         started = time.time()
@@ -233,7 +233,8 @@ def train(settings: TrainingSettings) -> dict:
     stream, dev, summary = training_examples(settings)
     if settings.evaluate_only:
         return _evaluate_only(settings, model, tokenizer, dev, torch)
-    windows = training_windows(stream, tokenizer, settings, out)
+    key = fingerprint(stream, settings.shape, settings.base_model, settings.seed)
+    windows = training_windows(stream, tokenizer, settings, out, key)
     order = BatchOrder(windows.lengths, settings.batch_size, settings.seed)
     max_steps = settings.max_steps or round(settings.passes * order.per_pass)
     optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay)
@@ -244,8 +245,11 @@ def train(settings: TrainingSettings) -> dict:
     print(json.dumps({**summary, **run_facts}))
     checkpoint = out / "checkpoint.pt"
     step = 0
+    # What decides the batch of step n (the schedule's length does not: a run may be lengthened by a pass).
+    identity = {"windows": key, "batch_size": settings.batch_size, "seed": settings.seed}
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
+        _check_same_run(state.get("identity"), identity, checkpoint)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -257,7 +261,7 @@ def train(settings: TrainingSettings) -> dict:
             print(f"the checkpoint in {out} is at step {step}, past --stop-at-step {settings.stop_at_step}: "
                   f"nothing to train or export (to redo that step, start from an empty --out folder)")
             return {}
-    elif str(settings.init_from) not in ("", "."):
+    elif _has_init(settings):
         load_onnx_weights(model, settings.init_from, torch)
         step = settings.init_step
         for _ in range(step):  # the schedule where the exported model left it; the optimiser starts afresh
@@ -265,19 +269,19 @@ def train(settings: TrainingSettings) -> dict:
         print(f"started from {settings.init_from} at step {step}")
     model.train()
     if not settings.export_only:
-        run = _Run(settings, model, tokenizer, optimizer, scheduler, parameters, out, torch)
+        run = _Run(settings, model, tokenizer, optimizer, scheduler, parameters, out, torch, identity)
         run.steps(windows, order, dev, step, max_steps)
     model.save_pretrained(out / "model")
     tokenizer.save_pretrained(out / "model")
     figures = export(out / "model", out, settings.ship_to, settings.max_length, settings.stride,
-                     [e for e in dev if e.answerable])
+                     settings.max_question_tokens, [e for e in dev if e.answerable])
     (out / "export.json").write_text(json.dumps(figures, indent=1) + "\n")
     print(json.dumps(figures))
     return figures
 
 
 def _evaluate_only(settings: TrainingSettings, model, tokenizer, dev: list[Example], torch) -> dict:
-    if str(settings.init_from) in ("", "."):
+    if not _has_init(settings):
         raise ValueError("--evaluate-only scores the model given by --init-from")
     load_onnx_weights(model, settings.init_from, torch)
     record = {"model": str(settings.init_from), **_scores(model, tokenizer, dev, settings, torch)}
@@ -311,6 +315,7 @@ class _Run:
     parameters: list
     out: Path
     torch: object
+    identity: dict
 
     def steps(self, windows: Windows, order: BatchOrder, dev: list[Example], step: int, max_steps: int) -> None:
         """Train from ``step`` to the end of the schedule (or ``stop_at_step``), checkpointing as it goes and
@@ -339,7 +344,7 @@ class _Run:
             progress.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}",
                                  refresh=False)
             if step % settings.checkpoint_every == 0 or step == last:
-                _save(self.out, self.model, self.optimizer, self.scheduler, step, torch)
+                _save(self.out, self.model, self.optimizer, self.scheduler, step, torch, self.identity)
             if step % settings.evaluate_every == 0 or step == last:
                 minutes = (time.time() - started) / 60
                 record = {
@@ -356,12 +361,28 @@ class _Run:
         progress.close()
 
 
-def _save(out: Path, model, optimizer, scheduler, step: int, torch) -> None:
+def _has_init(settings: TrainingSettings) -> bool:
+    return str(settings.init_from) not in ("", ".")
+
+
+def _check_same_run(saved: dict | None, current: dict, checkpoint: Path) -> None:
+    """A checkpoint goes on only with the windows, batch size and seed it was trained with: step *n* of another
+    stream would be other batches. (A checkpoint from before this check carries no identity.)"""
+    if saved is None:
+        print(f"{checkpoint} records no run identity (written before it was kept): resuming as it is")
+        return
+    changed = [k for k in current if saved.get(k) != current[k]]
+    if changed:
+        raise ValueError(f"{checkpoint} was trained with other {', '.join(changed)}: resume with the same data and "
+                         "settings, or start in an empty --out folder (--init-from its exported model to keep its weights)")
+
+
+def _save(out: Path, model, optimizer, scheduler, step: int, torch, identity: dict) -> None:
     """The checkpoint, written to a temporary file and renamed: a kill mid-write keeps the previous one."""
     partial = out / "checkpoint.pt.partial"
     torch.save(
         {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-         "step": step, "torch_rng": torch.get_rng_state()},
+         "step": step, "torch_rng": torch.get_rng_state(), "identity": identity},
         partial,
     )
     os.replace(partial, out / "checkpoint.pt")

@@ -33,10 +33,8 @@ class WindowShape:
     buckets: tuple[int, ...]  # the widths a batch is padded to (the last is max_length)
 
     def width_for(self, length: int) -> int:
-        for width in self.buckets:
-            if length <= width:
-                return width
-        return self.max_length
+        """The narrowest bucket that holds ``length`` tokens (the last bucket is ``max_length``)."""
+        return next(width for width in self.buckets if length <= width)
 
 
 @dataclass
@@ -69,12 +67,14 @@ class Windows:
             return cls(saved["input_ids"], saved["token_type_ids"], saved["lengths"], saved["starts"], saved["ends"])
 
 
-def fingerprint(examples: list[Example], shape: WindowShape, tokenizer_name: str) -> str:
-    """A digest of the examples (ids and questions, in order) and the window settings."""
+def fingerprint(examples: list[Example], shape: WindowShape, tokenizer_name: str, seed: int) -> str:
+    """A digest of the examples (in order: id, question, paragraph, answer), the window settings and the seed
+    that picks an answerable example's window without its answer."""
     digest = hashlib.sha256(json.dumps([shape.max_length, shape.stride, shape.max_question_tokens,
-                                        tokenizer_name]).encode())
+                                        tokenizer_name, seed]).encode())
     for example in examples:
-        digest.update(f"{example.qid}\x1f{example.question}\x1f{example.answer_start}\x1e".encode())
+        digest.update(f"{example.qid}\x1f{example.question}\x1f{example.context}\x1f{example.answer_text}"
+                      f"\x1f{example.answer_start}\x1e".encode())
     return digest.hexdigest()
 
 
@@ -167,6 +167,8 @@ class BatchOrder:
     def __init__(self, lengths: np.ndarray, batch_size: int, seed: int) -> None:
         self.lengths, self.batch_size, self.seed = lengths, batch_size, seed
         self.per_pass = len(pass_batches(lengths, batch_size, seed, 0))
+        if self.per_pass == 0:
+            raise ValueError(f"{len(lengths)} windows make no full batch of {batch_size}: use more examples")
         self._pass_index, self._batches = -1, []
 
     def __getitem__(self, step: int) -> np.ndarray:
