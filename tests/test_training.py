@@ -265,8 +265,8 @@ def test_visitor_styles_keep_the_question_recognisable() -> None:
 
     rng = random.Random(4)
     for _ in range(50):
-        slipped = typo("engineering", rng)
-        assert slipped != "engineering" and slipped[0] == "e" and abs(len(slipped) - len("engineering")) <= 1
+        slipped = typo("laboratory", rng)  # no two equal letters side by side: every slip changes the word
+        assert slipped != "laboratory" and slipped[0] == "l" and abs(len(slipped) - len("laboratory")) <= 1
     question = "Which city opened the Engineering Laboratory?"
     assert restyle(question, "lower_case", rng) == "which city opened the engineering laboratory"
     assert restyle(question, "no_question_mark", rng) == "Which city opened the Engineering Laboratory"

@@ -25,7 +25,7 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
     export = json.loads((run_dir / "export.json").read_text())
     combiner = json.loads((run_dir / "combiner.json").read_text())
     last = log[-1] if log else {}
-    step = last.get("step", 0)
+    step = export.get("step", last.get("step", 0))  # the exported checkpoint's step (the log's last may be older)
     speeds = [r["windows_per_minute"] for r in log if r.get("windows_per_minute")]
     lines = [
         "# The learned reader: MiniLM-L6 span model + combiner",

@@ -25,7 +25,7 @@ def typo(word: str, rng: random.Random) -> str:
     doubled."""
     i = rng.randrange(1, len(word) - 1)
     kind = rng.choice(("swap", "drop", "double"))
-    if kind == "swap" and word[i] != word[i + 1]:  # swapping "ee" would change nothing: double a letter instead
+    if kind == "swap":  # two equal letters ("ee") swapped leave the word as it was: no slip that time
         return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     if kind == "drop":
         return word[:i] + word[i + 1 :]

@@ -270,11 +270,12 @@ def train(settings: TrainingSettings) -> dict:
     model.train()
     if not settings.export_only:
         run = _Run(settings, model, tokenizer, optimizer, scheduler, parameters, out, torch, identity)
-        run.steps(windows, order, dev, step, max_steps)
+        step = run.steps(windows, order, dev, step, max_steps)
     model.save_pretrained(out / "model")
     tokenizer.save_pretrained(out / "model")
     figures = export(out / "model", out, settings.ship_to, settings.max_length, settings.stride,
                      settings.max_question_tokens, [e for e in dev if e.answerable])
+    figures["step"] = step
     (out / "export.json").write_text(json.dumps(figures, indent=1) + "\n")
     print(json.dumps(figures))
     return figures
@@ -317,9 +318,9 @@ class _Run:
     torch: object
     identity: dict
 
-    def steps(self, windows: Windows, order: BatchOrder, dev: list[Example], step: int, max_steps: int) -> None:
+    def steps(self, windows: Windows, order: BatchOrder, dev: list[Example], step: int, max_steps: int) -> int:
         """Train from ``step`` to the end of the schedule (or ``stop_at_step``), checkpointing as it goes and
-        scoring the dev questions every ``evaluate_every`` steps."""
+        scoring the dev questions every ``evaluate_every`` steps; returns the step it stopped at."""
         from tqdm import tqdm
 
         settings, torch = self.settings, self.torch
@@ -359,6 +360,7 @@ class _Run:
                 progress.write(json.dumps(record))
                 started, windows_done = time.time(), 0
         progress.close()
+        return step
 
 
 def _has_init(settings: TrainingSettings) -> bool:
