@@ -125,7 +125,6 @@ class Citation:
 
 
 ANSWERED, UNSURE, NONE = "answered", "unsure", "none"
-OUTCOMES = (ANSWERED, UNSURE, NONE)
 
 
 @dataclass(frozen=True)

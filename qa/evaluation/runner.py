@@ -59,7 +59,7 @@ class QuestionResult:
     baseline_sentence: str = ""
     baseline_f1: float = 0.0
     baseline_em: int = 0
-    outcome: str = "none"  # answered, unsure or none (qa.types.OUTCOMES)
+    outcome: str = "none"  # answered, unsure or none (Answer.outcome)
     lead_sentence: str | None = None
     lead_holds_answer: bool | None = None  # answerable questions given a lead: whether its sentence holds a gold
 

@@ -25,6 +25,7 @@ from typing import Any
 from qa.config import Settings
 from qa.errors import QAError
 from qa.serving.sqlite_schema import AddedColumn, add_missing_columns
+from qa.types import ANSWERED, NONE, UNSURE
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class LoggedQuestion:
             answer=answer.get("answer") if answered else None, confidence=float(answer.get("confidence") or 0.0),
             doc_id=cited.get("doc_id") if cited else None,
             sentence=answer.get("sentence") if answered else (lead or {}).get("sentence"),
-            outcome="answered" if answered else ("unsure" if lead else "none"),
+            outcome=ANSWERED if answered else (UNSURE if lead else NONE),
         )
 
 

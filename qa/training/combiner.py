@@ -134,7 +134,6 @@ class HeldApartGroup:
 
     settings: Settings
     examples: list[Example]  # answerable ones, then their near misses
-    source: str = ""
 
 
 SOURCES = ("squad-v1.1", "new_wiki", "reddit", "amazon")  # how each source's articles name it
@@ -170,7 +169,7 @@ def held_apart_groups(settings: TrainingSettings, work_dir: Path, articles_per_g
         corpus.write_text(json.dumps({"version": "v2.0", "data": data}))
         own = dataclasses.replace(reader_settings, index_dir=folder / "index", corpus=(str(corpus),))
         print(f"group {len(made) + 1} ({source}): {[a.title for a in group]}: {len(examples)} questions")
-        made.append(HeldApartGroup(own, examples, source))
+        made.append(HeldApartGroup(own, examples))
     return made
 
 
