@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test eval bench loadtest audit build clean train-reader ship-reader
+.PHONY: install run test eval bench loadtest audit build clean train-reader ship-reader cluster cluster-stop
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -49,6 +49,15 @@ ship-reader: install
 	$(BIN)/qa fit-combiner
 	$(BIN)/qa fit-leads
 
+# Several replicas on this machine: PostgreSQL (build/cluster/postgres), two app processes and nginx on
+# http://127.0.0.1:8080/, in the foreground; Ctrl-C (or `make cluster-stop` from another shell) stops it all.
+# Needs Debian's postgresql and nginx-light (docs/operations.md, "Several replicas").
+cluster: install
+	$(BIN)/python -m deploy.cluster start
+
+cluster-stop: install
+	$(BIN)/python -m deploy.cluster stop
+
 bench: install
 	$(BIN)/python bench/benchmark.py
 
@@ -69,4 +78,4 @@ audit: install
 	.venv-audit/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r .venv-audit/requirements.txt
 
 clean:
-	rm -rf .venv-audit $(VENV) index/v-* index/CURRENT index/corpora eval/reports
+	rm -rf .venv-audit $(VENV) index/v-* index/CURRENT index/corpora eval/reports build/cluster

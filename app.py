@@ -20,8 +20,7 @@ import io
 import json
 import logging
 import math
-import os
-import sqlite3
+import socket
 import threading
 import uuid
 from dataclasses import asdict
@@ -42,6 +41,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from qa import QAPipeline, Settings
 from qa.chinese.language import CHINESE, ENGLISH, detect_language
 from qa.errors import InvalidQuestionError, ModelError, QAError
+from qa.persistence import Database, DatabaseUnavailable, open_app_database
+from qa.persistence.corpus_events import CorpusEventLog
 from qa.ingest.loading import MAX_DOCUMENT_BYTES, SUPPORTED_NAMES, SUPPORTED_SUFFIXES, load_file, slugify
 from qa.serving.conversation import resolve_follow_up
 from qa.serving.feedback import FeedbackStore
@@ -56,8 +57,9 @@ from qa.serving.presentation import (
     questions_page_html,
 )
 from qa.serving.question_log import LoggedQuestion, QuestionLog, open_question_log, read_questions
+from qa.serving.replication import CorpusFollower
 from qa.serving.ratelimit import RateLimiter
-from qa.store.corpus import CorpusUpdate, add_paths, list_documents, remove_documents
+from qa.store.corpus import CorpusUpdate, list_documents
 from qa.types import Answer
 
 log = logging.getLogger("seminar-qa")
@@ -144,11 +146,13 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 def create_app(
     pipeline: QAPipeline | LivePipeline, settings: Settings, feedback: FeedbackStore | None = None,
-    questions: QuestionLog | None = None,
+    questions: QuestionLog | None = None, corpus: CorpusFollower | None = None,
 ) -> FastAPI:
     """The whole service on one FastAPI app: API routes, then the Gradio chat mounted at ``/``.
 
-    ``questions``: the question log that every answer is written to (None: not logged).
+    ``questions``: the question log that every answer is written to (None: not logged). ``corpus``: where the
+    admin view records uploads and removals, for every replica to apply (None: the app's database, see
+    :func:`follow_corpus`, applied here only when made).
 
     Every request takes the pipeline that is live when it starts (see :class:`qa.serving.live.LivePipeline`).
     """
@@ -197,10 +201,11 @@ def create_app(
     def healthz() -> dict[str, Any]:
         info = live.current.info()
         return {"status": "ok", "index_loaded": True, **{key: info[key] for key in PUBLIC_HEALTH},
-                "version": APP_VERSION, "reload_failed": live.last_error is not None}
+                "version": APP_VERSION, "reload_failed": live.last_error is not None,
+                **({"corpus_change": corpus.applied} if corpus is not None else {})}
 
     if settings.admin_token:
-        add_admin_routes(app, live, settings, questions)
+        add_admin_routes(app, live, settings, questions, corpus or follow_corpus(settings, live, open_app_database(settings)))
 
     @app.get("/gradio.js", include_in_schema=False)
     def gradio_js() -> FileResponse:
@@ -215,7 +220,16 @@ def create_app(
     )
 
 
-def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, questions: QuestionLog | None) -> None:
+def follow_corpus(settings: Settings, live: LivePipeline, database: Database) -> CorpusFollower:
+    """The corpus changes recorded in ``database``, applied to ``live``'s index (call ``start`` to follow other
+    replicas' changes too)."""
+    origin = settings.replica_name or f"{socket.gethostname()}:{settings.port}"
+    return CorpusFollower(settings, CorpusEventLog(database), lambda: live.current.embedder, live.refresh, origin)
+
+
+def add_admin_routes(
+    app: FastAPI, live: LivePipeline, settings: Settings, questions: QuestionLog | None, corpus: CorpusFollower,
+) -> None:
     """``/admin``: the editors' document list, upload and removal, and the Questions page (what visitors ask,
     from the question log), behind ``settings.admin_token``.
 
@@ -265,10 +279,8 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, quest
         if questions is not None:
             questions.flush()  # this app's answers so far are on the page
         try:
-            return read_questions(settings.feedback_db, days)
-        except QAError:  # no database yet: nothing asked
-            return []
-        except sqlite3.Error as exc:
+            return read_questions(corpus.events.database, days)
+        except DatabaseUnavailable as exc:
             raise HTTPException(503, f"cannot read the question log: {exc}") from None
 
     def grouped(days: int, statuses: tuple[str, ...] = STATUSES) -> tuple[list[LoggedQuestion], dict[str, list[dict[str, Any]]]]:
@@ -305,7 +317,8 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, quest
     def admin_status(request: Request) -> dict[str, Any]:
         authorise(request)
         return {**live.current.info(), "version": APP_VERSION, "reload_error": live.last_error,
-                "question_log": str(settings.feedback_db) if questions is not None else None}
+                "question_log": questions.target if questions is not None else None,
+                "database": corpus.events.database.target, "corpus_change": corpus.applied}
 
     @app.get("/admin/api/documents")
     def admin_documents(request: Request) -> dict[str, Any]:
@@ -325,19 +338,22 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, quest
         if len(data) > MAX_DOCUMENT_BYTES:
             return page(request, f"{name}: over the {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB limit for one document", 413)
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-        target = settings.uploads_dir / f"{slugify(Path(name).stem)}{suffix}"
-        # Written beside the target and read once before it replaces it: a broken re-upload of a file never
-        # destroys the good one, and a half-written upload is never read.
-        partial = target.with_name(f".{uuid.uuid4().hex}-{target.name}")
+        stored_name = f"{slugify(Path(name).stem)}{suffix}"
+        # Read once before it is recorded: a broken re-upload of a file never replaces the good one on any
+        # replica. The recorded file is written to each replica's uploads folder when it applies the change.
+        partial = settings.uploads_dir / f".{uuid.uuid4().hex}-{stored_name}"
         partial.write_bytes(data)
         try:
             load_file(partial)
         except QAError as exc:
-            partial.unlink(missing_ok=True)
             return page(request, f"could not read {name}: {exc}".replace(str(partial), name), 422)
-        os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
         try:
-            update = add_paths(settings, live.current.embedder, [target])
+            update = corpus.upload(stored_name, data)
+        except DatabaseUnavailable as exc:
+            log.error("upload of %s not recorded: %s", stored_name, exc)
+            return page(request, f"{name}: the document store cannot be reached; nothing was changed, try again shortly", 503)
         except QAError as exc:
             return page(request, str(exc), 422)
         return page(request, after_update(update), 422 if update.failures else 200)
@@ -346,8 +362,13 @@ def add_admin_routes(app: FastAPI, live: LivePipeline, settings: Settings, quest
     def admin_remove(request: Request, doc_id: str = Form(...), token: str = Form("")) -> HTMLResponse:
         authorise(request)
         check_form(token)
+        if doc_id not in live.current.index.documents:
+            return page(request, f"no such document: {doc_id} (see the list)", 404)
         try:
-            update = remove_documents(settings, live.current.embedder, [doc_id])
+            update = corpus.remove(doc_id)
+        except DatabaseUnavailable as exc:
+            log.error("removal of %s not recorded: %s", doc_id, exc)
+            return page(request, f"{doc_id}: the document store cannot be reached; nothing was changed, try again shortly", 503)
         except QAError as exc:
             return page(request, str(exc), 404)
         return page(request, after_update(update))
@@ -488,7 +509,10 @@ def main(argv: list[str] | None = None) -> None:
     threading.Thread(target=_prepare_chinese, args=(pipeline,), name="chinese-warm-up", daemon=True).start()
     live = LivePipeline(pipeline)
     live.start()  # picks up a rebuilt index (qa build) without a restart
-    app = create_app(live, settings, FeedbackStore(settings.feedback_db), open_question_log(settings))
+    database = open_app_database(settings)  # SQLite by default; PostgreSQL with QA_DATABASE_URL
+    corpus = follow_corpus(settings, live, database)
+    corpus.start()  # the uploads and removals made through other replicas (and any missed while stopped)
+    app = create_app(live, settings, FeedbackStore(database), open_question_log(settings, database), corpus)
     log.info("serving %s documents on http://%s:%s/", pipeline.info()["documents"], settings.host, settings.port)
     # No client addresses in the access log: questions and timings are logged by the app, nothing more.
     # Idle keep-alive connections are kept 75 s, longer than a client or a reverse proxy keeps them (httpx 5 s,

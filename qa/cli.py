@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     feedback = commands.add_parser("feedback", help="visitors' like/dislike feedback")
     feedback_commands = feedback.add_subparsers(dest="feedback_command", required=True, metavar="ACTION")
     export = feedback_commands.add_parser("export", help="write all feedback as CSV")
-    export.add_argument("--db", default=None, help="feedback database (default: the feedback_db setting)")
+    export.add_argument("--db", default=None, help="feedback database: a SQLite file or a PostgreSQL URL (default: QA_DATABASE_URL, else the feedback_db setting)")
     export.add_argument("-o", "--output", default="-", help="CSV file to write (default: stdout)")
     export.set_defaults(handler=_feedback_export)
 
@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="which questions (default: unanswered)")
     insights.add_argument("--days", type=_positive_int, default=30, help="the last N days (default 30)")
     insights.add_argument("--json", action="store_true", help="print the groups as JSON")
-    insights.add_argument("--db", default=None, help="the app's database (default: the feedback_db setting)")
+    insights.add_argument("--db", default=None, help="the app's database: a SQLite file or a PostgreSQL URL (default: QA_DATABASE_URL, else the feedback_db setting)")
     insights.add_argument("--model", dest="embedding_model", default=None, help="embedding model: local path or packaged name")
     insights.set_defaults(handler=_insights)
     return parser
@@ -265,12 +265,13 @@ def _feedback_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from qa.errors import CorpusError
+    from qa.persistence import database_target, is_postgres
     from qa.serving.feedback import FeedbackStore
 
-    path = Path(args.db) if args.db else Settings.load().feedback_db
-    if not path.is_file():
-        raise CorpusError(f"no feedback database at {path}")
-    store = FeedbackStore(path)
+    target = args.db or database_target(Settings.load())
+    if not is_postgres(target) and not Path(target).is_file():
+        raise CorpusError(f"no feedback database at {target}")
+    store = FeedbackStore(target)
     if args.output == "-":
         count = store.export_csv(sys.stdout)
     else:
@@ -281,14 +282,13 @@ def _feedback_export(args: argparse.Namespace) -> int:
 
 
 def _insights(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from qa.persistence import database_target
     from qa.pipeline import make_embedder
     from qa.serving.insights import records_by_status
     from qa.serving.question_log import read_questions
 
     settings = Settings.load(embedding_model=args.embedding_model)
-    entries = read_questions(Path(args.db) if args.db else settings.feedback_db, args.days)
+    entries = read_questions(args.db or database_target(settings), args.days)
     encode = lambda texts: make_embedder(settings).encode(texts)  # noqa: E731 (the model loads only for questions)
     records = records_by_status(entries, encode, settings, (args.status,))[args.status]
     if args.json:

@@ -133,6 +133,16 @@ class Settings:
     rate_limit_burst: int = 20
     queue_concurrency: int = 4
     feedback_db: Path = Path("feedback.sqlite3")
+    # Several replicas (docs/operations.md, "Several replicas"): a PostgreSQL URL, postgresql://user:pw@host:port/db.
+    # Set, the feedback, the question log and the corpus changes made through /admin live there instead of in
+    # feedback_db, and every replica applies the corpus changes to its own index within corpus_poll_seconds.
+    database_url: str = dataclasses.field(default="", repr=False)
+    database_pool_size: int = 4
+    # How long a write waits for the database before it is dropped (question log, feedback) or refused (an upload).
+    database_timeout_seconds: float = 2.0
+    corpus_poll_seconds: float = 2.0
+    # This replica's name in the corpus changes it records (default: host name and port).
+    replica_name: str = ""
     # The question log (qa.serving.question_log), kept in feedback_db for the editors' Questions page: every answered
     # question (never who asked), deleted after question_log_days; QA_QUESTION_LOG=off turns it off.
     question_log: bool = True

@@ -45,21 +45,28 @@ NOT_RUN_FILE = ROOT / ".pytest_cache" / "not-run.txt"  # `make test` prints it a
 
 
 def _say_what_did_not_run(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    """When the browser and accessibility tests were skipped for want of Chromium, a plain line saying so (and
-    how to run them), written for `make test` to print last: a newcomer must not read "passed" as "everything
-    ran"."""
+    """For tests skipped for want of a program (Chromium, PostgreSQL, nginx), a plain line saying so (and how to
+    run them), written for `make test` to print last: a newcomer must not read "passed" as "everything ran"."""
     from tests.browser_support import NO_CHROMIUM
+    from tests.services import NO_NGINX, NO_POSTGRES
 
-    skipped = [r.nodeid for r in terminalreporter.stats.get("skipped", [])
-               if isinstance(r.longrepr, tuple) and NO_CHROMIUM in str(r.longrepr[2])]
+    missing = (
+        (NO_CHROMIUM, "browser and accessibility tests", "there is no Chromium here", "chromium"),
+        (NO_POSTGRES, "PostgreSQL tests", "PostgreSQL's server programs are not installed", "postgresql"),
+        (NO_NGINX, "nginx tests", "nginx is not installed", "nginx-light"),
+    )
+    lines = []
+    for reason, what, why, package in missing:
+        skipped = [r.nodeid for r in terminalreporter.stats.get("skipped", [])
+                   if isinstance(r.longrepr, tuple) and reason in str(r.longrepr[2])]
+        if skipped:
+            files = sorted({nodeid.split("::")[0] for nodeid in skipped})
+            lines.append(f"NOT RUN: {len(skipped)} {what} ({', '.join(files)}): {why}. To run them: apt-get install "
+                         f"{package}, then make test (bash .ci/run installs it and runs everything).\n")
     NOT_RUN_FILE.unlink(missing_ok=True)
-    if skipped:
-        files = sorted({nodeid.split("::")[0] for nodeid in skipped})
+    if lines:
         NOT_RUN_FILE.parent.mkdir(exist_ok=True)
-        NOT_RUN_FILE.write_text(
-            f"NOT RUN: {len(skipped)} browser and accessibility tests ({', '.join(files)}): there is no Chromium here. "
-            "To run them: apt-get install chromium, then make test (bash .ci/run installs it and runs everything).\n"
-        )
+        NOT_RUN_FILE.write_text("".join(lines))
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,8 @@ AUTH = ("editor", TOKEN)  # HTTP Basic: any user name, the token as password
 def settings(seminar_settings, tmp_path):
     return dataclasses.replace(
         seminar_settings, index_dir=tmp_path / "index", corpus=(str(DEFAULT_CORPUS),), admin_token=TOKEN,
-        uploads_dir=tmp_path / "uploads", rate_limit_per_minute=600, rate_limit_burst=200,
+        uploads_dir=tmp_path / "uploads", feedback_db=tmp_path / "app.sqlite3", rate_limit_per_minute=600,
+        rate_limit_burst=200,
     )
 
 

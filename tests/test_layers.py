@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-STAGES = {"ingest", "store", "retrieval", "readers", "chinese", "evaluation", "serving", "training"}
+STAGES = {"ingest", "store", "persistence", "retrieval", "readers", "chinese", "evaluation", "serving", "training"}
 TOP_LEVEL = {"__init__.py", "pipeline.py", "config.py", "types.py", "errors.py", "cli.py"}
 MAX_LINES = 600
 

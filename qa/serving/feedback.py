@@ -1,61 +1,40 @@
-"""Visitors' like/dislike feedback on answers, kept in SQLite for the team to review.
+"""Visitors' like/dislike feedback on answers, kept for the team to review.
 
-SQLite in WAL mode: readers never block the writer, and a write interrupted by a crash is rolled back on the
-next open, so a kill mid-write loses at most that one record and never the database.
+In the app's database (:mod:`qa.persistence`): a SQLite file on one machine, PostgreSQL shared by replicas. A
+database that cannot be reached loses that one verdict, with one logged warning until writing works again: the
+visitor's click never fails.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import sqlite3
+import logging
 import threading
 import time
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-from qa.serving.sqlite_schema import AddedColumn, add_missing_columns
+from qa.persistence import Database, DatabaseUnavailable, open_database
+
+log = logging.getLogger(__name__)
 
 VERDICTS = ("like", "dislike")
 # outcome: answered, unsure or none; lead: the lead shown when unsure (JSON), so that a like or dislike of a
 # lead is kept with the passage it was about.
 COLUMNS = ("id", "time", "question", "answer", "no_answer", "confidence", "citations", "verdict", "outcome", "lead")
-_ADDED = (
-    AddedColumn("outcome", "TEXT NOT NULL DEFAULT 'none'",
-                "UPDATE feedback SET outcome = CASE WHEN no_answer THEN 'none' ELSE 'answered' END"),
-    AddedColumn("lead", "TEXT"),
-)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    time TEXT NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT,
-    no_answer INTEGER NOT NULL,
-    confidence REAL NOT NULL,
-    citations TEXT NOT NULL,
-    verdict TEXT NOT NULL CHECK (verdict IN ('like', 'dislike'))
-)
-"""
 
 
 class FeedbackStore:
-    """Appends feedback records; one connection per store, writes serialised by a lock."""
+    """Appends feedback records to the app's database."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._connection = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA synchronous=NORMAL")
-        self._connection.execute(_SCHEMA)
-        self._connection.commit()
-        add_missing_columns(self._connection, "feedback", _ADDED)
+    def __init__(self, database: Database | Path | str) -> None:
+        self.database = database if isinstance(database, Database) else open_database(database)
+        self._failing = threading.Event()
 
-    def record(self, answer: dict[str, Any], verdict: str) -> int:
-        """Store a verdict on an answer (the ``Answer.to_dict()`` shape). Returns the record's id."""
+    def record(self, answer: dict[str, Any], verdict: str) -> int | None:
+        """Store a verdict on an answer (the ``Answer.to_dict()`` shape). Returns the record's id, or None when the
+        database cannot be reached (the verdict is dropped and the failure logged once)."""
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}")
         row = (
@@ -69,16 +48,26 @@ class FeedbackStore:
             str(answer.get("outcome") or ("none" if answer.get("no_answer") else "answered")),
             json.dumps(answer["lead"], ensure_ascii=False) if answer.get("lead") else None,
         )
-        with self._lock, self._connection:
-            cursor = self._connection.execute(
-                f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * len(COLUMNS[1:]))})", row
-            )
-            return int(cursor.lastrowid or 0)
+        try:
+            with self.database.transaction() as session:
+                stored = session.execute(
+                    f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * len(COLUMNS[1:]))}) RETURNING id",
+                    row,
+                ).fetchone()
+        except DatabaseUnavailable as exc:
+            if not self._failing.is_set():
+                log.warning("feedback not stored until the database is back: %s", exc)
+                self._failing.set()
+            return None
+        if self._failing.is_set():
+            log.warning("feedback: storing again in %s", self.database.target)
+            self._failing.clear()
+        return int(stored[0])
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
-        with self._lock:
-            rows = self._connection.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id").fetchall()
-        yield from rows
+        with self.database.transaction() as session:
+            rows = session.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id").fetchall()
+        yield from (tuple(row) for row in rows)
 
     def export_csv(self, out: IO[str]) -> int:
         """Write every record as CSV (with a header line). Returns the number of records."""
@@ -91,5 +80,4 @@ class FeedbackStore:
         return count
 
     def close(self) -> None:
-        with self._lock:
-            self._connection.close()
+        self.database.close()

@@ -1,19 +1,19 @@
-"""What visitors ask: every answered question, kept in the feedback database for the editors' Questions page.
+"""What visitors ask: every answered question, kept in the app's database for the editors' Questions page.
 
 A row holds the time, the question, its language, whether it was answered, the answer, its confidence, the top
 citation's document and cited sentence, and the visitor's like or dislike when one comes. Never who asked: no
 client address, cookie or user agent reaches this module.
 
-Writes go through a queue to one writer thread, so that a slow, locked or full database never delays or fails
-an answer: a failed write is dropped, and the failure logged once (until a write succeeds again). Rows older
-than the retention are deleted at the first write and then once an hour.
+Writes go through a queue to one writer thread, so that a slow, locked, full or unreachable database (a SQLite
+file, or PostgreSQL shared by replicas: :mod:`qa.persistence`) never delays or fails an answer: a failed write
+is dropped, and the failure logged once (until a write succeeds again). Rows older than the retention are
+deleted at the first write and then once an hour (by whichever replica writes).
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import sqlite3
 import threading
 import time
 import uuid
@@ -24,7 +24,7 @@ from typing import Any
 
 from qa.config import Settings
 from qa.errors import QAError
-from qa.serving.sqlite_schema import AddedColumn, add_missing_columns
+from qa.persistence import Database, DatabaseUnavailable, database_target, is_postgres, open_database
 from qa.types import ANSWERED, NONE, UNSURE
 
 log = logging.getLogger(__name__)
@@ -32,27 +32,7 @@ log = logging.getLogger(__name__)
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # UTC; sorts as text
 VERDICTS = ("like", "dislike")
 _PRUNE_EVERY_SECONDS = 3600.0
-_BUSY_TIMEOUT_SECONDS = 1.0  # the writer's wait for a lock, off the answer's path
 _QUEUE_SIZE = 10_000  # pending writes beyond this are dropped (and the drop logged once)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS questions (
-    ref TEXT PRIMARY KEY,
-    time TEXT NOT NULL,
-    question TEXT NOT NULL,
-    language TEXT NOT NULL,
-    answered INTEGER NOT NULL,
-    answer TEXT,
-    confidence REAL NOT NULL,
-    doc_id TEXT,
-    sentence TEXT,
-    feedback TEXT CHECK (feedback IN ('like', 'dislike'))
-);
-CREATE INDEX IF NOT EXISTS questions_time ON questions (time);
-"""
-# answered, unsure (a lead shown: its document and sentence are in doc_id and sentence) or none.
-_ADDED = (AddedColumn("outcome", "TEXT NOT NULL DEFAULT 'none'",
-                      "UPDATE questions SET outcome = CASE WHEN answered THEN 'answered' ELSE 'none' END"),)
 
 
 @dataclass(frozen=True)
@@ -89,6 +69,11 @@ class LoggedQuestion:
 _COLUMNS = tuple(f.name for f in fields(LoggedQuestion))
 
 
+def _column_value(value: Any) -> Any:
+    """Booleans as the 0/1 of the INTEGER columns (PostgreSQL does not cast them)."""
+    return int(value) if isinstance(value, bool) else value
+
+
 def now_text() -> str:
     return time.strftime(TIME_FORMAT, time.gmtime())
 
@@ -98,34 +83,31 @@ def cutoff_text(days: float) -> str:
     return (datetime.now(timezone.utc) - timedelta(days=days)).strftime(TIME_FORMAT)
 
 
-def _connect(path: Path, timeout: float) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, check_same_thread=False, timeout=timeout)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.executescript(_SCHEMA)
-    add_missing_columns(connection, "questions", _ADDED)
-    return connection
-
-
 class QuestionLog:
     """Appends questions and their feedback in a background thread; ``flush`` waits for the pending writes."""
 
-    def __init__(self, path: Path, retention_days: int) -> None:
+    def __init__(self, database: Database | Path | str, retention_days: int) -> None:
         if retention_days < 1:
             raise ValueError("question_log_days must be at least 1")
-        self.path = Path(path)
+        # A SQLite file is opened at the first write, so that a log that is never written leaves no file.
+        self._target = database
+        self._database = database if isinstance(database, Database) else None
         self.retention_days = retention_days
         self._queue: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue(_QUEUE_SIZE)
         self._failing = False
         self._pruned_at: float | None = None  # when old rows were last deleted (monotonic seconds)
-        self._connection: sqlite3.Connection | None = None
         self._thread = threading.Thread(target=self._write_forever, name="question-log", daemon=True)
         self._thread.start()
+
+    @property
+    def target(self) -> str:
+        return self._database.target if self._database is not None else str(self._target)
 
     def record(self, entry: LoggedQuestion) -> str:
         """Queue a question for writing; returns its reference (for :meth:`set_feedback`)."""
         ref = uuid.uuid4().hex
         self._submit("INSERT INTO questions (ref, " + ", ".join(_COLUMNS) + ") VALUES (?" + ", ?" * len(_COLUMNS) + ")",
-                     (ref, *(getattr(entry, name) for name in _COLUMNS)))
+                     (ref, *(_column_value(getattr(entry, name)) for name in _COLUMNS)))
         return ref
 
     def set_feedback(self, ref: str, verdict: str) -> None:
@@ -147,51 +129,56 @@ class QuestionLog:
         while True:
             statement, parameters = self._queue.get()
             try:
-                connection = self._connection or self._open()
-                with connection:
-                    connection.execute(statement, parameters)
+                database = self._database or self._open()
+                with database.transaction() as session:
+                    session.execute(statement, parameters)
                 if self._pruned_at is None or time.monotonic() - self._pruned_at > _PRUNE_EVERY_SECONDS:
-                    self._prune(connection)
+                    self._prune(database)
                 if self._failing:
-                    log.warning("question log %s: writing again", self.path)
+                    log.warning("question log %s: writing again", self.target)
                     self._failing = False
-            except (sqlite3.Error, OSError) as exc:  # locked, disk full, unwritable: the answer is already served
-                self._report(f"could not write to {self.path} ({exc}); questions are not logged until it works")
+            except (DatabaseUnavailable, OSError) as exc:  # locked, disk full, server down: the answer is served
+                self._report(f"could not write to {exc}; questions are not logged until it works")
+            except Exception:  # a bug must not stop the writer (flush would then wait for ever)
+                log.exception("question log: write failed")
             finally:
                 self._queue.task_done()
 
-    def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = _connect(self.path, _BUSY_TIMEOUT_SECONDS)
-        return self._connection
+    def _open(self) -> Database:
+        self._database = open_database(self._target)
+        return self._database
 
-    def _prune(self, connection: sqlite3.Connection) -> None:
-        with connection:
-            deleted = connection.execute("DELETE FROM questions WHERE time < ?", (cutoff_text(self.retention_days),)).rowcount
+    def _prune(self, database: Database) -> None:
+        with database.transaction() as session:
+            deleted = session.execute("DELETE FROM questions WHERE time < ?", (cutoff_text(self.retention_days),)).rowcount
         self._pruned_at = time.monotonic()
         if deleted:
             log.info("question log: deleted %d questions older than %d days", deleted, self.retention_days)
 
     def _report(self, message: str) -> None:
         if not self._failing:
-            log.error("question log: %s", message)
+            log.warning("question log: %s", message)
             self._failing = True
 
 
-def open_question_log(settings: Settings) -> QuestionLog | None:
-    """The app's question log, or None when ``settings.question_log`` is off."""
-    return QuestionLog(settings.feedback_db, settings.question_log_days) if settings.question_log else None
+def open_question_log(settings: Settings, database: Database | None = None) -> QuestionLog | None:
+    """The app's question log (in ``database``, default :func:`database_target`), or None when it is off."""
+    if not settings.question_log:
+        return None
+    return QuestionLog(database or database_target(settings), settings.question_log_days)
 
 
-def read_questions(path: Path, days: int) -> list[LoggedQuestion]:
-    """The questions asked in the last ``days`` days, oldest first. An error when there is no database."""
-    if not Path(path).is_file():
-        raise QAError(f"no question log at {path} (set QA_FEEDBACK_DB to the app's database)")
-    connection = _connect(Path(path), timeout=10)
+def read_questions(target: Database | Path | str, days: int) -> list[LoggedQuestion]:
+    """The questions asked in the last ``days`` days, oldest first. An error when there is no SQLite file."""
+    if not isinstance(target, Database) and not is_postgres(target) and not Path(target).is_file():
+        raise QAError(f"no question log at {target} (set QA_FEEDBACK_DB to the app's database)")
+    database = target if isinstance(target, Database) else open_database(target)
     try:
-        rows = connection.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM questions WHERE time >= ? ORDER BY time", (cutoff_text(days),)
-        ).fetchall()
+        with database.transaction() as session:
+            rows = session.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM questions WHERE time >= ? ORDER BY time", (cutoff_text(days),)
+            ).fetchall()
     finally:
-        connection.close()
+        if database is not target:
+            database.close()
     return [LoggedQuestion(*row[:3], bool(row[3]), *row[4:]) for row in rows]

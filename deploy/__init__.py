@@ -1,0 +1,1 @@
+"""Deployment recipes: the one-machine cluster (PostgreSQL, replicas, nginx)."""
