@@ -1,6 +1,6 @@
 """The seminar-qa benchmark: prints a short table per section and writes every figure to a JSON file.
 
-    .venv/bin/python bench/benchmark.py [--quick] [--sections latency,peer,http,startup,scale] [--out FILE]
+    .venv/bin/python bench/benchmark.py [--quick] [--sections latency,peer,qa_peer,http,startup,scale,cluster] [--out FILE]
 
 Sections (all by default): ``latency`` (in-process ``ask``, per stage), ``peer`` (against a naive
 langchain + FAISS pipeline: latency and quality), ``qa_peer`` (the learned reader against a transformers
@@ -25,7 +25,7 @@ from typing import Any, Protocol
 if __package__ in (None, ""):  # run as a script: make the ``bench`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import http_load, latency, peer, qa_peer, scale, server  # noqa: E402
+from bench import cluster_load, http_load, latency, peer, qa_peer, scale, server  # noqa: E402
 from bench.common import BenchConfig, BenchContext, machine  # noqa: E402
 
 
@@ -42,13 +42,16 @@ SECTIONS: dict[str, tuple[str, Section]] = {
     "http": ("POST /api/ask on app.py at concurrent clients", http_load),
     "startup": ("app.py launch to healthy /healthz (index already built)", server),
     "scale": ("vector search at scale: flat vs HNSW (single queries, 384-d)", scale),
+    "cluster": ("POST /api/ask through nginx to 1 and 2 replicas sharing PostgreSQL (make cluster)", cluster_load),
 }
+DEFAULT_SECTIONS = [name for name in SECTIONS if name != "cluster"]
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated, from {','.join(SECTIONS)}")
+    parser.add_argument("--sections", default=",".join(DEFAULT_SECTIONS),
+                        help=f"comma-separated, from {','.join(SECTIONS)} (default: all but cluster, which needs PostgreSQL and nginx)")
     parser.add_argument("--quick", action="store_true", help="shrink every section (a smoke test: ~2 minutes)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default {DEFAULT_OUT})")
     parser.add_argument("--work-dir", type=Path, help="where to build indexes and keep server logs (default: a temporary folder, removed)")

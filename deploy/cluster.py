@@ -80,6 +80,10 @@ class PostgresServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.as_postgres:
             shutil.chown(self.directory, POSTGRES_USER, POSTGRES_USER)
+            reachable = subprocess.run(["runuser", "-u", POSTGRES_USER, "--", "test", "-w", str(self.directory)])
+            if reachable.returncode != 0:
+                raise RuntimeError(f"the {POSTGRES_USER} user cannot reach {self.directory}: every folder above it must be "
+                                   "searchable by others (chmod o+x), e.g. not under a private temporary folder")
         if not (self.data / "PG_VERSION").is_file():
             self._run("initdb", "-D", str(self.data), "-U", "qa", "--auth=trust", "-E", "UTF8", "--no-instructions")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "server.log"), "-w", "-t", "60", "-o",
