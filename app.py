@@ -324,7 +324,12 @@ def add_admin_routes(
     def admin_documents(request: Request) -> dict[str, Any]:
         authorise(request)
         index = live.current.index
-        return {"version": index.version, "documents": [asdict(e) for e in list_documents(index)]}
+        try:  # the uploaded files as the database keeps them: latest version, size, checksum, how many uploads
+            uploads: list[dict[str, Any]] | None = [asdict(f) for f in corpus.events.files()]
+        except DatabaseUnavailable:
+            uploads = None
+        return {"version": index.version, "corpus_change": corpus.applied,
+                "documents": [asdict(e) for e in list_documents(index)], "uploads": uploads}
 
     @app.post("/admin/upload", include_in_schema=False)
     def admin_upload(request: Request, file: UploadFile = File(...), token: str = Form("")) -> HTMLResponse:

@@ -73,6 +73,7 @@ def test_editor_uploads_and_removes_a_page(settings, embedder, tmp_path):
     assert answer["answer"] == "Chen Wei" and answer["citations"][0]["doc_id"] == "park-news"
     listed = client.get("/admin/api/documents", headers={"Authorization": f"Bearer {TOKEN}"}).json()
     assert [d["doc_id"] for d in listed["documents"]] == ["seminar-2020-12-17", "park-news"]
+    assert [(f["name"], f["size"], f["revisions"]) for f in listed["uploads"]] == [("park-news.txt", len(PARK_PAGE), 1)]
 
     # a corrected upload under the same name replaces the page
     fixed = PARK_PAGE.replace("Chen Wei", "Liu Yang").encode()
