@@ -5,6 +5,7 @@ killed under load."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
 import time
 from pathlib import Path
@@ -136,7 +137,9 @@ def test_a_replica_killed_under_load_loses_only_requests_in_flight(cluster, repo
         return results
 
     try:
-        results = asyncio.run(load())
+        # In a thread of its own: the browser tests' driver may hold an event loop in this one.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            results = pool.submit(asyncio.run, load()).result()
     finally:
         a.start()  # back for whatever runs next
         a.wait_healthy()
