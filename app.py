@@ -375,6 +375,9 @@ def add_admin_routes(
             log.error("removal of %s not recorded: %s", doc_id, exc)
             return page(request, f"{doc_id}: the document store cannot be reached; nothing was changed, try again shortly", 503)
         except QAError as exc:
+            live.refresh()
+            if doc_id not in live.current.index.documents:  # removed by a replica sharing this index folder
+                return page(request, f"removed {doc_id}")
             return page(request, str(exc), 404)
         return page(request, after_update(update))
 

@@ -63,7 +63,7 @@ def nginx_bin() -> Path | None:
 class PostgresServer:
     """A PostgreSQL server of our own in ``directory`` (made by initdb the first time), on a loopback port."""
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(self, directory: Path, port: int | None = None, durable: bool = True) -> None:
         binaries = postgres_bin()
         if binaries is None:
             raise RuntimeError("PostgreSQL's server programs are not installed (apt-get install postgresql)")
@@ -71,6 +71,7 @@ class PostgresServer:
         self.directory = Path(directory)
         self.data = self.directory / "data"
         self.port = port or free_port()
+        self.durable = durable  # False (tests): no fsync, faster, and a power cut may lose the database
         self.as_postgres = os.geteuid() == 0
 
     def url(self, database: str = DATABASE) -> str:
@@ -87,7 +88,8 @@ class PostgresServer:
         if not (self.data / "PG_VERSION").is_file():
             self._run("initdb", "-D", str(self.data), "-U", "qa", "--auth=trust", "-E", "UTF8", "--no-instructions")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "server.log"), "-w", "-t", "60", "-o",
-                  f"-p {self.port} -c listen_addresses={HOST} -k {self.directory} -c fsync=off", "start")
+                  f"-p {self.port} -c listen_addresses={HOST} -k {self.directory}" + ("" if self.durable else " -c fsync=off"),
+                  "start")
         self.create_database(DATABASE)
 
     def stop(self, mode: str = "fast") -> None:
@@ -137,8 +139,9 @@ class Replica:
             "NO_PROXY": HOST, "no_proxy": HOST, **self.env,
         }
         log_file = open(self.directory / "app.log", "ab")
+        # A session of its own: Ctrl-C reaches the supervisor only, which stops the pieces in order.
         self.process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=log_file,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, start_new_session=True)
         log_file.close()
 
     def wait_healthy(self, timeout: float = STARTUP_TIMEOUT_S) -> None:
@@ -213,7 +216,8 @@ class Nginx:
         if test.returncode != 0:
             raise RuntimeError(f"nginx configuration rejected: {test.stderr.strip()}")
         self.process = subprocess.Popen([str(self.binary), "-p", str(self.directory), "-c", str(config)],
-                                        stdout=subprocess.DEVNULL, stderr=open(self.directory / "stderr.log", "ab"))
+                                        stdout=subprocess.DEVNULL, stderr=open(self.directory / "stderr.log", "ab"),
+                                        start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -241,10 +245,10 @@ class Cluster:
 
     def __init__(self, directory: Path = DEFAULT_DIRECTORY, replicas: int = 2, port: int = 8080,
                  replica_ports: list[int] | None = None, env: dict[str, str] | None = None,
-                 postgres_port: int | None = None, seed_index: Path | None = None) -> None:
+                 postgres_port: int | None = None, seed_index: Path | None = None, durable: bool = True) -> None:
         self.directory = Path(directory)
         self.seed_index = seed_index  # an index folder to copy to each replica (default: built once here)
-        self.postgres = PostgresServer(self.directory / "postgres", postgres_port)
+        self.postgres = PostgresServer(self.directory / "postgres", postgres_port, durable)
         ports = replica_ports or [free_port() for _ in range(replicas)]
         shared = {"QA_DATABASE_URL": self.postgres.url(), **(env or {})}
         self.replicas = [Replica(f"replica-{chr(ord('a') + i)}", p, self.directory / f"replica-{chr(ord('a') + i)}", shared)
@@ -275,19 +279,27 @@ class Cluster:
 
     def watch(self, stop: "list[bool]") -> None:
         """Restart a replica that died or failed :data:`HEALTH_FAILURES_BEFORE_RESTART` health checks in a row
-        (nginx stops sending it requests at its first failed request, and tries it again after 5 s)."""
+        (nginx stops sending it requests at its first failed request, and tries it again after 5 s). A replica
+        just restarted is given :data:`STARTUP_TIMEOUT_S` to become healthy before its checks count again."""
         failures = {r.name: 0 for r in self.replicas}
+        starting_until = {r.name: 0.0 for r in self.replicas}
         while not stop:
             time.sleep(HEALTH_EVERY_S)
             for replica in self.replicas:
                 if stop:
                     return
-                failures[replica.name] = 0 if replica.healthy() else failures[replica.name] + 1
-                if not replica.alive() or failures[replica.name] >= HEALTH_FAILURES_BEFORE_RESTART:
+                healthy = replica.healthy()
+                if healthy:
+                    starting_until[replica.name] = 0.0
+                elif time.monotonic() < starting_until[replica.name] and replica.alive():
+                    continue  # still starting
+                failures[replica.name] = 0 if healthy else failures[replica.name] + 1
+                if not stop and (not replica.alive() or failures[replica.name] >= HEALTH_FAILURES_BEFORE_RESTART):
                     log.warning("%s is down: restarting it", replica.name)
                     replica.kill()
                     replica.start()
                     failures[replica.name] = 0
+                    starting_until[replica.name] = time.monotonic() + STARTUP_TIMEOUT_S
 
     def _seed_index(self) -> Path:
         if self.seed_index is not None:
@@ -329,6 +341,14 @@ def _stop(args: argparse.Namespace) -> int:
         print("no cluster is running", file=sys.stderr)
         return 1
     pid = int(pid_file.read_text())
+    try:
+        running = b"deploy.cluster" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        running = False
+    if not running:  # a stale file (the supervisor was killed): never signal whatever has that pid now
+        pid_file.unlink(missing_ok=True)
+        print("no cluster is running (removed a stale pid file)", file=sys.stderr)
+        return 1
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 90
     while pid_file.exists() and time.monotonic() < deadline:

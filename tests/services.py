@@ -38,7 +38,7 @@ def scratch_folder(prefix: str) -> Path:
 
 def start_postgres() -> PostgresServer:
     needs_postgres()
-    server = PostgresServer(scratch_folder("seminar-qa-pg-") / "postgres")
+    server = PostgresServer(scratch_folder("seminar-qa-pg-") / "postgres", durable=False)
     atexit.register(server.stop, "immediate")  # a session cut short leaves no server behind (runs before the rmtree)
     server.start()
     return server

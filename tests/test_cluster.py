@@ -31,7 +31,7 @@ def cluster(seminar_pipeline, seminar_settings):
     env = {"QA_ADMIN_TOKEN": TOKEN, "QA_RATE_LIMIT_PER_MINUTE": UNLIMITED, "QA_RATE_LIMIT_BURST": UNLIMITED,
            "QA_CORPUS_POLL_SECONDS": str(FOLLOW_SECONDS), "QA_DATABASE_TIMEOUT_SECONDS": "1"}
     running = Cluster(scratch_folder("seminar-qa-cluster-"), replicas=2, port=free_port(), env=env,
-                      seed_index=Path(seminar_settings.index_dir))
+                      seed_index=Path(seminar_settings.index_dir), durable=False)
     try:
         running.start()
         yield running

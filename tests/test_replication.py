@@ -98,3 +98,40 @@ def test_a_restarted_replica_resumes_where_it_stopped(seed, embedder, tmp_path):
     _, confused = _replica("a", seed, tmp_path, embedder)
     assert confused.applied == 0 and confused.sync() == 1  # replays from the first change: nothing changes
     assert list(load_index(tmp_path / "a" / "index").documents) == ["seminar-2020-12-17", "park-news"]
+
+
+def test_a_change_that_fails_for_want_of_resources_is_retried_not_skipped(seed, embedder, tmp_path, monkeypatch):
+    import qa.serving.replication as replication
+
+    live, a = _replica("a", seed, tmp_path, embedder)
+    events = CorpusEventLog(open_database(tmp_path / "shared.sqlite3"))
+    events.append_upload("park-news.txt", PARK_PAGE.encode(), "b")
+    events.append_upload("second.txt", b"Second page\n\nThe second page says little.", "b")
+    real = replication.add_paths
+    calls = []
+
+    def full_disk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(replication, "add_paths", full_disk)
+    with pytest.raises(OSError):
+        a.sync()
+    assert a.applied == 0  # neither the failed change nor the one after it
+    assert a.sync() == 2 and a.applied == 2
+    assert live.current.ask(QUESTION).answer == "Chen Wei"
+
+
+def test_a_recreated_database_is_followed_from_its_first_change(seed, embedder, tmp_path):
+    _, a = _replica("a", seed, tmp_path, embedder)
+    a.upload("park-news.txt", PARK_PAGE.encode())
+    a.upload("second.txt", b"Second page\n\nThe second page says little.")
+    for path in tmp_path.glob("shared.sqlite3*"):
+        path.unlink()  # a new database under the same name: its changes are numbered from 1 again
+    CorpusEventLog(open_database(tmp_path / "shared.sqlite3")).append_removal("park-news", "b")
+    live, again = _replica("a", seed, tmp_path, embedder)
+    assert again.applied == 2  # what the state file says, until the database is asked
+    assert again.sync() == 1 and again.applied == 1
+    assert "park-news" not in live.current.index.documents

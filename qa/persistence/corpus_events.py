@@ -64,6 +64,13 @@ class CorpusEventLog:
             ).fetchall()
         return [CorpusEvent(int(r[0]), r[1], r[2], r[3], bytes(r[4]) if r[4] is not None else None, r[5], r[6]) for r in rows]
 
+    def get(self, seq: int) -> CorpusEvent | None:
+        """The change numbered ``seq``, without its file (None: there is none)."""
+        with self.database.transaction() as session:
+            row = session.execute("SELECT seq, time, kind, name, sha256, origin FROM corpus_events WHERE seq = ?",
+                                  (seq,)).fetchone()
+        return CorpusEvent(int(row[0]), row[1], row[2], row[3], None, row[4], row[5]) if row else None
+
     def files(self) -> list[StoredFile]:
         """Every uploaded file's latest version, by name."""
         with self.database.transaction() as session:

@@ -162,14 +162,13 @@ class SqliteDatabase(Database):
                 raise DatabaseUnavailable(f"{self.path}: {exc}") from exc
             try:
                 yield Session(connection.execute, self.dialect)
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            try:
                 connection.execute("COMMIT")
-            except sqlite3.OperationalError as exc:  # disk full at commit
-                connection.execute("ROLLBACK")
-                raise DatabaseUnavailable(f"{self.path}: {exc}") from exc
+            except BaseException as exc:
+                if connection.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+                    connection.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):  # full, locked, read-only: not a bug of the caller
+                    raise DatabaseUnavailable(f"{self.path}: {exc}") from exc
+                raise
 
     def close(self) -> None:
         with self._lock:
@@ -194,7 +193,11 @@ class PostgresDatabase(Database):
         self._pool = ConnectionPool(
             url, min_size=1, max_size=pool_size, timeout=timeout_seconds, open=False,
             check=ConnectionPool.check_connection,  # a connection the server dropped is replaced, not lent
-            kwargs={"connect_timeout": max(1, round(timeout_seconds))},
+            # A server that vanished without closing (a network split, a host gone) is noticed within seconds,
+            # and no statement runs past 30 s: a write never hangs a request or the follower for minutes.
+            kwargs={"connect_timeout": max(1, round(timeout_seconds)), "keepalives": 1, "keepalives_idle": 5,
+                    "keepalives_interval": 2, "keepalives_count": 3, "tcp_user_timeout": 10_000,
+                    "options": "-c statement_timeout=30000"},
             # A failed connection attempt is given up at once instead of retried in the background for 5 min: the
             # next write tries again, so the pool reconnects as soon as the server is back.
             reconnect_timeout=0,

@@ -25,6 +25,7 @@ from typing import Any
 from qa.config import Settings
 from qa.errors import QAError
 from qa.persistence import Database, DatabaseUnavailable, database_target, is_postgres, open_database
+from qa.persistence.database import redact
 from qa.types import ANSWERED, NONE, UNSURE
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class QuestionLog:
 
     @property
     def target(self) -> str:
-        return self._database.target if self._database is not None else str(self._target)
+        return self._database.target if self._database is not None else redact(str(self._target))
 
     def record(self, entry: LoggedQuestion) -> str:
         """Queue a question for writing; returns its reference (for :meth:`set_feedback`)."""

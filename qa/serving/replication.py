@@ -30,7 +30,6 @@ from qa.store.index import live_version_name
 log = logging.getLogger(__name__)
 
 STATE_FILE = "corpus-changes.json"  # in the index folder: the last change applied to that index
-_BATCH = 20  # changes read at once (an upload carries its file)
 _KEPT_RESULTS = 100
 
 
@@ -51,13 +50,15 @@ class CorpusFollower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
-        self.applied = self._read_state()
+        self._state = self._read_state()
+        self.applied = int(self._state.get("applied", 0))
+        self._checked = False  # whether the last change applied is still in the database (checked at the first sync)
 
     def upload(self, name: str, content: bytes) -> CorpusUpdate:
         """Record an uploaded file (already checked to be readable) and apply it here; the other replicas follow.
 
-        Raises :class:`DatabaseUnavailable` when the change cannot be recorded (nothing changed anywhere), and the
-        corpus's error when this replica could not apply it.
+        Raises :class:`DatabaseUnavailable` only when the change could not be recorded (then nothing changed
+        anywhere); once recorded, any failure to apply it here is a :class:`QAError` saying it is recorded.
         """
         return self._applied(self.events.append_upload(name, content, self.origin))
 
@@ -65,19 +66,27 @@ class CorpusFollower:
         return self._applied(self.events.append_removal(doc_id, self.origin))
 
     def sync(self) -> int:
-        """Apply every change not applied yet, in order; returns how many were applied."""
+        """Apply every change not applied yet, in order; returns how many were applied.
+
+        A change that fails for want of resources (disk full, the database away) stops the sync without being
+        counted as applied: the next sync retries it, and nothing after it is applied out of order.
+        """
         count = 0
-        with self._lock:
-            while batch := self.events.after(self.applied, _BATCH):
-                for event in batch:
+        try:
+            with self._lock:
+                self._check_state()
+                # One change at a time: an upload carries its file (up to 20 MB).
+                while batch := self.events.after(self.applied, limit=1):
+                    event = batch[0]
                     self._results[event.seq] = self._apply(event)
                     self.applied = event.seq
-                    self._write_state()
+                    self._write_state(event)
                     count += 1
-                for seq in sorted(self._results)[:-_KEPT_RESULTS]:
-                    del self._results[seq]
-        if count:
-            self._on_change()
+                    for seq in sorted(self._results)[:-_KEPT_RESULTS]:
+                        del self._results[seq]
+        finally:
+            if count:
+                self._on_change()
         return count
 
     def start(self) -> None:
@@ -90,7 +99,11 @@ class CorpusFollower:
         self._stop.set()
 
     def _applied(self, seq: int) -> CorpusUpdate:
-        self.sync()
+        try:
+            self.sync()
+        except Exception as exc:  # recorded, so every replica will apply it; here it waits for the next try
+            log.exception("corpus change %d recorded but not applied here yet", seq)
+            raise QAError(f"the change is recorded and will be applied shortly (not yet here: {exc})") from exc
         result = self._results.get(seq)
         if isinstance(result, QAError):
             raise result
@@ -106,6 +119,7 @@ class CorpusFollower:
             else:
                 update = remove_documents(self.settings, self._embedder(), [event.name])
         except QAError as exc:  # e.g. removing a document this replica does not hold: nothing to do here
+            # (other errors, such as a full disk, propagate: the change is retried, not skipped)
             log.warning("corpus change %d (%s %s from %s) not applied here: %s", event.seq, event.kind, event.name,
                         event.origin, exc)
             return exc
@@ -128,34 +142,52 @@ class CorpusFollower:
                 if self.events.latest() > self.applied:
                     self.sync()
                 if self._failing:
-                    log.warning("corpus changes: reading %s again", self.events.database.target)
+                    log.warning("corpus changes: following %s again", self.events.database.target)
                     self._failing = False
             except DatabaseUnavailable as exc:
                 if not self._failing:
                     log.warning("corpus changes cannot be read until the database is back: %s", exc)
                     self._failing = True
-            except Exception:  # keep following whatever happens: serving must not stop
-                log.exception("corpus follower")
+            except Exception:  # keep following whatever happens (serving must not stop); said once per streak
+                if not self._failing:
+                    log.exception("corpus follower: a change could not be applied; retrying every %s s",
+                                  self.settings.corpus_poll_seconds)
+                    self._failing = True
             if self._stop.wait(self.settings.corpus_poll_seconds):
                 return
 
     def _state_path(self) -> Path:
         return Path(self.settings.index_dir) / STATE_FILE
 
-    def _read_state(self) -> int:
-        """The last change applied to this index, or 0 when the index is not the one the state was written for."""
+    def _read_state(self) -> dict:
+        """What was applied to this index (empty when the index is not the one the state was written for)."""
         try:
             state = json.loads(self._state_path().read_text())
         except (OSError, ValueError):
-            return 0
+            return {}
         same_index = state.get("index_version") == live_version_name(Path(self.settings.index_dir))
         same_database = state.get("database") == self.events.database.target
-        return int(state.get("applied", 0)) if same_index and same_database else 0
+        return state if same_index and same_database and isinstance(state.get("applied"), int) else {}
 
-    def _write_state(self) -> None:
+    def _check_state(self) -> None:
+        """Start from the first change when the database no longer holds the last one applied here as it was
+        (a database recreated under the same address numbers its changes from 1 again)."""
+        if self._checked or not self.applied:
+            self._checked = True
+            return
+        event = self.events.get(self.applied)
+        if event is None or [event.time, event.kind, event.name] != self._state.get("event"):
+            log.warning("the database's corpus changes are not the ones applied to %s: applying them from the first",
+                        self.settings.index_dir)
+            self.applied = 0
+        self._checked = True
+
+    def _write_state(self, event: CorpusEvent) -> None:
         path = self._state_path()
-        state = {"applied": self.applied, "database": self.events.database.target,
-                 "index_version": live_version_name(Path(self.settings.index_dir))}
+        self._state = {"applied": self.applied, "event": [event.time, event.kind, event.name],
+                       "database": self.events.database.target,
+                       "index_version": live_version_name(Path(self.settings.index_dir))}
+        state = self._state
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
         partial.write_text(json.dumps(state))
         os.replace(partial, path)
