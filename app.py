@@ -12,6 +12,7 @@ Every answered question goes to the question log (qa.serving.question_log) unles
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import ctypes
 import hashlib
@@ -23,11 +24,12 @@ import math
 import socket
 import threading
 import uuid
+from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, AsyncIterator, Literal
 
 import gradio as gr
 import uvicorn
@@ -157,7 +159,15 @@ def create_app(
     Every request takes the pipeline that is live when it starts (see :class:`qa.serving.live.LivePipeline`).
     """
     live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline(pipeline)
-    app = FastAPI(title="seminar-qa", docs_url=None, redoc_url=None)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Stopping (SIGTERM, Ctrl-C), after the last answer: its question is written before the process ends.
+        if questions is not None and not await asyncio.to_thread(questions.drain):
+            log.warning("question log: stopped with writes still pending")
+
+    app = FastAPI(title="seminar-qa", docs_url=None, redoc_url=None, lifespan=lifespan)
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     origins = list(settings.allowed_origins)
     frame_ancestors = " ".join(["'self'", *origins])
@@ -520,7 +530,8 @@ def main(argv: list[str] | None = None) -> None:
     database = open_app_database(settings)  # SQLite by default; PostgreSQL with QA_DATABASE_URL
     corpus = follow_corpus(settings, live, database)
     corpus.start()  # the uploads and removals made through other replicas (and any missed while stopped)
-    app = create_app(live, settings, FeedbackStore(database), open_question_log(settings, database), corpus)
+    questions = open_question_log(settings, database)
+    app = create_app(live, settings, FeedbackStore(database), questions, corpus)
     log.info("serving %s documents on http://%s:%s/", pipeline.info()["documents"], settings.host, settings.port)
     # No client addresses in the access log: questions and timings are logged by the app, nothing more.
     # Idle keep-alive connections are kept 75 s, longer than a client or a reverse proxy keeps them (httpx 5 s,

@@ -20,6 +20,7 @@ import pytest
 
 from qa.pipeline import QAPipeline, ensure_index
 from qa.serving.live import LivePipeline
+from qa.serving.question_log import read_questions
 from qa.store.index import load_index
 from tests.browser_support import free_port, wait_healthy
 from tests.conftest import ROOT
@@ -227,4 +228,6 @@ def test_sigterm_finishes_in_flight_requests(server, report_figure):
     assert in_flight > 0, "every request finished before SIGTERM: the test proved nothing"
     log = process.log_path.read_text()
     assert "Finished server process" in log and "Traceback" not in log
+    # every answer's question is in the question log: the pending writes were drained before the process ended
+    assert len(read_questions(process.log_path.with_name("feedback.sqlite3"), 1)) == 32 + burst
     report_figure(f"SIGTERM with {burst} requests sent: {in_flight} were in flight and all {burst} were answered (200)")

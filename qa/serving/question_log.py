@@ -120,6 +120,13 @@ class QuestionLog:
     def flush(self) -> None:
         self._queue.join()
 
+    def drain(self, timeout_seconds: float = 5.0) -> bool:
+        """Wait up to ``timeout_seconds`` for the pending writes (at shutdown); True when none is left."""
+        deadline = time.monotonic() + timeout_seconds
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return not self._queue.unfinished_tasks
+
     def _submit(self, statement: str, parameters: tuple[Any, ...]) -> None:
         try:
             self._queue.put_nowait((statement, parameters))
