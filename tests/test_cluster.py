@@ -141,7 +141,8 @@ def test_a_replica_killed_under_load_loses_only_requests_in_flight(cluster, repo
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             results = pool.submit(asyncio.run, load()).result()
     finally:
-        a.start()  # back for whatever runs next
+        if not a.alive():  # back for whatever runs next (never a second process beside a live one)
+            a.start()
         a.wait_healthy()
     failed = [(t, outcome) for t, outcome in results if outcome != 200]
     after = [outcome for t, outcome in results if t > kill_at + 1.0]
