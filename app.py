@@ -159,6 +159,8 @@ def create_app(
     Every request takes the pipeline that is live when it starts (see :class:`qa.serving.live.LivePipeline`).
     """
     live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline(pipeline)
+    if corpus is None and settings.admin_token:
+        corpus = follow_corpus(settings, live, open_app_database(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -215,7 +217,8 @@ def create_app(
                 **({"corpus_change": corpus.applied} if corpus is not None else {})}
 
     if settings.admin_token:
-        add_admin_routes(app, live, settings, questions, corpus or follow_corpus(settings, live, open_app_database(settings)))
+        assert corpus is not None
+        add_admin_routes(app, live, settings, questions, corpus)
 
     @app.get("/gradio.js", include_in_schema=False)
     def gradio_js() -> FileResponse:

@@ -3,6 +3,7 @@ the test session), the migrations, and what happens when PostgreSQL goes away an
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
@@ -48,8 +49,6 @@ def test_feedback_is_stored_and_exported(target):
     assert rows[1][-2:] == ("unsure", '{"sentence": "The lab opened.", "citation": {"doc_id": "seminar", "start": 0, "end": 3}}')
     with pytest.raises(ValueError):
         store.record(ANSWER, "meh")
-    import io
-
     out = io.StringIO()
     assert store.export_csv(out) == 2 and out.getvalue().startswith("id,time,question")
     store.close()
