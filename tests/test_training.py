@@ -141,7 +141,8 @@ def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path)
     out, ship = tmp_path / "run", tmp_path / "shipped"
     common = ["--data", str(tiny_data), "--out", str(out), "--ship-to", str(ship), "--batch-size", "4",
               "--max-length", "96", "--stride", "32", "--held-apart-share", "0.3", "--dev-questions", "4",
-              "--checkpoint-every", "2", "--evaluate-every", "2", "--threads", "2", "--rendered-share", "0.5"]
+              "--checkpoint-every", "2", "--evaluate-every", "2", "--threads", "2", "--rendered-share", "0.5",
+              "--dev-rosters", "6"]
     assert main([*common, "--max-steps", "4", "--stop-at-step", "2"]) == 0
     first = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in first] == [2] and {"dev_f1", "dev_auc", "loss"} <= set(first[0])
@@ -173,6 +174,15 @@ def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path)
 
         head = [n for n in onnx.load(str(ship / "model.int8.onnx")).graph.node if "qa_outputs" in n.name]
         assert head and all(n.op_type in ("MatMul", "Add") for n in head)
+    # a new kind of example in the stream: refused, unless --new-data says the run goes on over it
+    more = [*common, "--max-steps", "6", "--roster-share", "0.5"]
+    with pytest.raises(ValueError, match="windows"):
+        main(more)
+    assert main([*more, "--new-data"]) == 0
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert records[2]["step"] == 4 and records[2]["new_data"]["windows"] > records[2]["new_data"]["steps_per_pass"]
+    assert records[3]["step"] == 6 and {"dev_roster_f1", "dev_roster_refused_at_0"} <= set(records[3])
+    assert main(more) == 0  # the checkpoint now belongs to the new stream
 
 
 def _assert_warm_start_reproduces(onnx_path) -> None:
@@ -302,6 +312,31 @@ def test_cpu_features_are_read_from_cpuinfo(tmp_path) -> None:
     assert cpu_features.cpu_flags.__wrapped__(tmp_path / "missing") == frozenset()
 
 
+def test_made_rosters_ask_about_every_listed_person_and_near_misses_have_no_answer() -> None:
+    from qa.training.rosters import ROSTER, ROSTER_MISMATCH, roster_examples
+
+    examples = roster_examples(600, seed=5)
+    assert len(examples) == 600 and roster_examples(600, seed=5) == examples  # fixed by the seed
+    assert roster_examples(50, seed=6)[0].context != examples[0].context
+    kinds = [e.kind for e in examples]
+    assert set(kinds) == {ROSTER, ROSTER_MISMATCH} and 0.2 < kinds.count(ROSTER_MISMATCH) / len(kinds) < 0.4
+    for e in examples:
+        if e.kind == ROSTER:
+            assert e.context[e.answer_start : e.answer_start + len(e.answer_text)] == e.answer_text != ""
+        else:
+            assert e.answer_start == -1 and not e.answerable
+    # "Who is the T of B?" is answered by the one person listed with that title of that body, never another
+    who = [e for e in examples if e.kind == ROSTER and e.question.startswith("Who is the ") and " of " in e.question]
+    assert len(who) > 5
+    for e in who:
+        role = e.question.removeprefix("Who is the ").rstrip("?")
+        assert e.context.count(f"{e.answer_text}, {role}") == 1
+    # a near miss names a title and a body that no listed person holds together
+    for e in examples:
+        if e.kind == ROSTER_MISMATCH and e.question.startswith("Who is the "):
+            assert ", " + e.question.removeprefix("Who is the ").rstrip("?") not in e.context
+
+
 def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
     from qa.training.card import write_card
     from qa.training.train import TrainingSettings, _jsonable
@@ -315,8 +350,10 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
         "max_steps": 21148, "bf16": True, "cpu_flags": "avx2 avx512_bf16 avx512_vnni avx512f", "threads": 2}))
     (run / "log.jsonl").write_text("\n".join(json.dumps(
         {"step": s, "pass": round(s / 10574, 3), "loss": 2.0 - s / 1e4, "windows_per_minute": w, "dev_f1": 60 + s / 1e3,
-         "dev_styled_f1": 55.0, "dev_rendered_f1": 40.0, "dev_auc": 0.8, "dev_refused_at_0": {"negation": 90.0}})
-        for s, w in ((1000, 790), (2000, 812))))
+         "dev_styled_f1": 55.0, "dev_rendered_f1": 40.0, "dev_auc": 0.8, "dev_refused_at_0": {"negation": 90.0},
+         **({"dev_roster_f1": 81.5, "dev_roster_refused_at_0": 64.0} if s > 1000 else {})})
+        for s, w in ((1000, 790), (2000, 812))) + "\n" + json.dumps(
+        {"step": 1500, "new_data": {"windows": 175000, "steps_per_pass": 10900}}))
     (run / "export.json").write_text(json.dumps({"fp32_dev_f1": 70.1, "int8_dev_f1": 69.5, "shipped": "fp32 + int8 (VNNI)",
                                                  "model_bytes": 90_400_000, "int8_model_bytes": 23_000_000}))
     row = {"questions": 600, "unanswerable": 250, "f1": 60.0, "has_ans_f1": 55.0, "no_ans_accuracy": 70.0,
@@ -326,5 +363,8 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
     card = write_card(run, model).read_text()
     assert "2,000 of 21,148 (0.19 passes of 10,574 steps)" in card
     assert "avx512_bf16" in card and "bf16 autocast on" in card and "790–812 windows a minute" in card
-    assert "| 2000 | 0.189 | 1.8 | 62.0 | 55.0 | 40.0 | 0.8 |" in card
+    assert "| 1000 | 0.095 | 1.9 | 61.0 | 55.0 | 40.0 |  | 0.8 |" in card
+    assert "| 2000 | 0.189 | 1.8 | 62.0 | 55.0 | 40.0 | 81.5 (64.0 %) | 0.8 |" in card
+    assert "From step 1,500 the stream changed (`--new-data`): 175,000 windows" in card
+    assert "Made report paragraphs listing people" in card
     assert "mutual_exclusion 50.0 %" in card and "int8 23.0 MB, loaded where the CPU has VNNI" in card

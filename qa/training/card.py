@@ -18,10 +18,18 @@ def _table(rows: dict[str, dict]) -> list[str]:
     return lines
 
 
+def _roster_cell(record: dict) -> str:
+    if "dev_roster_f1" not in record:
+        return ""
+    return f"{record['dev_roster_f1']} ({record['dev_roster_refused_at_0']} %)"
+
+
 def write_card(run_dir: Path, model_dir: Path) -> Path:
     data = json.loads((run_dir / "data.json").read_text())
     settings = data["settings"]
-    log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines() if line.strip()]
+    log = [r for r in records if "dev_f1" in r]
+    changes = [r for r in records if "new_data" in r]
     export = json.loads((run_dir / "export.json").read_text())
     combiner = json.loads((run_dir / "combiner.json").read_text())
     last = log[-1] if log else {}
@@ -53,7 +61,13 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         f" paragraph of its article without the answer (p={settings['other_paragraph_share']}), and one near miss"
         f" over its own paragraph (p={settings['near_miss_share']}): negation, antonym, entity swap, number swap."
         f" {settings['rendered_share']:.0%} of the questions rendered as the Chinese path renders them,"
-        f" {settings['style_share']:.0%} of the rest written as visitors type (lower case, no question mark, typos).",
+        f" {settings['style_share']:.0%} of the rest written as visitors type (lower case, no question mark, typos)."
+        + (f" Made report paragraphs listing people with their titles and bodies (`qa/training/rosters.py`),"
+           f" {settings['roster_share']:.0%} as many questions as the data's answerable ones (`roster`,"
+           " `roster_mismatch`)." if settings.get("roster_share") else ""),
+        *[f"- From step {c['step']:,} the stream changed (`--new-data`): {c['new_data']['windows']:,} windows,"
+          f" {c['new_data']['steps_per_pass']:,} steps a pass; the steps before were trained on the stream of the"
+          " settings then (the log's earlier rows)." for c in changes],
         f"- Steps: {step:,} of {data['max_steps']:,} ({step / data['steps_per_pass']:.2f} passes of"
         f" {data['steps_per_pass']:,} steps) of batch {settings['batch_size']}, AdamW lr {settings['learning_rate']},"
         f" warm-up {settings['warmup_share']:.0%} and linear decay, weight decay {settings['weight_decay']}, seed"
@@ -67,11 +81,12 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         "written, in visitors' styles and rendered; `AUC` how well span minus null score separates answerable",
         "questions from made negatives):",
         "",
-        "| step | pass | loss | dev F1 | styled | rendered | AUC | negatives refused at margin 0 | windows/min |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| step | pass | loss | dev F1 | styled | rendered | made rosters (near misses refused) | AUC |"
+        " negatives refused at margin 0 | windows/min |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *[f"| {r['step']} | {r.get('pass', '')} | {r['loss']} | {r['dev_f1']} | {r.get('dev_styled_f1', '')} |"
-          f" {r.get('dev_rendered_f1', '')} | {r['dev_auc']} | {r['dev_refused_at_0']} | {r.get('windows_per_minute', '')} |"
-          for r in log],
+          f" {r.get('dev_rendered_f1', '')} | {_roster_cell(r)} | {r['dev_auc']} | {r['dev_refused_at_0']} |"
+          f" {r.get('windows_per_minute', '')} |" for r in log],
         "",
         f"Export: HasAns F1 on the dev questions through ONNX Runtime, fp32 {export['fp32_dev_f1']}, int8"
         f" {export['int8_dev_f1']} (per channel, span head in fp32); int8 shipped beside fp32 when within 1 point.",

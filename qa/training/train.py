@@ -35,6 +35,7 @@ from qa.store.embedding import resolve_model_path
 from qa.training.data import Example, answerable_examples, kind_counts, load_articles, shuffled, split_articles
 from qa.training.export import export
 from qa.training.negatives import make_negatives
+from qa.training.rosters import ROSTER_MISMATCH, roster_examples
 from qa.training.styles import maybe_restyle
 from qa.training.warm_start import load_onnx_weights
 from qa.training.windows import WINDOWS_FILE, BatchOrder, Windows, WindowShape, batch_tensors, encode, fingerprint
@@ -69,15 +70,23 @@ class TrainingSettings:
     # This share of the other questions is written as visitors type (qa.training.styles): lower case, no
     # question mark, typos.
     style_share: float = 0.25
+    # Made report paragraphs listing people with their titles and bodies (qa.training.rosters), this many per
+    # answerable question of the data: the data has few such lists, news reports many.
+    roster_share: float = 0.04
     checkpoint_every: int = 100
     evaluate_every: int = 1000
     dev_questions: int = 400
+    dev_rosters: int = 200  # made roster questions (of another seed) scored beside the dev questions
     init_from: Path = Path("")  # with no checkpoint: start from this exported model.onnx ...
     init_step: int = 0  # ... at this step of the schedule (the step it was exported at)
     limit_examples: int = 0  # 0: all; a small number for a smoke test
     threads: int = 0  # 0: all cores
     ship_to: Path = Path("qa/models/reader")  # where the exported model goes (committed)
     export_only: bool = False  # skip training: export the last checkpoint as it is
+    # Resume the checkpoint although the training stream changed (a kind of example was added, a share moved):
+    # its weights, optimiser and schedule go on over the new stream's batches from the same step, and
+    # log.jsonl records the change. Without it a changed stream stops the run (step n would be another batch).
+    new_data: bool = False
     # Skip training: score the --init-from model on the dev questions (the figures of log.jsonl), to compare a
     # shipped model with a run's curve.
     evaluate_only: bool = False
@@ -104,7 +113,8 @@ def training_examples(settings: TrainingSettings) -> tuple[list[Example], list[E
     negatives = make_negatives(
         train_articles, answerable, settings.other_paragraph_share, settings.near_miss_share, settings.seed
     )
-    stream = shuffled(answerable + negatives, settings.seed)
+    rosters = roster_examples(round(settings.roster_share * len(answerable)), settings.seed)
+    stream = shuffled(answerable + negatives + rosters, settings.seed)
     renderer = _Renderer() if settings.rendered_share > 0 else None
     stream = [_written_as(e, settings, renderer) for e in stream]
     held_answerable = shuffled(answerable_examples(held_articles), settings.seed)[: settings.dev_questions]
@@ -249,7 +259,11 @@ def train(settings: TrainingSettings) -> dict:
     identity = {"windows": key, "batch_size": settings.batch_size, "seed": settings.seed}
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
-        _check_same_run(state.get("identity"), identity, checkpoint)
+        saved = state.get("identity")
+        if settings.new_data and saved and saved["windows"] != key:
+            _record_new_data(out, state["step"], len(windows), order.per_pass)
+            saved = {**saved, "windows": key}
+        _check_same_run(saved, identity, checkpoint)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -301,6 +315,10 @@ def _scores(model, tokenizer, dev: list[Example], settings: TrainingSettings, to
     record = evaluate(model, tokenizer, dev, settings, torch)
     for name, examples in variants.items():
         record[f"dev_{name}_f1"] = evaluate(model, tokenizer, examples, settings, torch)["dev_f1"]
+    if settings.roster_share > 0 and settings.dev_rosters:  # made rosters of another seed: F1, near misses refused
+        rosters = evaluate(model, tokenizer, roster_examples(settings.dev_rosters, settings.seed + 1), settings, torch)
+        record["dev_roster_f1"] = rosters["dev_f1"]
+        record["dev_roster_refused_at_0"] = rosters["dev_refused_at_0"].get(ROSTER_MISMATCH)
     return record
 
 
@@ -377,6 +395,13 @@ def _check_same_run(saved: dict | None, current: dict, checkpoint: Path) -> None
     if changed:
         raise ValueError(f"{checkpoint} was trained with other {', '.join(changed)}: resume with the same data and "
                          "settings, or start in an empty --out folder (--init-from its exported model to keep its weights)")
+
+
+def _record_new_data(out: Path, step: int, windows: int, per_pass: int) -> None:
+    record = {"step": step, "new_data": {"windows": windows, "steps_per_pass": per_pass}}
+    with open(out / "log.jsonl", "a") as log:
+        log.write(json.dumps(record) + "\n")
+    print(f"the training stream changed: step {step} goes on over {windows:,} windows ({per_pass:,} steps a pass)")
 
 
 def _save(out: Path, model, optimizer, scheduler, step: int, torch, identity: dict) -> None:
