@@ -205,7 +205,8 @@ def roster_examples(count: int, seed: int) -> list[Example]:
     paragraph = 0
     while len(examples) < count:
         *members, presider = _roster(rng)
-        experts = list({_body(rng).removeprefix("the ") for _ in range(rng.randint(2, 4))})
+        # dict, not set: a set's order of strings changes with each process's hash seed, and so would the stream
+        experts = list(dict.fromkeys(_body(rng).removeprefix("the ") for _ in range(rng.randint(2, 4))))
         noun = rng.choice(_EVENT_NOUNS)
         event = rng.choice(_EVENTS)
         date = f"{rng.choice(_MONTHS)} {rng.randint(1, 28)}, {rng.randint(2015, 2025)}"
