@@ -362,9 +362,9 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
         {"step": s, "pass": round(s / 10574, 3), "loss": 2.0 - s / 1e4, "windows_per_minute": w, "dev_f1": 60 + s / 1e3,
          "dev_styled_f1": 55.0, "dev_rendered_f1": 40.0, "dev_auc": 0.8, "dev_refused_at_0": {"negation": 90.0},
          **({"dev_roster_f1": 81.5, "dev_roster_refused_at_0": 64.0} if s > 1000 else {})})
-        for s, w in ((1000, 790), (2000, 812))) + "\n" + json.dumps(
-        {"step": 1500, "new_data": {"windows": 175000, "steps_per_pass": 10900}}))
-    (run / "export.json").write_text(json.dumps({"fp32_dev_f1": 70.1, "int8_dev_f1": 69.5, "shipped": "fp32 + int8 (VNNI)",
+        for s, w in ((1000, 790), (2000, 812), (3000, 800))) + "\n" + "\n".join(json.dumps(
+        {"step": s, "new_data": {"windows": 175000, "steps_per_pass": 10900}}) for s in (1500, 2500)))
+    (run / "export.json").write_text(json.dumps({"step": 2000, "fp32_dev_f1": 70.1, "int8_dev_f1": 69.5, "shipped": "fp32 + int8 (VNNI)",
                                                  "model_bytes": 90_400_000, "int8_model_bytes": 23_000_000}))
     row = {"questions": 600, "unanswerable": 250, "f1": 60.0, "has_ans_f1": 55.0, "no_ans_accuracy": 70.0,
            "no_ans_accuracy_by_kind": {"negation": 80.0, "mutual_exclusion": 50.0}}
@@ -376,5 +376,6 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
     assert "| 1000 | 0.095 | 1.9 | 61.0 | 55.0 | 40.0 |  | 0.8 |" in card
     assert "| 2000 | 0.189 | 1.8 | 62.0 | 55.0 | 40.0 | 81.5 (64.0 %) | 0.8 |" in card
     assert "From step 1,500 the stream changed (`--new-data`): 175,000 windows" in card
+    assert "| 3000 |" not in card and "From step 2,500" not in card  # the run went on past the exported step
     assert "Made report paragraphs listing people" in card
     assert "mutual_exclusion 50.0 %" in card and "int8 23.0 MB, loaded where the CPU has VNNI" in card

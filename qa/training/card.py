@@ -28,12 +28,12 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
     data = json.loads((run_dir / "data.json").read_text())
     settings = data["settings"]
     records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines() if line.strip()]
-    log = [r for r in records if "dev_f1" in r]
-    changes = [r for r in records if "new_data" in r]
     export = json.loads((run_dir / "export.json").read_text())
     combiner = json.loads((run_dir / "combiner.json").read_text())
-    last = log[-1] if log else {}
-    step = export.get("step", last.get("step", 0))  # the exported checkpoint's step (the log's last may be older)
+    # the exported checkpoint's step: the log may go past it (the run went on) or stop short of it
+    step = export.get("step", max((r["step"] for r in records), default=0))
+    log = [r for r in records if "dev_f1" in r and r["step"] <= step]
+    changes = [r for r in records if "new_data" in r and r["step"] <= step]
     speeds = [r["windows_per_minute"] for r in log if r.get("windows_per_minute")]
     lines = [
         "# The learned reader: MiniLM-L6 span model + combiner",
