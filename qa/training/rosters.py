@@ -121,7 +121,7 @@ def _write(rng: random.Random, members: list[_Member], presider: _Member, expert
            event: str, noun: str, date: str, place: str) -> _Writer:
     w = _Writer()
     w.add(f"On {date}, " if rng.random() < 0.5 else "")
-    w.add(f"the {event}", "event")
+    w.add(f"the {event}")
     w.add(" was held in ")
     w.add(place, "place")
     if not w.text.startswith("On "):
