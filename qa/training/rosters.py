@@ -7,7 +7,8 @@ trained on it answers "Who is the Director of the Z Bureau?" with the list's fir
 short report paragraphs around such lists, from generic pools of names, titles and bodies (no word taken from
 any corpus or evaluation set), and asks what a reader asks of them: who holds a title, a person's title, whose
 body it is, who spoke, when and where. A share are near misses the list does not answer: a title of another
-body, a title with a modifier it lacks ("Vice"), a person it does not name.
+body, a title with a modifier it lacks ("Vice"), a title without the modifier it has (the list gives a "Vice
+President", the question asks who the President is), a person it does not name.
 
 Everything is fixed by the seed, so a resumed run sees the same examples.
 """
@@ -185,6 +186,10 @@ def _question_pool(rng: random.Random, members: list[_Member], presider: _Member
             modified = [f"{mod} {m.title}" for mod in _MODIFIERS]
             if m.title.split()[0] not in _MODIFIERS and not any(held(t, m.body) for t in modified):
                 pool.append((f"Who is the {rng.choice(modified)} of {m.body}?", "", ROSTER_MISMATCH))
+            modifier, _, bare_title = m.title.partition(" ")
+            if modifier in _MODIFIERS and not held(bare_title, m.body):  # "Vice President" listed, "President" asked
+                pool.append((rng.choice((f"Who is the {bare_title} of {m.body}?", f"{bare_title} of {bare}?",
+                                         f"who is {bare_title.lower()} of {m.body}")), "", ROSTER_MISMATCH))
     pool.append((rng.choice((f"What is {_name(rng)}'s position?", f"Who is {_name(rng)}?")), "", ROSTER_MISMATCH))
     pool.append((rng.choice(("Who delivered speeches?", f"Which officials attended the {noun}?",
                              f"who spoke at the {noun}")), "list", ROSTER))
