@@ -79,6 +79,9 @@ class Settings:
     # ONNX Runtime threads for the span model's forward pass: a passage window is long work (the read stage
     # is most of a learned answer's ~150 ms in `qa eval`), so unlike the embedder's short questions it uses both.
     reader_threads: int = 2
+    # The span model's graph: "auto" (the int8 one where the model folder has it and the CPU has VNNI, else fp32),
+    # "int8" or "fp32".
+    reader_precision: str = "auto"
     # The span model's best spans per window that become candidates for the combiner.
     reader_spans_per_window: int = 3
     # The span model reads the best reader_first_passages passages first, and the rest of the top_k only when

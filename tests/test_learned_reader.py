@@ -71,6 +71,21 @@ def test_the_threshold_can_be_overridden(learned_pipeline) -> None:
     assert pipeline.ask("When was the seminar held?").no_answer
 
 
+def test_the_precision_setting_picks_the_graph_and_both_answer(learned_pipeline) -> None:
+    """The shipped int8 graph (loaded where the CPU has VNNI) and the fp32 one answer alike; a wrong word is a
+    clear error."""
+    answers = {}
+    for precision in ("fp32", "int8"):
+        settings = dataclasses.replace(learned_pipeline.settings, reader_precision=precision)
+        pipeline = QAPipeline.from_index(learned_pipeline.index, learned_pipeline.embedder, settings)
+        assert pipeline.reader.span_model.precision == precision
+        answers[precision] = pipeline.ask("Who is the Vice Mayor of the Shenzhen Municipal Government?").answer
+    assert answers == {"fp32": "Ai Xuefeng", "int8": "Ai Xuefeng"}
+    settings = dataclasses.replace(learned_pipeline.settings, reader_precision="fp16")
+    with pytest.raises(ValueError, match="reader_precision: use auto, int8, fp32"):
+        QAPipeline.from_index(learned_pipeline.index, learned_pipeline.embedder, settings)
+
+
 def test_span_model_reads_long_passages_in_windows() -> None:
     model = OnnxSpanModel(MODEL_DIR)
     long_text = " ".join(f"Sentence {i} says that the river number {i} flows north." for i in range(80))

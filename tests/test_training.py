@@ -178,6 +178,7 @@ def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path)
 
         head = [n for n in onnx.load(str(ship / "model.int8.onnx")).graph.node if "qa_outputs" in n.name]
         assert head and all(n.op_type in ("MatMul", "Add") for n in head)
+    assert export["int8_trials"]["span head only"] and len(export["int8_fp32_nodes"]) <= 2
     # a new kind of example in the stream: refused, unless --new-data says the run goes on over it
     more = [*common, "--max-steps", "6", "--roster-share", "0.5"]
     with pytest.raises(ValueError, match="windows"):
@@ -383,3 +384,19 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
     assert "| 3000 |" not in card and "From step 2,500" not in card  # the run went on past the exported step
     assert "Made report paragraphs listing people" in card
     assert "mutual_exclusion 50.0 %" in card and "int8 23.0 MB, loaded where the CPU has VNNI" in card
+
+
+def test_int8_keeps_the_costliest_feed_forwards_in_fp32_until_within_a_point() -> None:
+    from qa.training.export import keep_in_fp32
+
+    cost = {"ffn0": 0.4, "ffn1": 1.5, "ffn2": 0.2}  # dev F1 points each layer's int8 costs
+    asked: list[tuple[str, ...]] = []
+
+    def int8_f1(fp32_nodes: tuple[str, ...]) -> float:
+        asked.append(fp32_nodes)
+        return 70.0 - sum(c for node, c in cost.items() if node not in fp32_nodes)
+
+    kept, scored = keep_in_fp32(70.0, int8_f1, list(cost), max_f1_loss=1.0)
+    assert kept == ("ffn1",) and scored[kept] == 69.4 and scored[()] == 67.9
+    assert keep_in_fp32(70.0, int8_f1, list(cost), max_f1_loss=2.5)[0] == ()  # within: nothing kept, one trial
+    assert keep_in_fp32(70.0, int8_f1, list(cost), max_f1_loss=0.1)[0] == ("ffn1", "ffn0")  # at most two

@@ -23,6 +23,8 @@ from qa.readers.rules import RuleReader
 from qa.readers.span_model import OnnxSpanModel
 from qa.store.index import CorpusIndex
 
+PRECISIONS = {"auto": None, "int8": True, "fp32": False}  # reader_precision: OnnxSpanModel's int8 argument
+
 __all__ = ["LearnedReader", "Reader", "RuleReader", "SpanPrediction", "make_reader"]
 
 
@@ -32,7 +34,9 @@ def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
         return RuleReader(index, threshold=settings.answer_threshold)
     if settings.reader == "learned":
         model_dir = settings.reader_model_dir
-        span_model = OnnxSpanModel(model_dir, threads=settings.reader_threads)
+        if settings.reader_precision not in PRECISIONS:
+            raise ValueError(f"setting reader_precision: use {', '.join(PRECISIONS)}, not {settings.reader_precision!r}")
+        span_model = OnnxSpanModel(model_dir, threads=settings.reader_threads, int8=PRECISIONS[settings.reader_precision])
         combiner = Combiner.load(model_dir / COMBINER_FILE)
         reader = LearnedReader(
             index, span_model, combiner, RuleReader(index), spans_per_window=settings.reader_spans_per_window,

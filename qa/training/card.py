@@ -89,7 +89,8 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
           f" {r.get('windows_per_minute', '')} |" for r in log],
         "",
         f"Export: HasAns F1 on the dev questions through ONNX Runtime, fp32 {export['fp32_dev_f1']}, int8"
-        f" {export['int8_dev_f1']} (per channel, span head in fp32); int8 shipped beside fp32 when within 1 point.",
+        f" {export['int8_dev_f1']} (MatMul weights per channel; span head{_fp32_nodes(export)} in fp32); int8 shipped"
+        " beside fp32 when within 1 point.",
         "",
         f"Combiner: fitted on {combiner['combiner']['fitted_on']}; threshold {combiner['combiner']['threshold']}"
         " (best overall F1 there). On the held-apart groups it was not fitted on (open book, near misses as the"
@@ -171,3 +172,9 @@ def write_rendered_card(run_dir: Path, model_dir: Path, calibration: dict) -> Pa
     target = model_dir / CARD_FILE
     target.write_text("\n".join(lines))
     return target
+
+
+def _fp32_nodes(export: dict) -> str:
+    """The feed-forward MatMuls the export kept in fp32 (``layer.1/output/dense/MatMul``), as card text."""
+    nodes = [n.split("/encoder/")[-1] for n in export.get("int8_fp32_nodes", [])]
+    return "".join(f", {n}" for n in nodes)
