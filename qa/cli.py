@@ -135,7 +135,7 @@ def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", dest="embedding_model", default=None, help="embedding model: local path or packaged name")
     parser.add_argument("--threshold", dest="answer_threshold", type=float, default=None, help="confidence below which the bot abstains")
     parser.add_argument(
-        "--reader", default=None, help='"rules" (the default), "learned", or a local transformers QA checkpoint'
+        "--reader", default=None, help='"learned" (the default), "rules", or a local transformers QA checkpoint'
     )
     parser.add_argument("--lead-floor", dest="lead_floor", type=float, default=None,
                         help="below the threshold, the confidence that still shows the best sentence as a lead "

