@@ -89,7 +89,9 @@ class Settings:
     reader_first_passages: int = 2
     reader_early_exit: float = 0.9
     # On: the span model reads one window packed with the passages' best sentences (the rule reader's evidence)
-    # and their neighbours instead of the passages themselves (qa.readers.sentence_windows).
+    # and their neighbours instead of the passages themselves (qa.readers.sentence_windows), with the combiner
+    # fitted for that reading (combiner-sentence-windows.json): ~2.5x faster, ~1 F1 point lower on the sets
+    # nobody tuned for (docs/reader-and-training.md), so off by default.
     reader_sentence_windows: bool = False
     # The learned reader answers when the combiner's probability reaches this; unset: the threshold fitted
     # with the combiner on held-apart training data (combiner.json).

@@ -71,6 +71,25 @@ def test_the_threshold_can_be_overridden(learned_pipeline) -> None:
     assert pipeline.ask("When was the seminar held?").no_answer
 
 
+def test_each_way_of_reading_has_its_own_combiner(learned_pipeline, tmp_path) -> None:
+    from qa.readers.combiner import SENTENCE_WINDOWS_COMBINER_FILE
+
+    settings = dataclasses.replace(learned_pipeline.settings, reader_sentence_windows=True)
+    packed = QAPipeline.from_index(learned_pipeline.index, learned_pipeline.embedder, settings)
+    fitted = Combiner.load(MODEL_DIR / SENTENCE_WINDOWS_COMBINER_FILE)
+    assert packed.answer_threshold == fitted.threshold and "one window of the best sentences" in fitted.fitted_on
+    assert packed.reader.combiner.weights == fitted.weights != learned_pipeline.reader.combiner.weights
+    # a model folder without it: a clear error that names the file
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for f in MODEL_DIR.iterdir():
+        if f.name != SENTENCE_WINDOWS_COMBINER_FILE:
+            (folder / f.name).symlink_to(f)
+    settings = dataclasses.replace(settings, reader_model_dir=folder)
+    with pytest.raises(ModelError, match=SENTENCE_WINDOWS_COMBINER_FILE):
+        QAPipeline.from_index(learned_pipeline.index, learned_pipeline.embedder, settings)
+
+
 def test_the_precision_setting_picks_the_graph_and_both_answer(learned_pipeline) -> None:
     """The shipped int8 graph (loaded where the CPU has VNNI) and the fp32 one answer alike; a wrong word is a
     clear error."""
@@ -186,3 +205,10 @@ def test_best_sentences_packed_in_one_window_map_back_to_the_document(learned_pi
     if citation is not None:
         assert document[citation.start : citation.end] == citation.quote
         assert citation.passage_start <= citation.start < citation.end <= citation.passage_end
+    # the combiner is fit on what the reader reads: with sentence windows, the packed window's candidates only
+    vector = learned_pipeline.embedder.encode([question])[0]
+    candidates = packed.reader.candidates(question, passages, vector)
+    packed_spans = {(p.passage.chunk.start, p.passage.chunk.end) for p in pieces}
+    assert candidates and {(c.passage.chunk.start, c.passage.chunk.end) for c in candidates} <= packed_spans
+    best = max(candidates, key=lambda c: packed.reader.combiner.probability(c.features))
+    assert document[best.start : best.end] == packed.ask(question).candidate

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from qa.config import Settings
 from qa.readers.base import Reader, SpanPrediction
-from qa.readers.combiner import COMBINER_FILE, Combiner
+from qa.readers.combiner import Combiner, combiner_file
 from qa.readers.learned import LearnedReader
 from qa.readers.rules import RuleReader
 from qa.readers.span_model import OnnxSpanModel
@@ -37,7 +37,7 @@ def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
         if settings.reader_precision not in PRECISIONS:
             raise ValueError(f"setting reader_precision: use {', '.join(PRECISIONS)}, not {settings.reader_precision!r}")
         span_model = OnnxSpanModel(model_dir, threads=settings.reader_threads, int8=PRECISIONS[settings.reader_precision])
-        combiner = Combiner.load(model_dir / COMBINER_FILE)
+        combiner = Combiner.load(model_dir / combiner_file(settings.reader_sentence_windows))
         reader = LearnedReader(
             index, span_model, combiner, RuleReader(index), spans_per_window=settings.reader_spans_per_window,
             first_passages=settings.reader_first_passages, early_exit=settings.reader_early_exit,

@@ -4,7 +4,8 @@ The learned reader proposes candidate spans (the span model's best, and the rule
 features in :data:`FEATURES`. The candidate with the highest probability is the answer, and it is given only
 when that probability reaches the combiner's threshold. Weights, feature scaling and threshold are fitted by
 ``qa fit-combiner`` (:mod:`qa.training.combiner`) on held-apart training articles, never on an evaluation
-set, and stored as JSON beside the model.
+set, and stored as JSON beside the model: one for each way of reading (whole passages, or one window of the
+best sentences).
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ from pathlib import Path
 from qa.errors import ModelError
 
 COMBINER_FILE = "combiner.json"
+# The combiner of the sentence-window reading (QA_READER_SENTENCE_WINDOWS): its candidates come from one packed
+# window, not every passage, so their features fall otherwise and it is fitted apart.
+SENTENCE_WINDOWS_COMBINER_FILE = "combiner-sentence-windows.json"
+
+
+def combiner_file(sentence_windows: bool) -> str:
+    """The file, in the model folder, of the combiner fitted for this way of reading."""
+    return SENTENCE_WINDOWS_COMBINER_FILE if sentence_windows else COMBINER_FILE
 
 FEATURES = (
     # The span model.

@@ -113,7 +113,12 @@ class LearnedReader:
 
     def _read_best_sentences(self, question: str, analysis: QuestionAnalysis, assessment: RuleAssessment,
                              passages: list[Passage]) -> tuple[float, Candidate] | None:
-        """One window of the best sentences with their neighbours (the rule reader's answer's sentence first)."""
+        return self._choose(self._best_sentence_candidates(question, analysis, assessment, passages))
+
+    def _best_sentence_candidates(self, question: str, analysis: QuestionAnalysis, assessment: RuleAssessment,
+                                  passages: list[Passage]) -> list[Candidate]:
+        """The candidates of one window of the best sentences with their neighbours (the rule reader's answer's
+        sentence first)."""
         rule_sentence = None
         if assessment.best is not None:
             found = sentence_at(self.index, assessment.best.passage, assessment.best.start)
@@ -121,18 +126,19 @@ class LearnedReader:
         text, pieces = pack(self.index, passages, assessment.sentence_evidence, self.span_model.token_count,
                             self.span_model.passage_budget(question), must_include=rule_sentence)
         if not pieces:
-            return None
+            return []
         windows = split(self.span_model.score(question, [text]), pieces)
-        if not windows:
-            return None
-        return self._choose(self._candidates(analysis, assessment, [p.passage for p in pieces], windows))
+        return self._candidates(analysis, assessment, [p.passage for p in pieces], windows) if windows else []
 
     def candidates(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> list[Candidate]:
-        """Every candidate of a full reading (all passages), with its features: what the combiner is fit on."""
+        """Every candidate of a full reading, with its features: what the combiner is fit on. A full reading is
+        every passage, or with ``sentence_windows`` the one packed window (the combiner is fit for what it reads)."""
         if not passages:
             return []
         analysis = self.rules.analyse(question)
         assessment = self.rules.assess(analysis, passages, question_vector, self.index.sentence_vectors)
+        if self.sentence_windows:
+            return self._best_sentence_candidates(question, analysis, assessment, passages)
         windows = self.span_model.score(question, [p.chunk.text for p in passages])
         return self._candidates(analysis, assessment, passages, windows)
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.evaluation.metrics import f1
-from qa.readers.combiner import COMBINER_FILE, FEATURES, Combiner
+from qa.readers.combiner import FEATURES, Combiner, combiner_file
 from qa.readers.learned import Candidate
 from qa.training.card import write_card
 from qa.training.data import Article, Example, answerable_examples, load_articles, shuffled, split_articles
@@ -231,14 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = TrainingSettings(data=args.data)
     reader_settings = Settings.load(reader="learned", reader_model_dir=args.model_dir)
-    if not (args.model_dir / COMBINER_FILE).exists():  # a first fit: candidates need some combiner to load
-        Combiner({}, 0.0, {}, {}, 0.5, "placeholder before the first fit").save(args.model_dir / COMBINER_FILE)
+    # the combiner of the reading the settings choose (QA_READER_SENTENCE_WINDOWS=on: the packed window's)
+    target = args.model_dir / combiner_file(reader_settings.reader_sentence_windows)
+    if not target.exists():  # a first fit: candidates need some combiner to load
+        Combiner({}, 0.0, {}, {}, 0.5, "placeholder before the first fit").save(target)
     groups = collect(held_apart_groups(settings, args.out.parent / "held_apart", args.articles_per_group, args.groups,
                                        args.questions_per_group, args.near_miss_share, reader_settings))
     fit = [q for g in groups[: args.fit_groups] for q in g.questions]
     check = [q for g in groups[args.fit_groups :] for q in g.questions]
-    combiner = fit_combiner(fit, f"{len(fit)} questions of {args.fit_groups} groups of held-apart training articles")
-    combiner.save(args.model_dir / COMBINER_FILE)
+    reading = ", read as one window of the best sentences" if reader_settings.reader_sentence_windows else ""
+    combiner = fit_combiner(fit, f"{len(fit)} questions of {args.fit_groups} groups of held-apart training articles{reading}")
+    combiner.save(target)
     report = {"combiner": combiner.__dict__}
     for name, part in (("fit", fit), ("check", check)):
         learned = [(text if p >= combiner.threshold else None) for p, text in (_best(combiner, q) for q in part)]
