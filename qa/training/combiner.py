@@ -227,12 +227,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="qa fit-combiner", description=__doc__.split("\n")[0])
     add_group_arguments(parser, "the combiner")
     parser.add_argument("--model-dir", type=Path, default=Settings().reader_model_dir)
-    parser.add_argument("--out", type=Path, default=Path("build/reader/combiner.json"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="the fit's report; default: build/reader/ and the combiner's own file name")
     args = parser.parse_args(argv)
     settings = TrainingSettings(data=args.data)
     reader_settings = Settings.load(reader="learned", reader_model_dir=args.model_dir)
     # the combiner of the reading the settings choose (QA_READER_SENTENCE_WINDOWS=on: the packed window's)
-    target = args.model_dir / combiner_file(reader_settings.reader_sentence_windows)
+    sentence_windows = reader_settings.reader_sentence_windows
+    target = args.model_dir / combiner_file(sentence_windows)
+    if args.out is None:
+        args.out = Path("build/reader") / combiner_file(sentence_windows)
     if not target.exists():  # a first fit: candidates need some combiner to load
         Combiner({}, 0.0, {}, {}, 0.5, "placeholder before the first fit").save(target)
     groups = collect(held_apart_groups(settings, args.out.parent / "held_apart", args.articles_per_group, args.groups,
@@ -246,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, part in (("fit", fit), ("check", check)):
         learned = [(text if p >= combiner.threshold else None) for p, text in (_best(combiner, q) for q in part)]
         report[name] = {
-            "learned reader, all passages read": figures(part, learned),
+            f"learned reader, {'the packed window' if sentence_windows else 'all passages'} read": figures(part, learned),
             "span model alone (best span, always answers)": figures(part, [_model_alone(q) for q in part]),
             "rule reader alone": figures(part, [q.rule_answer for q in part]),
         }
@@ -255,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "combiner"}, indent=1))
-    if (args.out.parent / "log.jsonl").exists():
+    if (args.out.parent / "log.jsonl").exists() and not sentence_windows:  # the card gives the default reading's
         print(f"model card: {write_card(args.out.parent, args.model_dir)}")
     return 0
 

@@ -144,13 +144,15 @@ def export(model_dir: Path, work_dir: Path, target: Path, max_length: int, strid
 def keep_in_fp32(fp32_f1: float, int8_f1: Callable[[tuple[str, ...]], float], candidates: list[str],
                  max_f1_loss: float) -> tuple[tuple[str, ...], dict[tuple[str, ...], float]]:
     """The nodes to keep in fp32 (greedy: each round adds the candidate whose exclusion scores best) and the
-    dev F1 of every graph tried. Stops within ``max_f1_loss`` of ``fp32_f1`` or at ``MAX_FP32_FEED_FORWARDS``."""
+    dev F1 of every graph tried. Stops within ``max_f1_loss`` of ``fp32_f1``, at ``MAX_FP32_FEED_FORWARDS``, or
+    when no node kept in fp32 scores better than the graph so far (it is kept, not a worse one)."""
     kept: tuple[str, ...] = ()
     scored = {kept: int8_f1(kept)}
     while fp32_f1 - scored[kept] > max_f1_loss and len(kept) < MAX_FP32_FEED_FORWARDS:
         trials = {(*kept, node): int8_f1((*kept, node)) for node in candidates if node not in kept}
-        if not trials:
-            break
         scored.update(trials)
-        kept = max(trials, key=lambda nodes: trials[nodes])
+        best = max(trials, key=lambda nodes: trials[nodes], default=None)
+        if best is None or trials[best] <= scored[kept]:
+            break
+        kept = best
     return kept, scored
