@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                                        args.questions_per_group, args.near_miss_share, reader_settings))
     fit = [q for g in groups[: args.fit_groups] for q in g.questions]
     check = [q for g in groups[args.fit_groups :] for q in g.questions]
-    reading = ", read as one window of the best sentences" if reader_settings.reader_sentence_windows else ""
+    reading = ", read as one window of the best sentences" if sentence_windows else ""
     combiner = fit_combiner(fit, f"{len(fit)} questions of {args.fit_groups} groups of held-apart training articles{reading}")
     combiner.save(target)
     report = {"combiner": combiner.__dict__}
