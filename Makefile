@@ -35,7 +35,8 @@ eval: install
 # The learned reader, from ../shared/data/qa_train (PyTorch at training time only; resumable: run it again to
 # continue from the last checkpoint in build/reader/, or pass --init-from a shipped model.onnx and --init-step
 # its step where build/ was lost). The run's model is exported to build/reader/candidate; `make ship-reader`
-# puts it in qa/models/reader and fits the combiner and the lead floors for it: do that only when it beats the
+# puts it in qa/models/reader and fits the combiners (whole passages, and the sentence-window reading) and the
+# lead floors for it: do that only when it beats the
 # shipped model on the held-apart dev questions (its log.jsonl against
 # `qa train-reader --evaluate-only --init-from qa/models/reader/model.onnx --out build/eval-shipped`). The
 # model cards in qa/models/ say which recipe made each model.
@@ -47,7 +48,8 @@ ship-reader: install
 	rm -f qa/models/reader/model.int8.onnx
 	if [ -f build/reader/candidate/model.int8.onnx ]; then cp build/reader/candidate/model.int8.onnx qa/models/reader/; fi
 	$(BIN)/qa fit-combiner
-	$(BIN)/qa fit-leads
+	QA_READER_SENTENCE_WINDOWS=on $(BIN)/qa fit-combiner
+	$(BIN)/qa fit-leads --readers learned  # the rule reader's floor does not depend on the model
 
 # Several replicas on this machine: PostgreSQL (build/cluster/postgres), two app processes and nginx on
 # http://127.0.0.1:8080/, in the foreground; Ctrl-C (or `make cluster-stop` from another shell) stops it all.
