@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from qa.errors import ModelError
 from qa.evaluation.metrics import f1
 from qa.pipeline import QAPipeline
 from qa.readers import LearnedReader, RuleReader
-from qa.readers.combiner import COMBINER_FILE, FEATURES, Combiner
+from qa.readers.combiner import COMBINER_FILE, FEATURES, Combiner, LinearModel
 from qa.readers.span_model import OnnxSpanModel
 from qa.readers.spans import best_spans, null_score
 
@@ -78,7 +79,7 @@ def test_each_way_of_reading_has_its_own_combiner(learned_pipeline, tmp_path) ->
     packed = QAPipeline.from_index(learned_pipeline.index, learned_pipeline.embedder, settings)
     fitted = Combiner.load(MODEL_DIR / SENTENCE_WINDOWS_COMBINER_FILE)
     assert packed.answer_threshold == fitted.threshold and "one window of the best sentences" in fitted.fitted_on
-    assert packed.reader.combiner.weights == fitted.weights != learned_pipeline.reader.combiner.weights
+    assert packed.reader.combiner.confidence == fitted.confidence != learned_pipeline.reader.combiner.confidence
     # a model folder without it: a clear error that names the file
     folder = tmp_path / "model"
     folder.mkdir()
@@ -148,18 +149,36 @@ def test_best_spans_stay_in_the_context_and_within_length() -> None:
 
 def test_combiner_round_trips_and_refuses_unknown_features(tmp_path) -> None:
     names = FEATURES[:3]
-    combiner = Combiner({n: 1.0 for n in names}, -0.5, {n: 0.0 for n in names}, {n: 2.0 for n in names}, 0.4, "test")
+    chooser = LinearModel({"span_vs_null": 1.0}, 0.0, {"span_vs_null": 0.0}, {"span_vs_null": 1.0})
+    confidence = LinearModel({n: 1.0 for n in names}, -0.5, {n: 0.0 for n in names}, {n: 2.0 for n in names})
+    combiner = Combiner(chooser, confidence, 0.4, "test")
     combiner.save(tmp_path / "c.json")
     loaded = Combiner.load(tmp_path / "c.json")
     assert loaded == combiner
     features = {"span_score": 2.0, "span_vs_best": 0.0, "span_vs_null": 1.0}
     assert loaded.probability(features) == pytest.approx(1 / (1 + np.exp(-(-0.5 + 1.0 + 0.5))))
-    (tmp_path / "bad.json").write_text('{"weights": {"shoe_size": 1.0}, "bias": 0, "means": {}, "scales": {}, "threshold": 0.5}')
+    bad = json.loads((tmp_path / "c.json").read_text())
+    bad["chooser"]["weights"] = {"shoe_size": 1.0}
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
     with pytest.raises(ModelError, match="shoe_size"):
         Combiner.load(tmp_path / "bad.json")
-    (tmp_path / "broken.json").write_text("{")
-    with pytest.raises(ModelError, match="cannot load"):
-        Combiner.load(tmp_path / "broken.json")
+    for broken in ("{", '{"weights": {}, "bias": 0, "means": {}, "scales": {}, "threshold": 0.5}'):  # the old flat form too
+        (tmp_path / "broken.json").write_text(broken)
+        with pytest.raises(ModelError, match="cannot load"):
+            Combiner.load(tmp_path / "broken.json")
+
+
+def test_the_chooser_picks_and_the_confidence_model_scores_the_pick() -> None:
+    """The candidate given is the chooser's highest, even where the confidence model would rate another higher;
+    its probability is the confidence model's."""
+    one = {"span_vs_null": 1.0}
+    chooser = LinearModel({"span_vs_null": 1.0}, 0.0, {"span_vs_null": 0.0}, {"span_vs_null": 1.0})
+    confidence = LinearModel({"coverage": 1.0}, 0.0, {"coverage": 0.0}, {"coverage": 1.0})
+    combiner = Combiner(chooser, confidence, 0.5)
+    candidates = [{**one, "span_vs_null": 3.0, "coverage": -1.0}, {**one, "span_vs_null": 0.0, "coverage": 4.0}]
+    assert combiner.choose(candidates) == 0
+    assert combiner.probability(candidates[0]) == pytest.approx(1 / (1 + np.exp(1.0)))
+    assert combiner.choose([]) is None
 
 
 def _candidates(pipeline, question):
@@ -215,5 +234,5 @@ def test_best_sentences_packed_in_one_window_map_back_to_the_document(learned_pi
     model_spans = [c for c in candidates if c.label != "RULES"]  # the rule reader's own may lie outside the window
     assert model_spans and all(any(p.passage.chunk.start <= c.start < c.end <= p.passage.chunk.end for p in pieces)
                                for c in model_spans)
-    best = max(candidates, key=lambda c: packed.reader.combiner.probability(c.features))
+    best = candidates[packed.reader.combiner.choose([c.features for c in candidates])]
     assert document[best.start : best.end] == packed.ask(question).candidate

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from qa.training.combiner import fit_logistic
+from qa.training.combiner import fit_logistic, fit_softmax_choice
 from qa.training.data import Article, answerable_examples, split_articles
 from qa.training.negatives import (
     ArticleParagraphs,
@@ -135,6 +135,23 @@ def test_logistic_regression_separates_what_is_separable() -> None:
     weights, bias = fit_logistic(x, y, l2=0.1)
     accuracy = ((x @ weights + bias > 0) == y.astype(bool)).mean()
     assert accuracy > 0.97 and weights[0] > 0 > weights[2] and abs(weights[1]) < abs(weights[0])
+
+
+def test_the_softmax_choice_learns_which_candidate_of_a_question_is_right() -> None:
+    """Within each question the right candidate has the higher first feature; the second feature is the same
+    for every candidate of a question (it says nothing about which one is right) and gets no weight."""
+    rng = np.random.default_rng(0)
+    groups = []
+    for _ in range(200):
+        x = rng.normal(size=(5, 2))
+        x[:, 1] = rng.normal()
+        right = np.zeros(5)
+        right[np.argmax(x[:, 0] + 0.3 * rng.normal(size=5))] = 1.0
+        groups.append((x, right))
+    weights = fit_softmax_choice(groups, l2=1.0)
+    assert weights[0] > 1.0 and abs(weights[1]) < 0.05
+    picked = np.mean([right[np.argmax(x @ weights)] for x, right in groups])
+    assert picked > 0.7
 
 
 def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path) -> None:

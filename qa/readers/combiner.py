@@ -1,11 +1,16 @@
-"""The combiner: a logistic regression that turns a candidate's evidence into the chance that it is right.
+"""The combiner: which of the learned reader's candidates to give, and the chance that it is right.
 
 The learned reader proposes candidate spans (the span model's best, and the rule reader's); each gets the
-features in :data:`FEATURES`. The candidate with the highest probability is the answer, and it is given only
-when that probability reaches the combiner's threshold. Weights, feature scaling and threshold are fitted by
-``qa fit-combiner`` (:mod:`qa.training.combiner`) on held-apart training articles, never on an evaluation
-set, and stored as JSON beside the model: one for each way of reading (whole passages, or one window of the
-best sentences).
+features in :data:`FEATURES`. Two linear models over them, each with its own feature scaling:
+
+* the **chooser** ranks a question's candidates (fitted as a softmax over each question's candidates, so that it
+  learns which of them is right, not how likely a candidate is to be right in general);
+* the **confidence** model, a logistic regression fitted on the candidates the chooser picked, gives the
+  chance that the chosen one is right; it is given only when that chance reaches the combiner's threshold.
+
+Weights, scaling and threshold are fitted by ``qa fit-combiner`` (:mod:`qa.training.combiner`) on held-apart
+training articles, never on an evaluation set, and stored as JSON beside the model: one for each way of
+reading (whole passages, or one window of the best sentences).
 """
 
 from __future__ import annotations
@@ -53,13 +58,13 @@ FEATURES = (
 
 
 @dataclass(frozen=True)
-class Combiner:
+class LinearModel:
+    """A linear score over standardised features: bias + sum of weight * (value - mean) / scale."""
+
     weights: dict[str, float]
     bias: float
     means: dict[str, float]
     scales: dict[str, float]
-    threshold: float  # answer when the best candidate's probability reaches this
-    fitted_on: str = ""  # what the weights and threshold were fitted on (never an evaluation set)
 
     def logit(self, features: dict[str, float]) -> float:
         return self.bias + sum(
@@ -67,9 +72,24 @@ class Combiner:
             for name in self.weights
         )
 
+
+@dataclass(frozen=True)
+class Combiner:
+    chooser: LinearModel  # the highest score among a question's candidates is the answer
+    confidence: LinearModel  # logistic: the chance that the chosen candidate is right
+    threshold: float  # answer when the chosen candidate's probability reaches this
+    fitted_on: str = ""  # what the weights and threshold were fitted on (never an evaluation set)
+
     def probability(self, features: dict[str, float]) -> float:
-        z = self.logit(features)
+        z = self.confidence.logit(features)
         return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+
+    def choose(self, candidates: list[dict[str, float]]) -> int | None:
+        """The position of the chosen candidate (by their features), or None when there is none."""
+        if not candidates:
+            return None
+        scores = [self.chooser.logit(features) for features in candidates]
+        return max(range(len(scores)), key=scores.__getitem__)
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")
@@ -78,10 +98,11 @@ class Combiner:
     def load(cls, path: Path) -> "Combiner":
         try:
             data = json.loads(Path(path).read_text())
-            combiner = cls(**data)
-        except (OSError, ValueError, TypeError) as exc:
-            raise ModelError(f"cannot load the combiner {path}: {exc}") from None
-        unknown = set(combiner.weights) - set(FEATURES)
+            combiner = cls(chooser=LinearModel(**data.pop("chooser")), confidence=LinearModel(**data.pop("confidence")),
+                           **data)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ModelError(f"cannot load the combiner {path}: {exc!r}") from None
+        unknown = (set(combiner.chooser.weights) | set(combiner.confidence.weights)) - set(FEATURES)
         if unknown:
             raise ModelError(f"the combiner {path} uses features this version does not compute: {sorted(unknown)}")
         return combiner

@@ -11,8 +11,8 @@ For a question over the retrieved passages:
    ``sentence_windows``, one window packed with the passages' best sentences and their neighbours
    (:mod:`qa.readers.sentence_windows`);
 3. the rule reader's span joins the candidates, scored by the span model where a window holds it;
-4. the combiner (:class:`~qa.readers.combiner.Combiner`) gives each candidate the probability that it is
-   right; the most probable is the prediction, with that probability as its confidence.
+4. the combiner (:class:`~qa.readers.combiner.Combiner`) chooses among the candidates and gives the chance that
+   its choice is right: the prediction, with that chance as its confidence.
 
 Lookups (the page's byline, the names it defines) come before any reader, in the pipeline.
 """
@@ -50,7 +50,7 @@ class Candidate:
 
 class LearnedReader:
     """Reads the first ``first_passages`` passages with the span model; when the combiner is not yet sure
-    (best probability under ``early_exit``), reads the rest too and chooses again among all candidates. Most
+    (the chosen candidate's probability under ``early_exit``), reads the rest too and chooses again among all candidates. Most
     questions are settled by the best passages, and the span model's time grows with the tokens it reads."""
 
     def __init__(
@@ -143,9 +143,11 @@ class LearnedReader:
         return self._candidates(analysis, assessment, passages, windows)
 
     def _choose(self, candidates: list[Candidate]) -> tuple[float, Candidate] | None:
-        if not candidates:
+        """The combiner's choice among the candidates, with the chance that it is right."""
+        chosen = self.combiner.choose([c.features for c in candidates])
+        if chosen is None:
             return None
-        return max(((self.combiner.probability(c.features), c) for c in candidates), key=lambda item: item[0])
+        return self.combiner.probability(candidates[chosen].features), candidates[chosen]
 
     def _candidates(
         self, analysis: QuestionAnalysis, assessment: RuleAssessment, passages: list[Passage], windows: list[Window]
