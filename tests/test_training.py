@@ -154,6 +154,38 @@ def test_the_softmax_choice_learns_which_candidate_of_a_question_is_right() -> N
     assert picked > 0.7
 
 
+def test_the_combiner_is_fitted_to_choose_and_to_abstain() -> None:
+    """Synthetic questions: the right candidate has the highest span margin among its question's; unanswerable
+    questions' candidates all have low margins. The fitted combiner picks the right one and abstains on those."""
+    from qa.readers.combiner import FEATURES
+    from qa.readers.learned import Candidate
+    from qa.training.combiner import Question, fit_combiner
+    from qa.training.data import Example
+
+    rng = np.random.default_rng(1)
+    questions = []
+    for i in range(120):
+        answerable = i % 3 != 0
+        margins = rng.normal(-4.0, 1.0, size=4)
+        if answerable:
+            margins[rng.integers(4)] = rng.normal(2.0, 1.0)
+        texts = ["right answer" if answerable and m == margins.max() else f"wrong {j}" for j, m in enumerate(margins)]
+        candidates = [Candidate("d", 0, 1, None, None, {**dict.fromkeys(FEATURES, 0.0), "span_vs_null": float(m)}, "MODEL")
+                      for m in margins]
+        example = Example(str(i), "q?", "", "right answer" if answerable else "", 0 if answerable else -1,
+                          "answerable" if answerable else "negation", "a")
+        questions.append(Question(example, candidates, texts, None, ""))
+    combiner = fit_combiner(questions, "synthetic")
+    assert combiner.chooser.weights["span_vs_null"] > 0 and combiner.confidence.weights["span_vs_null"] > 0
+    given = []
+    for q in questions:
+        chosen = combiner.choose([c.features for c in q.candidates])
+        if combiner.probability(q.candidates[chosen].features) >= combiner.threshold:
+            given.append((q.example.answerable, q.texts[chosen]))
+    assert all(answerable and text == "right answer" for answerable, text in given)
+    assert len(given) >= 0.9 * sum(q.example.answerable for q in questions)
+
+
 def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path) -> None:
     """A few real steps on the packaged MiniLM: the recipe works end to end (not a quality check)."""
     from qa.readers.span_model import OnnxSpanModel

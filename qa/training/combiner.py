@@ -79,6 +79,8 @@ def fit_softmax_choice(groups: list[tuple[np.ndarray, np.ndarray]], l2: float, i
     """Weights of a linear score whose softmax over each group's rows puts its mass on the group's right rows
     (a conditional logit with the right rows as a uniform target: convex, fitted by Newton's method). ``groups``:
     (standardised features, 0/1 labels) of each question with at least one right candidate."""
+    if not groups:
+        raise ValueError("no question has a right candidate: nothing to fit the chooser on")
     d = groups[0][0].shape[1]
     w = np.zeros(d)
     for _ in range(iterations):
