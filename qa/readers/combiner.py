@@ -1,12 +1,12 @@
 """The combiner: which of the learned reader's candidates to give, and the chance that it is right.
 
 The learned reader proposes candidate spans (the span model's best, and the rule reader's); each gets the
-features in :data:`FEATURES`. Two linear models over them, each with its own feature scaling:
+features in :data:`FEATURES`. Two linear models over them:
 
 * the **chooser** ranks a question's candidates (fitted as a softmax over each question's candidates, so that it
   learns which of them is right, not how likely a candidate is to be right in general);
-* the **confidence** model, a logistic regression fitted on the candidates the chooser picked, gives the
-  chance that the chosen one is right; it is given only when that chance reaches the combiner's threshold.
+* the **confidence** model, a logistic regression fitted on every candidate, gives the chance that the chosen
+  one is right; it is given only when that chance reaches the combiner's threshold.
 
 Weights, scaling and threshold are fitted by ``qa fit-combiner`` (:mod:`qa.training.combiner`) on held-apart
 training articles, never on an evaluation set, and stored as JSON beside the model: one for each way of

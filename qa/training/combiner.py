@@ -8,7 +8,7 @@ written as visitors type (:mod:`qa.training.styles`). A candidate is right when 
 is at least 0.5 (never, for a near miss).
 
 The groups are split in two: the combiner (its chooser, a softmax over each question's candidates; its
-confidence, a logistic regression on the chosen candidates; both L2, by Newton's method) and its threshold
+confidence, a logistic regression over every candidate; both L2, by Newton's method) and its threshold
 (the best overall F1) are fitted on the first part; the second part only reports the figures,
 side by side with the span model alone and the rule reader alone. Nothing here reads an evaluation set.
 """
@@ -114,20 +114,15 @@ def _linear_model(weights: np.ndarray, bias: float, means: np.ndarray, scales: n
 
 
 def fit_combiner(questions: list[Question], description: str) -> Combiner:
-    """The chooser (softmax over each answerable question's candidates, right ones as the target), then the
-    confidence (logistic, on the candidate the chooser picks for every question, right or not: unanswerable
-    questions' picks are all wrong), then the threshold (the best overall F1)."""
+    """The chooser (a softmax over each answerable question's candidates, its right ones as the target), the
+    confidence (a logistic regression over every candidate of every question: unanswerable questions' are all
+    wrong), then the threshold (the best overall F1 of the chooser's picks)."""
     asked = [q for q in questions if q.candidates]
     means, scales = _standardised(np.vstack([q.matrix() for q in asked]))
-    choice_groups = [((q.matrix() - means) / scales, np.array(q.labels())) for q in asked]
-    choice_weights = fit_softmax_choice([(x, y) for x, y in choice_groups if y.any()], CHOICE_L2)
-    chooser = _linear_model(choice_weights, 0.0, means, scales)
-    picked = [(q, int(np.argmax(x @ choice_weights))) for q, (x, _) in zip(asked, choice_groups)]
-    x = np.array([q.matrix()[i] for q, i in picked])
-    labels = np.array([q.labels()[i] for q, i in picked])
-    confidence_means, confidence_scales = _standardised(x)
-    weights, bias = fit_logistic((x - confidence_means) / confidence_scales, labels)
-    combiner = Combiner(chooser, _linear_model(weights, bias, confidence_means, confidence_scales), 0.5, description)
+    groups = [((q.matrix() - means) / scales, np.array(q.labels())) for q in asked]
+    chooser = _linear_model(fit_softmax_choice([(x, y) for x, y in groups if y.any()], CHOICE_L2), 0.0, means, scales)
+    weights, bias = fit_logistic(np.vstack([x for x, _ in groups]), np.concatenate([y for _, y in groups]))
+    combiner = Combiner(chooser, _linear_model(weights, bias, means, scales), 0.5, description)
     decisions = [_best(combiner, q) for q in questions]
     threshold = max(np.linspace(0.05, 0.95, 91), key=lambda t: _overall_f1(questions, decisions, t))
     return dataclasses.replace(combiner, threshold=round(float(threshold), 3))
