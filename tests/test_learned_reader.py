@@ -196,6 +196,20 @@ def test_candidates_carry_the_rule_readers_sentence_evidence(learned_pipeline) -
     assert any(c.features["name_missing"] == 1.0 for c in near_miss)  # Guangzhou is nowhere on the page
 
 
+def test_the_byline_is_never_a_candidate(learned_pipeline) -> None:
+    """The page's publication date looks like an answer to any "when" question to the span model; the lookups
+    answer questions about the page itself, so the reader never proposes the byline's values."""
+    from qa.ingest.loading import byline_offsets
+
+    [document] = learned_pipeline.index.documents.values()
+    byline = byline_offsets(document.text)
+    assert byline, "the seminar page has a byline"
+    for question in ("What time did the seminar start?", "When was the seminar held?", "What is the date of the report?"):
+        candidates = _candidates(learned_pipeline, question)
+        assert candidates and not any(c.start < e and c.end > s for c in candidates for s, e in byline.values())
+    assert learned_pipeline.ask("When was this article published?").answer == "2020-12-17"  # the lookup's
+
+
 def test_best_sentences_packed_in_one_window_map_back_to_the_document(learned_pipeline) -> None:
     """The packed text is whole sentences of the document; every token the split windows count as passage
     maps back to the same characters of the document; the reader answers from it with exact citations."""

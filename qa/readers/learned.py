@@ -14,7 +14,8 @@ For a question over the retrieved passages:
 4. the combiner (:class:`~qa.readers.combiner.Combiner`) chooses among the candidates and gives the chance that
    its choice is right: the prediction, with that chance as its confidence.
 
-Lookups (the page's byline, the names it defines) come before any reader, in the pipeline.
+Lookups (the page's byline, the names it defines) come before any reader, in the pipeline; the byline's values
+are never candidates here (a report's publication date is not what a question about its content asks for).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.ingest.loading import byline_offsets
 from qa.readers.base import SpanPrediction, sentence_at
 from qa.readers.combiner import Combiner
 from qa.readers.question import QuestionAnalysis
@@ -161,9 +163,13 @@ class LearnedReader:
                 start = passage.chunk.start + window.offsets[span.start][0]
                 end = passage.chunk.start + window.offsets[span.end][1]
                 key = (passage.chunk.doc_id, start, end)
+                if self._in_byline(*key):
+                    continue
                 if key not in proposals or span.score > proposals[key][0]:
                     proposals[key] = (span.score, span.score - window_null, passage, "MODEL")
         rule_best = assessment.best
+        if rule_best is not None and self._in_byline(rule_best.doc_id, rule_best.start, rule_best.end):
+            rule_best = None
         if rule_best is not None:
             key = (rule_best.doc_id, rule_best.start, rule_best.end)
             scored = _score_in_windows(windows, passages, rule_best.doc_id, rule_best.start, rule_best.end)
@@ -205,6 +211,13 @@ class LearnedReader:
             }
             candidates.append(Candidate(doc_id, start, end, passage, sentence, features, source))
         return candidates
+
+
+    def _in_byline(self, doc_id: str, start: int, end: int) -> bool:
+        """Whether the span touches the document's byline ("Source: ... Date: ..."): the lookups answer questions
+        about the page's publication; to the span model its date looks like an answer to any "when" question."""
+        spans = byline_offsets(self.index.documents[doc_id].text).values()  # a regex over the first lines: cheap
+        return bool(spans) and start < max(e for _, e in spans) and end > min(s for s, _ in spans)
 
 
 def _score_in_windows(
