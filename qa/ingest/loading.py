@@ -67,11 +67,11 @@ def byline_offsets(text: str) -> dict[str, tuple[int, int]]:
     Like :func:`clean_text`, only the first four non-empty lines are searched: a byline tops the page.
     """
     end, seen = 0, 0
-    for line in text.split("\n"):
-        end += len(line) + 1
-        seen += bool(line.strip())
-        if seen >= 4:
-            break
+    while end < len(text) and seen < 4:  # line by line from the top: never the whole text (readers call this per question)
+        line_end = text.find("\n", end)
+        line_end = len(text) if line_end < 0 else line_end
+        seen += bool(text[end:line_end].strip())
+        end = line_end + 1
     match = _BYLINE.search(text, 0, end)
     return {field: match.span(field) for field in ("source", "date")} if match else {}
 

@@ -52,8 +52,9 @@ class Candidate:
 
 class LearnedReader:
     """Reads the first ``first_passages`` passages with the span model; when the combiner is not yet sure
-    (the chosen candidate's probability under ``early_exit``), reads the rest too and chooses again among all candidates. Most
-    questions are settled by the best passages, and the span model's time grows with the tokens it reads."""
+    (the chosen candidate's probability under ``early_exit``), reads the rest too and chooses again among all
+    candidates. Most questions are settled by the best passages, and the span model's time grows with the tokens
+    it reads."""
 
     def __init__(
         self,
@@ -212,11 +213,10 @@ class LearnedReader:
             candidates.append(Candidate(doc_id, start, end, passage, sentence, features, source))
         return candidates
 
-
     def _in_byline(self, doc_id: str, start: int, end: int) -> bool:
         """Whether the span touches the document's byline ("Source: ... Date: ..."): the lookups answer questions
         about the page's publication; to the span model its date looks like an answer to any "when" question."""
-        spans = byline_offsets(self.index.documents[doc_id].text).values()  # a regex over the first lines: cheap
+        spans = byline_offsets(self.index.documents[doc_id].text).values()  # a regex over the top lines: cheap
         return bool(spans) and start < max(e for _, e in spans) and end > min(s for s, _ in spans)
 
 

@@ -40,8 +40,8 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         "",
         "Extractive question answering over English passages: start/end logits for each token (a span head on",
         "all-MiniLM-L6-v2), then a combiner that picks the answer among the span model's and the rule reader's",
-        "candidates (a softmax over them) and decides whether to answer (a logistic regression). Served by ONNX Runtime with the `tokenizers`",
-        f"library, no PyTorch: `{export['shipped']}` (fp32 {export['model_bytes'] / 1e6:.1f} MB"
+        "candidates (a softmax over them) and decides whether to answer (a logistic regression). Served by ONNX",
+        f"Runtime with the `tokenizers` library, no PyTorch: `{export['shipped']}` (fp32 {export['model_bytes'] / 1e6:.1f} MB"
         + (f"; int8 {export['int8_model_bytes'] / 1e6:.1f} MB, loaded where the CPU has VNNI" if export.get("int8_model_bytes") else "")
         + ").",
         "",

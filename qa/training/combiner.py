@@ -118,8 +118,9 @@ def fit_combiner(questions: list[Question], description: str) -> Combiner:
     confidence (a logistic regression over every candidate of every question: unanswerable questions' are all
     wrong), then the threshold (the best overall F1 of the chooser's picks)."""
     asked = [q for q in questions if q.candidates]
-    means, scales = _standardised(np.vstack([q.matrix() for q in asked]))
-    groups = [((q.matrix() - means) / scales, np.array(q.labels())) for q in asked]
+    matrices = [q.matrix() for q in asked]
+    means, scales = _standardised(np.vstack(matrices))
+    groups = [((x - means) / scales, np.array(q.labels())) for q, x in zip(asked, matrices)]
     chooser = _linear_model(fit_softmax_choice([(x, y) for x, y in groups if y.any()], CHOICE_L2), 0.0, means, scales)
     weights, bias = fit_logistic(np.vstack([x for x, _ in groups]), np.concatenate([y for _, y in groups]))
     combiner = Combiner(chooser, _linear_model(weights, bias, means, scales), 0.5, description)
