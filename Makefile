@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test eval bench loadtest audit build clean train-reader ship-reader cluster cluster-stop
+.PHONY: install run test eval bench loadtest audit build clean train-reader ship-reader train-sentence-scorer ship-sentence-scorer cluster cluster-stop
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -50,6 +50,21 @@ ship-reader: install
 	$(BIN)/qa fit-combiner
 	QA_READER_SENTENCE_WINDOWS=on $(BIN)/qa fit-combiner
 	$(BIN)/qa fit-leads --readers learned  # the rule reader's floor does not depend on the model
+
+# The sentence scorer (a cross-encoder: does this sentence hold the answer?) whose score the combiner weighs,
+# trained from the shipped span model's encoder on the same training articles (resumable: run it again). Its
+# export goes to build/sentence-scorer/candidate; `make ship-sentence-scorer` puts it in the span model's folder
+# and refits what depends on its scores: both combiners and the learned reader's lead floor.
+train-sentence-scorer: install
+	$(BIN)/qa train-sentence-scorer
+
+ship-sentence-scorer: install
+	rm -rf qa/models/reader/sentence-scorer
+	mkdir -p qa/models/reader/sentence-scorer
+	cp build/sentence-scorer/candidate/* qa/models/reader/sentence-scorer/
+	$(BIN)/qa fit-combiner
+	QA_READER_SENTENCE_WINDOWS=on $(BIN)/qa fit-combiner
+	$(BIN)/qa fit-leads --readers learned
 
 # Several replicas on this machine: PostgreSQL (build/cluster/postgres), two app processes and nginx on
 # http://127.0.0.1:8080/, in the foreground; Ctrl-C (or `make cluster-stop` from another shell) stops it all.

@@ -29,6 +29,7 @@ EXIT_INTERNAL = 70
 # Training commands (PyTorch and transformers, at training time only), each with its own flags.
 TRAINING_COMMANDS = {
     "train-reader": "qa.training.train",  # fine-tune the span model, export it to ONNX (int8) into qa/models/reader
+    "train-sentence-scorer": "qa.training.sentence_training",  # the cross-encoder whose score the combiner weighs
     "fit-combiner": "qa.training.combiner",  # fit the combiner and its threshold on held-apart training articles
     "fit-rendered": "qa.training.rendered",  # calibrate the span model on rendered questions (the Chinese path)
     "fit-leads": "qa.training.leads",  # fit each reader's lead floor (unsure outcomes) on held-apart training articles
@@ -64,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa", description="Cited, extractive answers from a portal's documents.",
-        epilog="Training: qa train-reader [--help], qa fit-combiner [--help], qa fit-rendered [--help], qa fit-leads [--help] (see the model card, qa/models/reader/).",
+        epilog="Training: qa train-reader [--help], qa train-sentence-scorer [--help], qa fit-combiner [--help], qa fit-rendered [--help], qa fit-leads [--help] (see the model card, qa/models/reader/).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is being done")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

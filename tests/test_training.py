@@ -453,3 +453,93 @@ def test_int8_keeps_the_costliest_feed_forwards_in_fp32_until_within_a_point() -
     assert keep_in_fp32(70.0, int8_f1, list(cost), max_f1_loss=0.1)[0] == ("ffn1", "ffn0")  # at most two
     # a node whose fp32 graph scores no better than the one so far is not kept
     assert keep_in_fp32(70.0, lambda nodes: 68.0, list(cost), max_f1_loss=1.0)[0] == ()
+
+
+def test_sentence_pairs_tell_the_answers_sentence_from_its_neighbours_and_near_misses(tiny_data) -> None:
+    from qa.training.data import load_articles
+    from qa.training.sentence_pairs import NEAR_MISS, POSITIVE, SAME_PARAGRAPH_CLOSE, sentence_pairs
+
+    articles = load_articles(tiny_data)
+    examples = answerable_examples(articles)
+    pairs = sentence_pairs(articles, examples, [], seed=1, other_paragraph_share=1.0, near_miss_share=1.0)
+    kinds = {p.kind for p in pairs}
+    assert {POSITIVE, SAME_PARAGRAPH_CLOSE, "same_paragraph_random", NEAR_MISS, "other_paragraph_close"} <= kinds
+    by_id = {e.qid: e for e in examples}
+    for pair in pairs:
+        source = by_id[pair.group if pair.group in by_id else pair.group.rsplit("-", 1)[0]]
+        holds_answer = source.answer_text in pair.sentence
+        if pair.kind == POSITIVE:
+            assert pair.label == 1.0 and holds_answer and pair.sentence in source.context
+        elif pair.kind == NEAR_MISS:  # the sentence that answered the question it was made from
+            assert pair.label == 0.0 and holds_answer and pair.question != source.question
+        else:
+            assert pair.label == 0.0 and not holds_answer
+    # the close negative is the other sentence sharing most of the question's terms ("river number")
+    close = [p for p in pairs if p.kind == SAME_PARAGRAPH_CLOSE and "largest bridge" in p.question]
+    assert close and all("river number" in p.sentence for p in close)
+
+
+def test_sentence_scorer_training_runs_resumes_and_exports_a_servable_scorer(tiny_data, tmp_path,
+                                                                             seminar_pipeline) -> None:
+    """A few real steps from the shipped span model's encoder: the recipe works end to end (not a quality check)."""
+    from qa.readers.sentence_scorer import OnnxSentenceScorer
+    from qa.training.sentence_training import main
+
+    out, ship = tmp_path / "run", tmp_path / "shipped"
+    common = ["--data", str(tiny_data), "--out", str(out), "--ship-to", str(ship), "--batch-size", "4",
+              "--held-apart-share", "0.3", "--dev-questions", "6", "--checkpoint-every", "2",
+              "--evaluate-every", "2", "--threads", "2", "--passes", "0.05"]
+    assert main([*common, "--stop-at-step", "2"]) == 0
+    assert main(common) == 0  # goes on from step 2 to the schedule's end
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert records[0]["step"] == 2 and records[-1]["step"] > 2
+    assert {"dev_top1", "dev_auc", "dev_styled_top1", "pairs_per_minute", "loss"} <= set(records[-1])
+    export = json.loads((out / "export.json").read_text())
+    assert export["shipped"] in ("fp32", "fp32 + int8 (VNNI)") and "dev_top1" in export["int8"]
+    with pytest.raises(ValueError, match="pairs"):  # another stream of pairs never resumes this checkpoint
+        main([*common, "--near-miss-share", "0.1"])
+    for int8 in (False, True) if (ship / "model.int8.onnx").exists() else (False,):
+        scorer = OnnxSentenceScorer(ship, int8=int8)
+        scores = scorer.score("Which town does river number 1 flow through?",
+                              ["The river flows through Town11.", "It was mapped in 1811.", "x " * 400])
+        assert scores.shape == (3,) and np.isfinite(scores).all()
+    assert OnnxSentenceScorer(ship).score("Any question?", []).shape == (0,)
+    card = (ship / "MODEL_CARD.md").read_text()
+    assert "## Dev curve" in card and "| 2 |" in card and "near_miss" in card
+    _assert_the_learned_reader_feeds_its_scores_to_the_combiner(seminar_pipeline, ship, tmp_path)
+
+
+def _assert_the_learned_reader_feeds_its_scores_to_the_combiner(seminar_pipeline, scorer_dir, tmp_path) -> None:
+    """A model folder with a sentence scorer: every candidate carries its sentence's score and its margin under
+    the best candidate sentence's; without the folder, a combiner that weighs them is refused."""
+    import dataclasses
+
+    from qa.errors import ModelError
+    from qa.pipeline import QAPipeline
+    from qa.readers.combiner import COMBINER_FILE, Combiner, LinearModel
+    from qa.readers.sentence_scorer import SCORER_FOLDER
+
+    folder = tmp_path / "reader"
+    folder.mkdir()
+    for f in seminar_pipeline.settings.reader_model_dir.iterdir():
+        if f.name not in (SCORER_FOLDER, COMBINER_FILE):
+            (folder / f.name).symlink_to(f)
+    (folder / SCORER_FOLDER).symlink_to(scorer_dir)
+    shipped = Combiner.load(seminar_pipeline.settings.reader_model_dir / COMBINER_FILE)
+    weighing = LinearModel({**shipped.chooser.weights, "sentence_score": 1.0}, shipped.chooser.bias,
+                           {**shipped.chooser.means, "sentence_score": 0.0}, {**shipped.chooser.scales, "sentence_score": 1.0})
+    dataclasses.replace(shipped, chooser=weighing).save(folder / COMBINER_FILE)
+    settings = dataclasses.replace(seminar_pipeline.settings, reader="learned", reader_model_dir=folder)
+    pipeline = QAPipeline.from_index(seminar_pipeline.index, seminar_pipeline.embedder, settings)
+    question = "Who is the Vice Mayor of the Shenzhen Municipal Government?"
+    candidates = pipeline.reader.candidates(question, pipeline.retrieve(question),
+                                            pipeline.embedder.encode([question])[0])
+    sentences = list({c.sentence.sentence_id: c.sentence.text for c in candidates}.values())
+    scores = dict(zip(sentences, pipeline.reader.sentence_scorer.score(question, sentences)))
+    for candidate in candidates:
+        assert candidate.features["sentence_score"] == pytest.approx(scores[candidate.sentence.text], abs=1e-4)
+        assert candidate.features["sentence_vs_best"] == pytest.approx(scores[candidate.sentence.text] - max(scores.values()), abs=1e-4)
+    assert pipeline.ask(question).citations  # it reads and answers with the scorer in the loop
+    (folder / SCORER_FOLDER).unlink()
+    with pytest.raises(ModelError, match=SCORER_FOLDER):
+        QAPipeline.from_index(seminar_pipeline.index, seminar_pipeline.embedder, settings)

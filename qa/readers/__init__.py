@@ -3,7 +3,8 @@
 * :mod:`qa.readers.base`: what a reader returns (:class:`SpanPrediction`) and the protocol.
 * :mod:`qa.readers.rules`, :mod:`qa.readers.rule_candidates`: the rule reader and its candidate spans.
 * :mod:`qa.readers.span_model`, :mod:`qa.readers.spans`: the learned span model on ONNX Runtime, span decoding.
-* :mod:`qa.readers.combiner`, :mod:`qa.readers.learned`: the combiner and the learned reader built on both.
+* :mod:`qa.readers.sentence_scorer`: the learned sentence scorer (does this sentence hold the answer?).
+* :mod:`qa.readers.combiner`, :mod:`qa.readers.learned`: the combiner and the learned reader built on them.
 * :mod:`qa.readers.transformers`: a transformers checkpoint of the user's own (PyTorch).
 * :mod:`qa.readers.question`: what a question asks (answer type, terms, names), shared by every reader.
 * :mod:`qa.readers.lookups`: answers looked up rather than read (the page's byline, a name's definition).
@@ -17,9 +18,11 @@ from __future__ import annotations
 
 from qa.config import Settings
 from qa.readers.base import Reader, SpanPrediction
-from qa.readers.combiner import Combiner, combiner_file
+from qa.errors import ModelError
+from qa.readers.combiner import SENTENCE_FEATURES, Combiner, combiner_file
 from qa.readers.learned import LearnedReader
 from qa.readers.rules import RuleReader
+from qa.readers.sentence_scorer import SCORER_FOLDER, OnnxSentenceScorer
 from qa.readers.span_model import OnnxSpanModel
 from qa.store.index import CorpusIndex
 
@@ -38,10 +41,17 @@ def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
             raise ValueError(f"setting reader_precision: use {', '.join(PRECISIONS)}, not {settings.reader_precision!r}")
         span_model = OnnxSpanModel(model_dir, threads=settings.reader_threads, int8=PRECISIONS[settings.reader_precision])
         combiner = Combiner.load(model_dir / combiner_file(settings.reader_sentence_windows))
+        scorer = None
+        if (model_dir / SCORER_FOLDER).is_dir():
+            scorer = OnnxSentenceScorer(model_dir / SCORER_FOLDER, threads=settings.reader_threads,
+                                        int8=PRECISIONS[settings.reader_precision])
+        elif combiner.uses(SENTENCE_FEATURES):
+            raise ModelError(f"the combiner in {model_dir} weighs the sentence scorer's score, but "
+                             f"{model_dir / SCORER_FOLDER} is missing")
         reader = LearnedReader(
             index, span_model, combiner, RuleReader(index), spans_per_window=settings.reader_spans_per_window,
             first_passages=settings.reader_first_passages, early_exit=settings.reader_early_exit,
-            sentence_windows=settings.reader_sentence_windows,
+            sentence_windows=settings.reader_sentence_windows, sentence_scorer=scorer,
         )
         if settings.reader_answer_threshold is not None:
             reader.threshold = settings.reader_answer_threshold

@@ -54,7 +54,11 @@ FEATURES = (
     "rule_agreement",  # token overlap (F1) of the span with the rule reader's answer
     "rule_confidence",  # the rule reader's confidence in its answer
     "from_rules",  # the candidate is the rule reader's answer
+    # The sentence scorer (qa.readers.sentence_scorer), where the model folder has one; 0 without.
+    "sentence_score",  # its logit for the candidate's sentence: does it hold the answer?
+    "sentence_vs_best",  # that logit minus the best of the candidates' sentences' (0 for the best)
 )
+SENTENCE_FEATURES = ("sentence_score", "sentence_vs_best")
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,10 @@ class Combiner:
             return None
         scores = [self.chooser.logit(features) for features in candidates]
         return max(range(len(scores)), key=scores.__getitem__)
+
+    def uses(self, names: tuple[str, ...]) -> bool:
+        """Whether the chooser or the confidence weighs any of these features."""
+        return any(model.weights.get(name) for model in (self.chooser, self.confidence) for name in names)
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")

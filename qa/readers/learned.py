@@ -11,6 +11,8 @@ For a question over the retrieved passages:
    ``sentence_windows``, one window packed with the passages' best sentences and their neighbours
    (:mod:`qa.readers.sentence_windows`);
 3. the rule reader's span joins the candidates, scored by the span model where a window holds it;
+   where the model folder has a sentence scorer (:mod:`qa.readers.sentence_scorer`), it scores each
+   candidate's sentence, read alone against the question: does it hold the answer?
 4. the combiner (:class:`~qa.readers.combiner.Combiner`) chooses among the candidates and gives the chance that
    its choice is right: the prediction, with that chance as its confidence.
 
@@ -30,6 +32,7 @@ from qa.readers.base import SpanPrediction, sentence_at
 from qa.readers.combiner import Combiner
 from qa.readers.question import QuestionAnalysis
 from qa.readers.rules import RuleAssessment, RuleReader
+from qa.readers.sentence_scorer import OnnxSentenceScorer
 from qa.readers.sentence_windows import pack, split
 from qa.readers.span_model import OnnxSpanModel, Window
 from qa.readers.spans import best_spans, null_score
@@ -66,6 +69,7 @@ class LearnedReader:
         first_passages: int = 2,
         early_exit: float = 0.9,
         sentence_windows: bool = False,
+        sentence_scorer: OnnxSentenceScorer | None = None,
     ) -> None:
         self.index = index
         self.span_model = span_model
@@ -75,6 +79,7 @@ class LearnedReader:
         self.first_passages = first_passages
         self.early_exit = early_exit
         self.sentence_windows = sentence_windows
+        self.sentence_scorer = sentence_scorer
         self.threshold = combiner.threshold
 
     def read(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> SpanPrediction | None:
@@ -106,12 +111,13 @@ class LearnedReader:
                        passages: list[Passage]) -> tuple[float, Candidate] | None:
         """The first passages, then the rest when the combiner is not yet sure."""
         first = passages[: self.first_passages]
+        scores: dict[int, float] = {}  # the sentence scorer's, by sentence id: the second choice reuses them
         windows = self.span_model.score(question, [p.chunk.text for p in first])
-        best = self._choose(self._candidates(analysis, assessment, passages, windows))
+        best = self._choose(self._candidates(question, analysis, assessment, passages, windows, scores))
         if (best is None or best[0] < self.early_exit) and len(passages) > len(first):
             rest = [p.chunk.text for p in passages[len(first) :]]
             windows += self.span_model.score(question, rest, first_index=len(first))
-            best = self._choose(self._candidates(analysis, assessment, passages, windows))
+            best = self._choose(self._candidates(question, analysis, assessment, passages, windows, scores))
         return best
 
     def _read_best_sentences(self, question: str, analysis: QuestionAnalysis, assessment: RuleAssessment,
@@ -131,7 +137,7 @@ class LearnedReader:
         if not pieces:
             return []
         windows = split(self.span_model.score(question, [text]), pieces)
-        return self._candidates(analysis, assessment, [p.passage for p in pieces], windows) if windows else []
+        return self._candidates(question, analysis, assessment, [p.passage for p in pieces], windows, {}) if windows else []
 
     def candidates(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> list[Candidate]:
         """Every candidate of a full reading, with its features: what the combiner is fit on. A full reading is
@@ -143,7 +149,7 @@ class LearnedReader:
         if self.sentence_windows:
             return self._best_sentence_candidates(question, analysis, assessment, passages)
         windows = self.span_model.score(question, [p.chunk.text for p in passages])
-        return self._candidates(analysis, assessment, passages, windows)
+        return self._candidates(question, analysis, assessment, passages, windows, {})
 
     def _choose(self, candidates: list[Candidate]) -> tuple[float, Candidate] | None:
         """The combiner's choice among the candidates, with the chance that it is right."""
@@ -153,7 +159,8 @@ class LearnedReader:
         return self.combiner.probability(candidates[chosen].features), candidates[chosen]
 
     def _candidates(
-        self, analysis: QuestionAnalysis, assessment: RuleAssessment, passages: list[Passage], windows: list[Window]
+        self, question: str, analysis: QuestionAnalysis, assessment: RuleAssessment, passages: list[Passage],
+        windows: list[Window], sentence_scores: dict[int, float],
     ) -> list[Candidate]:
         lowest_null = min(null_score(w.start_logits, w.end_logits) for w in windows)
         proposals: dict[tuple[str, int, int], tuple[float, float, Passage, str]] = {}
@@ -185,9 +192,13 @@ class LearnedReader:
             return []
         best_score = max(p[0] for p in proposals.values())
         rule_confidence = rule_best.confidence if rule_best is not None else 0.0
+        sentences = {key: sentence_at(self.index, proposal[2], key[1]) for key, proposal in proposals.items()}
+        self._score_sentences(question, [s for s in sentences.values() if s is not None], sentence_scores)
+        best_sentence = max(sentence_scores.values(), default=0.0)
         candidates = []
         for (doc_id, start, end), (score, vs_null, passage, source) in proposals.items():
-            sentence = sentence_at(self.index, passage, start)
+            sentence = sentences[(doc_id, start, end)]
+            sentence_score = sentence_scores.get(sentence.sentence_id, 0.0) if sentence else 0.0
             evidence = assessment.sentence_evidence.get(sentence.sentence_id, {}) if sentence else {}
             agreement = _overlap(start, end, rule_best.start, rule_best.end) if rule_best is not None else 0.0
             text = self.index.documents[doc_id].text[start:end]
@@ -209,9 +220,20 @@ class LearnedReader:
                 "rule_agreement": agreement,
                 "rule_confidence": rule_confidence * agreement,
                 "from_rules": float(source != "MODEL"),
+                "sentence_score": sentence_score,
+                "sentence_vs_best": sentence_score - best_sentence if sentence else 0.0,
             }
             candidates.append(Candidate(doc_id, start, end, passage, sentence, features, source))
         return candidates
+
+    def _score_sentences(self, question: str, sentences: list[Sentence], scores: dict[int, float]) -> None:
+        """The sentence scorer's logit for each sentence not yet in ``scores`` (nothing without a scorer)."""
+        if self.sentence_scorer is None:
+            return
+        new = list({s.sentence_id: s for s in sentences if s.sentence_id not in scores}.values())
+        if new:
+            logits = self.sentence_scorer.score(question, [s.text for s in new])
+            scores.update({s.sentence_id: float(v) for s, v in zip(new, logits)})
 
     def _in_byline(self, doc_id: str, start: int, end: int) -> bool:
         """Whether the span touches the document's byline ("Source: ... Date: ..."): the lookups answer questions

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import ModelError
-from qa.readers import cpu_features
+from qa.readers.onnx_graphs import open_graph
 
 MODEL_FILE = "model.onnx"
 INT8_MODEL_FILE = "model.int8.onnx"  # optional: loaded instead where the CPU has VNNI
@@ -53,7 +53,7 @@ class OnnxSpanModel:
         if missing:
             raise ModelError(f"the reader model in {model_dir} is incomplete: {', '.join(missing)} missing")
         try:
-            import onnxruntime
+            import onnxruntime  # noqa: F401  (open_graph needs it: a clear error here)
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise ModelError(f"the learned reader needs onnxruntime and tokenizers ({exc})") from None
@@ -71,19 +71,8 @@ class OnnxSpanModel:
         self._counter = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))  # counts, never cuts
         self._counter.no_padding()
         self._counter.no_truncation()
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.enable_cpu_mem_arena = False
-        use_int8 = (model_dir / INT8_MODEL_FILE).is_file() and cpu_features.has_vnni() if int8 is None else int8
-        graph = model_dir / (INT8_MODEL_FILE if use_int8 else MODEL_FILE)
-        try:
-            self._session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # a truncated, missing or foreign file
-            raise ModelError(f"cannot load the reader model {graph}: {exc}") from None
-        self.precision = "int8" if use_int8 else "fp32"
+        self._session, self.precision = open_graph(model_dir, MODEL_FILE, INT8_MODEL_FILE, threads, int8,
+                                                   "the reader model")
         self._inputs = [i.name for i in self._session.get_inputs()]
         self.location = str(model_dir)
 

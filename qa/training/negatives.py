@@ -57,7 +57,8 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 
 
-def _terms(text: str) -> list[str]:
+def content_terms(text: str) -> list[str]:
+    """The words of ``text``, lower-cased, without the commonest function words."""
     return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
 
 
@@ -66,7 +67,7 @@ class ArticleParagraphs:
 
     def __init__(self, article: Article) -> None:
         self.contexts = [p["context"] for p in article.paragraphs]
-        self._counts = [Counter(_terms(c)) for c in self.contexts]
+        self._counts = [Counter(content_terms(c)) for c in self.contexts]
         lengths = [sum(c.values()) for c in self._counts]
         self._mean_length = max(1.0, sum(lengths) / max(1, len(lengths)))
         self._lengths = lengths
@@ -77,7 +78,7 @@ class ArticleParagraphs:
 
     def nearest_other(self, question: str, own: int, answer: str) -> int | None:
         """The paragraph most similar to the question, other than ``own``, that does not contain ``answer``."""
-        terms = _terms(question)
+        terms = content_terms(question)
         best, best_score = None, 0.0
         for i, counts in enumerate(self._counts):
             if i == own or answer.lower() in self.contexts[i].lower():

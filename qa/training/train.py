@@ -97,9 +97,14 @@ class TrainingSettings:
         return WindowShape(self.max_length, self.stride, self.max_question_tokens, (*buckets, self.max_length))
 
     def bf16(self) -> bool:
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"--precision must be auto, bf16 or fp32, not {self.precision!r}")
-        return self.precision == "bf16" or (self.precision == "auto" and cpu_features.has_bf16())
+        return use_bf16(self.precision)
+
+
+def use_bf16(precision: str) -> bool:
+    """Whether to train under bf16 autocast: ``precision`` "bf16", or "auto" where the CPU has bf16 units."""
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"--precision must be auto, bf16 or fp32, not {precision!r}")
+    return precision == "bf16" or (precision == "auto" and cpu_features.has_bf16())
 
 
 def training_examples(settings: TrainingSettings) -> tuple[list[Example], list[Example], dict]:
@@ -419,9 +424,9 @@ def _jsonable(settings: TrainingSettings) -> dict:
     return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(settings).items()}
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="qa train-reader", description=__doc__.split("\n")[0])
-    defaults = TrainingSettings()
+def settings_parser(prog: str, description: str, defaults) -> argparse.ArgumentParser:
+    """A flag for every field of the settings dataclass ``defaults`` (``--max-length``), with its default."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
     for name, value in asdict(defaults).items():
         flag = "--" + name.replace("_", "-")
         if isinstance(value, bool):
@@ -429,6 +434,10 @@ def parser() -> argparse.ArgumentParser:
         else:
             p.add_argument(flag, type=Path if isinstance(value, Path) else type(value), default=value)
     return p
+
+
+def parser() -> argparse.ArgumentParser:
+    return settings_parser("qa train-reader", __doc__.split("\n")[0], TrainingSettings())
 
 
 def main(argv: list[str] | None = None) -> int:
