@@ -526,8 +526,9 @@ def _assert_the_learned_reader_feeds_its_scores_to_the_combiner(seminar_pipeline
             (folder / f.name).symlink_to(f)
     (folder / SCORER_FOLDER).symlink_to(scorer_dir)
     shipped = Combiner.load(seminar_pipeline.settings.reader_model_dir / COMBINER_FILE)
-    weighing = LinearModel({**shipped.chooser.weights, "sentence_score": 1.0}, shipped.chooser.bias,
-                           {**shipped.chooser.means, "sentence_score": 0.0}, {**shipped.chooser.scales, "sentence_score": 1.0})
+    chooser = shipped.chooser
+    weighing = LinearModel({**chooser.weights, "sentence_score": 1.0}, chooser.bias,
+                           {**chooser.means, "sentence_score": 0.0}, {**chooser.scales, "sentence_score": 1.0})
     dataclasses.replace(shipped, chooser=weighing).save(folder / COMBINER_FILE)
     settings = dataclasses.replace(seminar_pipeline.settings, reader="learned", reader_model_dir=folder)
     pipeline = QAPipeline.from_index(seminar_pipeline.index, seminar_pipeline.embedder, settings)
@@ -537,8 +538,9 @@ def _assert_the_learned_reader_feeds_its_scores_to_the_combiner(seminar_pipeline
     sentences = list({c.sentence.sentence_id: c.sentence.text for c in candidates}.values())
     scores = dict(zip(sentences, pipeline.reader.sentence_scorer.score(question, sentences)))
     for candidate in candidates:
-        assert candidate.features["sentence_score"] == pytest.approx(scores[candidate.sentence.text], abs=1e-4)
-        assert candidate.features["sentence_vs_best"] == pytest.approx(scores[candidate.sentence.text] - max(scores.values()), abs=1e-4)
+        score = scores[candidate.sentence.text]
+        assert candidate.features["sentence_score"] == pytest.approx(score, abs=1e-4)
+        assert candidate.features["sentence_vs_best"] == pytest.approx(score - max(scores.values()), abs=1e-4)
     assert pipeline.ask(question).citations  # it reads and answers with the scorer in the loop
     (folder / SCORER_FOLDER).unlink()
     with pytest.raises(ModelError, match=SCORER_FOLDER):

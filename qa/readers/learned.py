@@ -137,7 +137,9 @@ class LearnedReader:
         if not pieces:
             return []
         windows = split(self.span_model.score(question, [text]), pieces)
-        return self._candidates(question, analysis, assessment, [p.passage for p in pieces], windows, {}) if windows else []
+        if not windows:
+            return []
+        return self._candidates(question, analysis, assessment, [p.passage for p in pieces], windows, {})
 
     def candidates(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> list[Candidate]:
         """Every candidate of a full reading, with its features: what the combiner is fit on. A full reading is

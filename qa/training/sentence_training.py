@@ -54,7 +54,8 @@ SPAN_MODEL = Path("qa/models/reader/model.onnx")
 class SentenceTrainingSettings:
     data: Path = DEFAULT_DATA
     out: Path = Path("build/sentence-scorer")
-    ship_to: Path = Path("build/sentence-scorer/candidate")  # `make ship-sentence-scorer` puts it in qa/models/reader/sentence-scorer
+    # `make ship-sentence-scorer` copies it into qa/models/reader/sentence-scorer
+    ship_to: Path = Path("build/sentence-scorer/candidate")
     base_model: str = "all-MiniLM-L6-v2"
     init_from: Path = SPAN_MODEL  # the encoder starts as this span model's ("" for the base model)
     seed: int = 13
