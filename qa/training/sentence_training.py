@@ -37,7 +37,7 @@ from qa.readers.sentence_scorer import (
     OnnxSentenceScorer,
 )
 from qa.store.embedding import resolve_model_path
-from qa.training.data import answerable_examples, load_articles, shuffled, split_articles
+from qa.training.data import Article, Example, answerable_examples, load_articles, shuffled, split_articles
 from qa.training.export import OPSET
 from qa.training.rosters import roster_examples
 from qa.training.sentence_pairs import SentencePair, answer_sentence, sentence_pairs, sentences_of
@@ -92,13 +92,12 @@ class SentenceTrainingSettings:
         return tuple(sorted({int(w) for w in self.buckets.split(",") if int(w) < self.max_length} | {self.max_length}))
 
 
-def split_like_the_span_model(settings: SentenceTrainingSettings):
+def split_like_the_span_model(settings: SentenceTrainingSettings) -> tuple[list[Article], list[Article]]:
     """Training and held-apart articles, split exactly as the span model's run splits them."""
     return split_articles(load_articles(settings.data), settings.held_apart_share, settings.split_seed)
 
 
-def training_pairs(settings: SentenceTrainingSettings) -> list[SentencePair]:
-    train_articles, _ = split_like_the_span_model(settings)
+def training_pairs(settings: SentenceTrainingSettings, train_articles: list[Article]) -> list[SentencePair]:
     answerable = shuffled(answerable_examples(train_articles), settings.seed)
     if settings.questions:
         answerable = answerable[: settings.questions]
@@ -109,8 +108,7 @@ def training_pairs(settings: SentenceTrainingSettings) -> list[SentencePair]:
     return shuffled(pairs, settings.seed)  # type: ignore[arg-type]
 
 
-def dev_examples(settings: SentenceTrainingSettings):
-    _, held = split_like_the_span_model(settings)
+def dev_examples(settings: SentenceTrainingSettings, held: list[Article]) -> list[Example]:
     return shuffled(answerable_examples(held), settings.seed)[: settings.dev_questions]
 
 
@@ -210,8 +208,9 @@ def train(settings: SentenceTrainingSettings) -> dict:
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, local_files_only=True)
     model.get_input_embeddings().weight.requires_grad_(False)
     parameters = [p for p in model.parameters() if p.requires_grad]
-    dev = dev_examples(settings)
-    pairs = training_pairs(settings)
+    train_articles, held_articles = split_like_the_span_model(settings)
+    dev = dev_examples(settings, held_articles)
+    pairs = training_pairs(settings, train_articles)
     encoded = encode_pairs(pairs, tokenizer, settings)
     batches = batch_order(encoded["lengths"], settings.widths, settings.batch_size, settings.seed)
     max_steps = round(settings.passes * len(batches))
