@@ -237,6 +237,11 @@ def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path)
     assert records[2]["step"] == 4 and records[2]["new_data"]["windows"] > records[2]["new_data"]["steps_per_pass"]
     assert records[3]["step"] == 6 and {"dev_roster_f1", "dev_roster_refused_at_0"} <= set(records[3])
     assert main(more) == 0  # the checkpoint now belongs to the new stream
+    # shared normalisation: pairs of windows, and the dev figures read each question with its companion too
+    paired = tmp_path / "paired"
+    assert main([*[a if a != str(out) else str(paired) for a in common], "--max-steps", "2", "--shared-norm"]) == 0
+    [record] = [json.loads(line) for line in (paired / "log.jsonl").read_text().splitlines()]
+    assert "dev_open_f1" in record and json.loads((paired / "data.json").read_text())["settings"]["shared_norm"]
 
 
 def _assert_warm_start_reproduces(onnx_path) -> None:
@@ -306,6 +311,65 @@ def test_windows_hold_the_answer_and_batches_have_fixed_widths(tiny_data) -> Non
     widths = {batch_tensors(windows, order[s], shape, __import__("torch"))["input_ids"].shape[1]
               for s in range(order.per_pass)}
     assert widths <= {32, 48}
+
+
+def test_companions_never_answer_and_pairs_sit_side_by_side(tiny_data) -> None:
+    from transformers import AutoTokenizer
+
+    from qa.store.embedding import resolve_model_path
+    from qa.training.companions import with_companions
+    from qa.training.data import load_articles
+    from qa.training.windows import BatchOrder, WindowShape, encode_pairs
+
+    articles = load_articles(tiny_data)
+    examples = answerable_examples(articles)[:20]
+    negatives = make_negatives(articles, examples, 1.0, 0.0, seed=1)[:4]
+    pairs = with_companions(examples + negatives, articles, seed=2)
+    for example, companion in pairs:
+        assert companion.question == example.question and not companion.answerable
+        assert companion.context != example.context
+        if example.answerable:  # the nearest other paragraph of its own article that lacks the answer
+            assert example.answer_text not in companion.context and example.article in companion.context
+        else:  # a paragraph of another article
+            assert example.article not in companion.context
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path("all-MiniLM-L6-v2"), local_files_only=True)
+    shape = WindowShape(max_length=48, stride=16, max_question_tokens=12, buckets=(32, 48))
+    windows = encode_pairs(pairs, tokenizer, shape, seed=1)
+    assert len(windows) == 2 * len(pairs)  # every answer fits one window here
+    assert all(windows.starts[2 * i] > 0 for i in range(len(examples)))  # the example's window holds the answer
+    assert not windows.starts[1::2].any() and not windows.starts[2 * len(examples) :: 2].any()
+    order = BatchOrder(windows.lengths, batch_size=4, seed=3, group=2)
+    seen = np.concatenate([order[s] for s in range(order.per_pass)])
+    assert (seen[0::2] % 2 == 0).all() and (seen[1::2] == seen[0::2] + 1).all()  # whole pairs, side by side
+    assert len(set(seen.tolist())) == len(seen)
+    with pytest.raises(ValueError, match="whole groups"):
+        BatchOrder(windows.lengths, batch_size=3, seed=3, group=2)
+
+
+def test_the_pair_loss_is_one_softmax_over_both_windows() -> None:
+    """The shared half of the loss falls when the answer outscores the companion's spans, which the loss of
+    each window alone cannot see."""
+    import torch
+
+    from qa.training.train import pair_loss
+
+    class Logits:
+        def __init__(self, start, end):
+            self.start_logits, self.end_logits = start, end
+
+    def loss(companion_span: float, answerable: bool = True) -> float:
+        logits = torch.zeros(2, 6)
+        logits[0, 3] = 4.0  # the answer, in the example's window
+        logits[1, 2] = companion_span  # the companion's best span
+        batch = {"input_ids": torch.ones(2, 6, dtype=torch.long), "token_type_ids": torch.zeros(2, 6, dtype=torch.long),
+                 "attention_mask": torch.ones(2, 6, dtype=torch.long),
+                 "start_positions": torch.tensor([3 if answerable else 0, 0]),
+                 "end_positions": torch.tensor([3 if answerable else 0, 0])}
+        return float(pair_loss(lambda **_: Logits(logits, logits), batch, torch))
+
+    assert loss(companion_span=0.0) < loss(companion_span=8.0)
+    # no answer: either window's first token is the target; a strong span in either window costs
+    assert loss(companion_span=0.0, answerable=False) < loss(companion_span=8.0, answerable=False)
 
 
 def test_rendered_and_restyled_shares_are_fixed_by_id(tiny_data) -> None:
@@ -415,7 +479,7 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
     (run / "log.jsonl").write_text("\n".join(json.dumps(
         {"step": s, "pass": round(s / 10574, 3), "loss": 2.0 - s / 1e4, "windows_per_minute": w, "dev_f1": 60 + s / 1e3,
          "dev_styled_f1": 55.0, "dev_rendered_f1": 40.0, "dev_auc": 0.8, "dev_refused_at_0": {"negation": 90.0},
-         **({"dev_roster_f1": 81.5, "dev_roster_refused_at_0": 64.0} if s > 1000 else {})})
+         **({"dev_roster_f1": 81.5, "dev_roster_refused_at_0": 64.0, "dev_open_f1": 63.0} if s > 1000 else {})})
         for s, w in ((1000, 790), (2000, 812), (3000, 800))) + "\n" + "\n".join(json.dumps(
         {"step": s, "new_data": {"windows": 175000, "steps_per_pass": 10900}}) for s in (1500, 2500)))
     (run / "export.json").write_text(json.dumps({"step": 2000, "fp32_dev_f1": 70.1, "int8_dev_f1": 69.5, "shipped": "fp32 + int8 (VNNI)",
@@ -427,11 +491,12 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
     card = write_card(run, model).read_text()
     assert "2,000 of 21,148 (0.19 passes of 10,574 steps)" in card
     assert "avx512_bf16" in card and "bf16 autocast on" in card and "790–812 windows a minute" in card
-    assert "| 1000 | 0.095 | 1.9 | 61.0 | 55.0 | 40.0 |  | 0.8 |" in card
-    assert "| 2000 | 0.189 | 1.8 | 62.0 | 55.0 | 40.0 | 81.5 (64.0 %) | 0.8 |" in card
+    assert "| 1000 | 0.095 | 1.9 | 61.0 | 55.0 | 40.0 |  |  | 0.8 |" in card
+    assert "| 2000 | 0.189 | 1.8 | 62.0 | 55.0 | 40.0 | 63.0 | 81.5 (64.0 %) | 0.8 |" in card
     assert "From step 1,500 the stream changed (`--new-data`): 175,000 windows" in card
     assert "| 3000 |" not in card and "From step 2,500" not in card  # the run went on past the exported step
-    assert "Made report paragraphs listing people" in card
+    assert "Made report paragraphs listing people" in card and "Shared normalisation" not in card
+    assert "Started from" not in card
     assert "mutual_exclusion 50.0 %" in card and "int8 23.0 MB, loaded where the CPU has VNNI" in card
 
 

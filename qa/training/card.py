@@ -65,6 +65,14 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         + (f" Made report paragraphs listing people with their titles and bodies (`qa/training/rosters.py`),"
            f" {settings['roster_share']:.0%} as many questions as the data's answerable ones (`roster`,"
            " `roster_mismatch`)." if settings.get("roster_share") else ""),
+        *([f"- Shared normalisation (`--shared-norm`, `qa/training/companions.py`): each question read over its own"
+           " window and a companion's (the BM25-nearest other paragraph of its article without the answer; for a"
+           " made negative, a paragraph of another article), the loss half each window's own softmax and half one"
+           " softmax over both windows, so that span scores compare across passages; batches of"
+           f" {settings['batch_size'] // 2} pairs."] if settings.get("shared_norm") else []),
+        *([f"- Started from `{settings['init_from']}` at step {settings['init_step']:,} of this schedule, with a"
+           " fresh optimiser (the recipe of those weights is in that model's card, in the git history)."]
+          if settings.get("init_from") not in (None, "", ".") else []),
         *[f"- From step {c['step']:,} the stream changed (`--new-data`): {c['new_data']['windows']:,} windows,"
           f" {c['new_data']['steps_per_pass']:,} steps a pass; the steps before were trained on the stream of the"
           " settings then (the log's earlier rows)." for c in changes],
@@ -78,14 +86,15 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         "## Figures",
         "",
         "Training log (held-apart dev questions, given their paragraph: `dev F1` is HasAns F1 of the best span, as",
-        "written, in visitors' styles and rendered; `AUC` how well span minus null score separates answerable",
-        "questions from made negatives):",
+        "written, in visitors' styles and rendered; `open` the best span of the paragraph and of its companion (the",
+        "nearest other paragraph of its article) read together, where logged; `AUC` how well span minus null score",
+        "separates answerable questions from made negatives):",
         "",
-        "| step | pass | loss | dev F1 | styled | rendered | made rosters (near misses refused) | AUC |"
+        "| step | pass | loss | dev F1 | styled | rendered | open | made rosters (near misses refused) | AUC |"
         " negatives refused at margin 0 | windows/min |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *[f"| {r['step']} | {r.get('pass', '')} | {r['loss']} | {r['dev_f1']} | {r.get('dev_styled_f1', '')} |"
-          f" {r.get('dev_rendered_f1', '')} | {_roster_cell(r)} | {r['dev_auc']} | {r['dev_refused_at_0']} |"
+          f" {r.get('dev_rendered_f1', '')} | {r.get('dev_open_f1', '')} | {_roster_cell(r)} | {r['dev_auc']} | {r['dev_refused_at_0']} |"
           f" {r.get('windows_per_minute', '')} |" for r in log],
         "",
         f"Export: HasAns F1 on the dev questions through ONNX Runtime, fp32 {export['fp32_dev_f1']}, int8"

@@ -32,13 +32,23 @@ from qa.evaluation.metrics import f1
 from qa.readers import cpu_features
 from qa.readers.spans import best_spans, null_score
 from qa.store.embedding import resolve_model_path
+from qa.training.companions import NearestParagraphs, with_companions
 from qa.training.data import Example, answerable_examples, kind_counts, load_articles, shuffled, split_articles
 from qa.training.export import export
 from qa.training.negatives import make_negatives
 from qa.training.rosters import ROSTER_MISMATCH, roster_examples
 from qa.training.styles import maybe_restyle
 from qa.training.warm_start import load_onnx_weights
-from qa.training.windows import WINDOWS_FILE, BatchOrder, Windows, WindowShape, batch_tensors, encode, fingerprint
+from qa.training.windows import (
+    WINDOWS_FILE,
+    BatchOrder,
+    Windows,
+    WindowShape,
+    batch_tensors,
+    encode,
+    encode_pairs,
+    fingerprint,
+)
 
 DEFAULT_DATA = Path("../shared/data/qa_train/en_squad11train_squadshifts.json.gz")
 
@@ -73,13 +83,18 @@ class TrainingSettings:
     # Made report paragraphs listing people with their titles and bodies (qa.training.rosters), this many per
     # answerable question of the data: the data has few such lists, news reports many.
     roster_share: float = 0.04
+    # Shared normalisation (qa.training.companions): each question read over its own window and a companion
+    # paragraph's, the loss half per window and half one softmax over both, so that span scores compare across
+    # passages. Batches then hold batch_size / 2 pairs.
+    shared_norm: bool = False
     checkpoint_every: int = 100
     evaluate_every: int = 1000
     dev_questions: int = 400
     dev_rosters: int = 200  # made roster questions (of another seed) scored beside the dev questions
     init_from: Path = Path("")  # with no checkpoint: start from this exported model.onnx ...
     init_step: int = 0  # ... at this step of the schedule (the step it was exported at)
-    limit_examples: int = 0  # 0: all; a small number for a smoke test
+    limit_examples: int = 0  # 0: all; else this many answerable questions (seeded): a smoke test, or a continuation
+    # that needs fewer than all (its negatives and companions are made from those)
     threads: int = 0  # 0: all cores
     ship_to: Path = Path("qa/models/reader")  # where the exported model goes (committed)
     export_only: bool = False  # skip training: export the last checkpoint as it is
@@ -107,9 +122,23 @@ def use_bf16(precision: str) -> bool:
     return precision == "bf16" or (precision == "auto" and cpu_features.has_bf16())
 
 
-def training_examples(settings: TrainingSettings) -> tuple[list[Example], list[Example], dict]:
-    """The shuffled training stream (answerable + negatives, a share rendered or restyled) and the held-apart
-    dev examples (as written)."""
+@dataclass
+class TrainingData:
+    stream: list[Example]  # answerable + negatives, shuffled, a share rendered or restyled
+    dev: list[Example]  # held-apart answerable questions (as written) and negatives made of them
+    summary: dict
+    companions: list[Example]  # with shared_norm: the companion of each example of the stream; else empty
+    dev_companions: dict[str, str]  # the companion paragraph of each answerable dev question, by id
+
+    def fingerprint(self, settings: TrainingSettings) -> str:
+        """What decides the training windows: the examples (with their companions, in pairs) and the settings."""
+        examples = [e for pair in zip(self.stream, self.companions) for e in pair] if self.companions else self.stream
+        return fingerprint(examples, settings.shape, settings.base_model, settings.seed)
+
+
+def training_examples(settings: TrainingSettings) -> TrainingData:
+    """The shuffled training stream (answerable + negatives, a share rendered or restyled), the held-apart
+    dev examples (as written), and with shared normalisation the companions."""
     articles = load_articles(settings.data)
     train_articles, held_articles = split_articles(articles, settings.held_apart_share, settings.seed)
     answerable = answerable_examples(train_articles)
@@ -129,7 +158,10 @@ def training_examples(settings: TrainingSettings) -> tuple[list[Example], list[E
         "train_examples": kind_counts(stream),
         "dev_examples": kind_counts(held_answerable + held_negatives),
     }
-    return stream, held_answerable + held_negatives, summary
+    companions = [c for _, c in with_companions(stream, train_articles, settings.seed)] if settings.shared_norm else []
+    nearest = NearestParagraphs(held_articles)
+    dev_companions = {e.qid: c for e in held_answerable if (c := nearest.other(e)) is not None}
+    return TrainingData(stream, held_answerable + held_negatives, summary, companions, dev_companions)
 
 
 def _written_as(example: Example, settings: TrainingSettings, renderer: "_Renderer | None") -> Example:
@@ -158,47 +190,62 @@ class _Renderer:
         return dataclasses.replace(example, question=question)
 
 
-def training_windows(stream: list[Example], tokenizer, settings: TrainingSettings, out: Path, key: str) -> Windows:
-    """The stream's windows, from the run folder when they were made from the same examples and settings (their
-    fingerprint ``key``)."""
+def training_windows(data: TrainingData, tokenizer, settings: TrainingSettings, out: Path, key: str) -> Windows:
+    """The stream's windows (in pairs with their companions' under shared normalisation), from the run folder
+    when they were made from the same examples and settings (their fingerprint ``key``)."""
     windows = Windows.load(out / WINDOWS_FILE, key)
     if windows is None:
         started = time.time()
-        windows = encode(stream, tokenizer, settings.shape, settings.seed)
+        if data.companions:
+            windows = encode_pairs(list(zip(data.stream, data.companions)), tokenizer, settings.shape, settings.seed)
+        else:
+            windows = encode(data.stream, tokenizer, settings.shape, settings.seed)
         windows.save(out / WINDOWS_FILE, key)
-        print(f"tokenised {len(stream):,} examples into {len(windows):,} windows in {time.time() - started:.0f} s")
+        print(f"tokenised {len(data.stream):,} examples into {len(windows):,} windows in {time.time() - started:.0f} s")
     return windows
 
 
-def evaluate(model, tokenizer, examples: list[Example], settings: TrainingSettings, torch) -> dict:
+def _read(model, tokenizer, question: str, paragraph: str, settings: TrainingSettings) -> tuple[float, float, str]:
+    """The best span's score, the lowest "no answer" score of the paragraph's windows, and the best span."""
+    encoded = tokenizer(
+        question, paragraph, truncation="only_second", max_length=settings.max_length,
+        stride=settings.stride, return_overflowing_tokens=True, return_offsets_mapping=True,
+        padding=True, return_tensors="pt",
+    )
+    offsets = encoded.pop("offset_mapping").tolist()
+    encoded.pop("overflow_to_sample_mapping")
+    output = model(**encoded)
+    best, best_null, text = -math.inf, math.inf, ""
+    for w in range(len(offsets)):
+        context = np.array([s == 1 for s in encoded.sequence_ids(w)])
+        starts = output.start_logits[w].float().numpy()
+        ends = output.end_logits[w].float().numpy()
+        best_null = min(best_null, null_score(starts, ends))
+        for span in best_spans(starts, ends, context):
+            if span.score > best:
+                best = span.score
+                text = paragraph[offsets[w][span.start][0] : offsets[w][span.end][1]]
+    return best, best_null, text
+
+
+def evaluate(model, tokenizer, examples: list[Example], settings: TrainingSettings, torch,
+             companions: dict[str, str] | None = None) -> dict:
     """HasAns F1 of the best span given the paragraph, and the ROC AUC of (best span − null) between the
-    answerable examples and the negatives, with the share of each negative kind refused at margin 0."""
+    answerable examples and the negatives, with the share of each negative kind refused at margin 0. With
+    ``companions`` (a paragraph that does not answer, by question id), ``dev_open_f1``: HasAns F1 of the best
+    span of the paragraph and its companion read together, as serving chooses among passages."""
     model.eval()
     margins: list[tuple[float, Example]] = []
-    scores = []
+    scores, open_scores = [], []
     with torch.no_grad():
         for example in examples:
-            encoded = tokenizer(
-                example.question, example.context, truncation="only_second", max_length=settings.max_length,
-                stride=settings.stride, return_overflowing_tokens=True, return_offsets_mapping=True,
-                padding=True, return_tensors="pt",
-            )
-            offsets = encoded.pop("offset_mapping").tolist()
-            encoded.pop("overflow_to_sample_mapping")
-            output = model(**encoded)
-            best, best_null, text = -math.inf, math.inf, ""
-            for w in range(len(offsets)):
-                context = np.array([s == 1 for s in encoded.sequence_ids(w)])
-                starts = output.start_logits[w].numpy()
-                ends = output.end_logits[w].numpy()
-                best_null = min(best_null, null_score(starts, ends))
-                for span in best_spans(starts, ends, context):
-                    if span.score > best:
-                        best = span.score
-                        text = example.context[offsets[w][span.start][0] : offsets[w][span.end][1]]
+            best, best_null, text = _read(model, tokenizer, example.question, example.context, settings)
             margins.append((best - best_null, example))
             if example.answerable:
                 scores.append(f1(example.answer_text, text))
+                if companions and example.qid in companions:
+                    other, _, other_text = _read(model, tokenizer, example.question, companions[example.qid], settings)
+                    open_scores.append(f1(example.answer_text, text if best >= other else other_text))
     model.train()
     positives = [m for m, e in margins if e.answerable]
     negatives = [m for m, e in margins if not e.answerable]
@@ -208,6 +255,7 @@ def evaluate(model, tokenizer, examples: list[Example], settings: TrainingSettin
         refused[kind] = round(100 * sum(m < 0 for m in kind_margins) / len(kind_margins), 1)
     return {
         "dev_f1": round(100 * float(np.mean(scores)), 2) if scores else 0.0,
+        **({"dev_open_f1": round(100 * float(np.mean(open_scores)), 2)} if open_scores else {}),
         "dev_auc": round(roc_auc(positives, negatives), 3),
         "dev_answered_at_0": round(100 * sum(m >= 0 for m in positives) / max(1, len(positives)), 1),
         "dev_refused_at_0": refused,
@@ -245,12 +293,13 @@ def train(settings: TrainingSettings) -> dict:
     # optimiser skips half of the model's parameters.
     model.get_input_embeddings().weight.requires_grad_(False)
     parameters = [p for p in model.parameters() if p.requires_grad]
-    stream, dev, summary = training_examples(settings)
+    data = training_examples(settings)
+    dev, summary = data.dev, data.summary
     if settings.evaluate_only:
-        return _evaluate_only(settings, model, tokenizer, dev, torch)
-    key = fingerprint(stream, settings.shape, settings.base_model, settings.seed)
-    windows = training_windows(stream, tokenizer, settings, out, key)
-    order = BatchOrder(windows.lengths, settings.batch_size, settings.seed)
+        return _evaluate_only(settings, model, tokenizer, data, torch)
+    key = data.fingerprint(settings)
+    windows = training_windows(data, tokenizer, settings, out, key)
+    order = BatchOrder(windows.lengths, settings.batch_size, settings.seed, group=2 if settings.shared_norm else 1)
     max_steps = settings.max_steps or round(settings.passes * order.per_pass)
     optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(settings.warmup_share * max_steps), max_steps)
@@ -289,7 +338,7 @@ def train(settings: TrainingSettings) -> dict:
     model.train()
     if not settings.export_only:
         run = _Run(settings, model, tokenizer, optimizer, scheduler, parameters, out, torch, identity)
-        step = run.steps(windows, order, dev, step, max_steps)
+        step = run.steps(windows, order, data, step, max_steps)
     model.save_pretrained(out / "model")
     tokenizer.save_pretrained(out / "model")
     figures = export(out / "model", out, settings.ship_to, settings.max_length, settings.stride,
@@ -300,24 +349,24 @@ def train(settings: TrainingSettings) -> dict:
     return figures
 
 
-def _evaluate_only(settings: TrainingSettings, model, tokenizer, dev: list[Example], torch) -> dict:
+def _evaluate_only(settings: TrainingSettings, model, tokenizer, data: TrainingData, torch) -> dict:
     if not _has_init(settings):
         raise ValueError("--evaluate-only scores the model given by --init-from")
     load_onnx_weights(model, settings.init_from, torch)
-    record = {"model": str(settings.init_from), **_scores(model, tokenizer, dev, settings, torch)}
+    record = {"model": str(settings.init_from), **_scores(model, tokenizer, data, settings, torch)}
     print(json.dumps(record))
     return record
 
 
-def _scores(model, tokenizer, dev: list[Example], settings: TrainingSettings, torch) -> dict:
-    """The dev figures, and HasAns F1 of the answerable dev questions in visitors' styles and rendered as the
-    Chinese path renders them."""
-    answerable = [e for e in dev if e.answerable]
+def _scores(model, tokenizer, data: TrainingData, settings: TrainingSettings, torch) -> dict:
+    """The dev figures (with their companions: dev_open_f1), and HasAns F1 of the answerable dev questions in
+    visitors' styles and rendered as the Chinese path renders them."""
+    answerable = [e for e in data.dev if e.answerable]
     variants = {"styled": [maybe_restyle(e, 1.0, settings.seed) for e in answerable]}
     if settings.rendered_share > 0:
         renderer = _Renderer()
         variants["rendered"] = [renderer.maybe(e, 1.0, settings.seed) for e in answerable]
-    record = evaluate(model, tokenizer, dev, settings, torch)
+    record = evaluate(model, tokenizer, data.dev, settings, torch, data.dev_companions)
     for name, examples in variants.items():
         record[f"dev_{name}_f1"] = evaluate(model, tokenizer, examples, settings, torch)["dev_f1"]
     if settings.roster_share > 0 and settings.dev_rosters:  # made rosters of another seed: F1, near misses refused
@@ -341,7 +390,7 @@ class _Run:
     torch: object
     identity: dict
 
-    def steps(self, windows: Windows, order: BatchOrder, dev: list[Example], step: int, max_steps: int) -> int:
+    def steps(self, windows: Windows, order: BatchOrder, data: TrainingData, step: int, max_steps: int) -> int:
         """Train from ``step`` to the end of the schedule (or ``stop_at_step``), checkpointing as it goes and
         scoring the dev questions every ``evaluate_every`` steps; returns the step it stopped at."""
         from tqdm import tqdm
@@ -355,7 +404,7 @@ class _Run:
         while step < last:
             batch = batch_tensors(windows, order[step], settings.shape, torch)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss = self.model(**batch).loss
+                loss = pair_loss(self.model, batch, torch) if settings.shared_norm else self.model(**batch).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.parameters, 1.0)
             self.optimizer.step()
@@ -376,7 +425,7 @@ class _Run:
                     "loss": round(float(np.mean(losses[-settings.evaluate_every :])), 4),
                     "windows_per_minute": round(windows_done / max(minutes, 1e-9)),
                     "minutes": round(minutes, 1), "bf16": bf16,
-                    **_scores(self.model, self.tokenizer, dev, settings, torch),
+                    **_scores(self.model, self.tokenizer, data, settings, torch),
                 }
                 with open(self.out / "log.jsonl", "a") as log:
                     log.write(json.dumps(record) + "\n")
@@ -384,6 +433,26 @@ class _Run:
                 started, windows_done = time.time(), 0
         progress.close()
         return step
+
+
+def pair_loss(model, batch: dict, torch):
+    """The loss of a batch of pairs (rows 2i, 2i + 1: an example's window and its companion's): half the usual
+    loss of each window alone, half that of one softmax over each pair's two windows, whose target is the
+    answer where the example's window holds it, else either window's "no answer" position (the first token)."""
+    output = model(**{k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")})
+    padding = ~batch["attention_mask"].bool()
+    halves = []
+    for logits, target in ((output.start_logits, batch["start_positions"]), (output.end_logits, batch["end_positions"])):
+        logits = logits.float().masked_fill(padding, -1e4)
+        alone = torch.nn.functional.cross_entropy(logits, target)
+        rows, width = logits.shape
+        pairs = logits.reshape(rows // 2, 2 * width)
+        own = target[0::2]
+        answer = pairs.gather(1, own[:, None]).squeeze(1)
+        no_answer = torch.logsumexp(torch.stack([pairs[:, 0], pairs[:, width]], dim=1), dim=1)
+        shared = (torch.logsumexp(pairs, dim=1) - torch.where(own > 0, answer, no_answer)).mean()
+        halves.append((alone + shared) / 2)
+    return (halves[0] + halves[1]) / 2
 
 
 def _has_init(settings: TrainingSettings) -> bool:

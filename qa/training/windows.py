@@ -92,6 +92,10 @@ def encode(examples: list[Example], tokenizer, shape: WindowShape, seed: int) ->
     for begin in range(0, len(examples), ENCODE_CHUNK):
         chunk = examples[begin : begin + ENCODE_CHUNK]
         rows.extend(_encode_chunk(chunk, tokenizer, shape, rng))
+    return _as_windows(rows, shape)
+
+
+def _as_windows(rows: list[tuple[list[int], list[int], int, int]], shape: WindowShape) -> Windows:
     n = len(rows)
     windows = Windows(
         np.zeros((n, shape.max_length), dtype=np.int32), np.zeros((n, shape.max_length), dtype=np.int8),
@@ -104,13 +108,46 @@ def encode(examples: list[Example], tokenizer, shape: WindowShape, seed: int) ->
     return windows
 
 
-def _encode_chunk(examples: list[Example], tokenizer, shape: WindowShape, rng: random.Random):
-    encoded = tokenizer(
+def encode_pairs(pairs: list[tuple[Example, Example]], tokenizer, shape: WindowShape, seed: int) -> Windows:
+    """One window of each example and one of its companion (:mod:`qa.training.companions`), as rows ``2i`` and
+    ``2i + 1``: the example's window holds its answer where it has one (a pair whose answer no window holds
+    whole is left out), the others are chosen by the seed."""
+    rng = random.Random(seed)
+    rows: list[tuple[list[int], list[int], int, int]] = []
+    for begin in range(0, len(pairs), ENCODE_CHUNK):
+        chunk = pairs[begin : begin + ENCODE_CHUNK]
+        examples = _windows_by_example([e for e, _ in chunk], tokenizer, shape)
+        companions = _windows_by_example([c for _, c in chunk], tokenizer, shape)
+        for (example, _), (with_answer, without), (_, companion) in zip(chunk, examples, companions):
+            chosen = with_answer if example.answerable else without
+            if chosen and companion:
+                rows += [rng.choice(chosen), rng.choice(companion)]
+    return _as_windows(rows, shape)
+
+
+def _windows_by_example(examples: list[Example], tokenizer, shape: WindowShape) -> list[tuple[list, list]]:
+    """For each example, its windows that hold its answer and those that do not (rows of ``Windows``)."""
+    encoded = _tokenised(examples, tokenizer, shape)
+    grouped: list[tuple[list, list]] = [([], []) for _ in examples]
+    for w, example_index in enumerate(encoded["overflow_to_sample_mapping"]):
+        example = examples[example_index]
+        row = (encoded["input_ids"][w], encoded["token_type_ids"][w])
+        span = _answer_tokens(example, encoded.sequence_ids(w), encoded["offset_mapping"][w])
+        grouped[example_index][0 if span else 1].append((*row, *(span or (0, 0))))
+    return grouped
+
+
+def _tokenised(examples: list[Example], tokenizer, shape: WindowShape):
+    return tokenizer(
         [_short_question(e.question, tokenizer, shape.max_question_tokens) for e in examples],
         [e.context for e in examples],
         truncation="only_second", max_length=shape.max_length, stride=shape.stride,
         return_overflowing_tokens=True, return_offsets_mapping=True,
     )
+
+
+def _encode_chunk(examples: list[Example], tokenizer, shape: WindowShape, rng: random.Random):
+    encoded = _tokenised(examples, tokenizer, shape)
     with_answer: dict[int, list[tuple]] = {}
     without: dict[int, list[tuple]] = {}
     for w, example_index in enumerate(encoded["overflow_to_sample_mapping"]):
@@ -162,11 +199,17 @@ def pass_batches(lengths: np.ndarray, batch_size: int, seed: int, pass_index: in
 
 
 class BatchOrder:
-    """Step number → batch of window indices, over as many passes as the schedule needs."""
+    """Step number → batch of window indices, over as many passes as the schedule needs. With ``group`` 2 the
+    windows go in pairs (rows ``2i`` and ``2i + 1``, :func:`encode_pairs`): a batch holds whole pairs, each
+    pair's windows side by side."""
 
-    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int) -> None:
-        self.lengths, self.batch_size, self.seed = lengths, batch_size, seed
-        self.per_pass = len(pass_batches(lengths, batch_size, seed, 0))
+    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int, group: int = 1) -> None:
+        if batch_size % group or len(lengths) % group:
+            raise ValueError(f"batches of {batch_size} windows cannot hold whole groups of {group}")
+        self.group = group
+        self.lengths = lengths.reshape(-1, group).max(axis=1)  # a group's width is its longest window's
+        self.batch_size, self.seed = batch_size // group, seed
+        self.per_pass = len(pass_batches(self.lengths, self.batch_size, seed, 0))
         if self.per_pass == 0:
             raise ValueError(f"{len(lengths)} windows make no full batch of {batch_size}: use more examples")
         self._pass_index, self._batches = -1, []
@@ -176,7 +219,8 @@ class BatchOrder:
         if pass_index != self._pass_index:
             self._pass_index, self._batches = pass_index, pass_batches(self.lengths, self.batch_size, self.seed,
                                                                        pass_index)
-        return self._batches[within]
+        groups = self._batches[within]
+        return (groups[:, None] * self.group + np.arange(self.group)[None, :]).reshape(-1)
 
 
 def batch_tensors(windows: Windows, indices: np.ndarray, shape: WindowShape, torch) -> dict:
