@@ -347,8 +347,10 @@ def test_companions_never_answer_and_pairs_sit_side_by_side(tiny_data) -> None:
 
 
 def test_the_pair_loss_is_one_softmax_over_both_windows() -> None:
-    """The shared half of the loss falls when the answer outscores the companion's spans, which the loss of
-    each window alone cannot see."""
+    """Half each window's own softmax, half one softmax over the pair: the shared half alone sees the companion's
+    scores against the answer's (a constant added to one window leaves its own softmax as it was)."""
+    import math
+
     import torch
 
     from qa.training.train import pair_loss
@@ -357,19 +359,23 @@ def test_the_pair_loss_is_one_softmax_over_both_windows() -> None:
         def __init__(self, start, end):
             self.start_logits, self.end_logits = start, end
 
-    def loss(companion_span: float, answerable: bool = True) -> float:
-        logits = torch.zeros(2, 6)
-        logits[0, 3] = 4.0  # the answer, in the example's window
-        logits[1, 2] = companion_span  # the companion's best span
-        batch = {"input_ids": torch.ones(2, 6, dtype=torch.long), "token_type_ids": torch.zeros(2, 6, dtype=torch.long),
-                 "attention_mask": torch.ones(2, 6, dtype=torch.long),
-                 "start_positions": torch.tensor([3 if answerable else 0, 0]),
-                 "end_positions": torch.tensor([3 if answerable else 0, 0])}
+    def loss(logits: torch.Tensor, own_target: int) -> float:
+        batch = {"input_ids": torch.ones(2, 2, dtype=torch.long), "token_type_ids": torch.zeros(2, 2, dtype=torch.long),
+                 "attention_mask": torch.ones(2, 2, dtype=torch.long),
+                 "start_positions": torch.tensor([own_target, 0]), "end_positions": torch.tensor([own_target, 0])}
         return float(pair_loss(lambda **_: Logits(logits, logits), batch, torch))
 
-    assert loss(companion_span=0.0) < loss(companion_span=8.0)
-    # no answer: either window's first token is the target; a strong span in either window costs
-    assert loss(companion_span=0.0, answerable=False) < loss(companion_span=8.0, answerable=False)
+    logits = torch.tensor([[0.0, 2.0], [1.0, 3.0]])  # the example's window: [CLS, answer]; the companion's
+    def lse(*xs: float) -> float:
+        return math.log(sum(math.exp(x) for x in xs))
+
+    alone = ((lse(0, 2) - 2) + (lse(1, 3) - 1)) / 2
+    assert loss(logits, own_target=1) == pytest.approx((alone + lse(0, 2, 1, 3) - 2) / 2, abs=1e-5)
+    # no answer: the target is either window's first token
+    alone = ((lse(0, 2) - 0) + (lse(1, 3) - 1)) / 2
+    assert loss(logits, own_target=0) == pytest.approx((alone + lse(0, 2, 1, 3) - lse(0, 1)) / 2, abs=1e-5)
+    shifted = logits + torch.tensor([[0.0], [5.0]])  # the companion's scores all higher: only the shared half moves
+    assert loss(shifted, own_target=1) > loss(logits, own_target=1) + 1.0
 
 
 def test_rendered_and_restyled_shares_are_fixed_by_id(tiny_data) -> None:
@@ -497,6 +503,12 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
     assert "| 3000 |" not in card and "From step 2,500" not in card  # the run went on past the exported step
     assert "Made report paragraphs listing people" in card and "Shared normalisation" not in card
     assert "Started from" not in card
+    data = json.loads((run / "data.json").read_text())
+    data["settings"].update(shared_norm=True, init_from="qa/models/reader/model.onnx", init_step=0)
+    (run / "data.json").write_text(json.dumps(data))
+    card = write_card(run, model).read_text()
+    assert "Shared normalisation (`--shared-norm`" in card and "batches of 8 pairs" in card
+    assert "Started from `qa/models/reader/model.onnx` at step 0 of this schedule" in card
     assert "mutual_exclusion 50.0 %" in card and "int8 23.0 MB, loaded where the CPU has VNNI" in card
 
 

@@ -94,7 +94,8 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         " negatives refused at margin 0 | windows/min |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *[f"| {r['step']} | {r.get('pass', '')} | {r['loss']} | {r['dev_f1']} | {r.get('dev_styled_f1', '')} |"
-          f" {r.get('dev_rendered_f1', '')} | {r.get('dev_open_f1', '')} | {_roster_cell(r)} | {r['dev_auc']} | {r['dev_refused_at_0']} |"
+          f" {r.get('dev_rendered_f1', '')} | {r.get('dev_open_f1', '')} | {_roster_cell(r)} | {r['dev_auc']} |"
+          f" {r['dev_refused_at_0']} |"
           f" {r.get('windows_per_minute', '')} |" for r in log],
         "",
         f"Export: HasAns F1 on the dev questions through ONNX Runtime, fp32 {export['fp32_dev_f1']}, int8"

@@ -10,7 +10,8 @@ companion's, and one softmax runs over the tokens of both, so that a span's scor
 passages. The companion of an answerable question is the BM25-nearest other paragraph of its article that does
 not contain the answer (the passage that retrieval would also hand the reader); a made negative's companion is
 a paragraph of another article (a near paragraph of its own article might answer the question it was made
-from), and so is the companion of a question whose article has no such paragraph.
+from), and so is the companion of a question whose article has no such paragraph. BM25 reads the question as
+it is in the stream (restyled or rendered), as retrieval would.
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ def with_companions(examples: list[Example], articles: list[Article], seed: int)
     """Each example with its companion: the same question over a paragraph that does not answer it."""
     rng = random.Random(f"companions:{seed}")
     pool = [(a.title, p["context"]) for a in articles for p in a.paragraphs]
+    titles = {title for title, _ in pool}
     nearest = NearestParagraphs(articles)
     pairs = []
     for example in examples:
         context = nearest.other(example) if example.answerable else None
         if context is None:
-            others = [title for title, _ in pool if title != example.article]
-            if not others:
+            if not titles - {example.article}:
                 raise ValueError("a companion from another article needs the paragraphs of at least two articles")
             while context is None:
                 title, candidate = pool[rng.randrange(len(pool))]

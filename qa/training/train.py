@@ -201,7 +201,9 @@ def training_windows(data: TrainingData, tokenizer, settings: TrainingSettings, 
         else:
             windows = encode(data.stream, tokenizer, settings.shape, settings.seed)
         windows.save(out / WINDOWS_FILE, key)
-        print(f"tokenised {len(data.stream):,} examples into {len(windows):,} windows in {time.time() - started:.0f} s")
+        print(f"tokenised {len(data.stream):,} examples into {len(windows):,} windows in {time.time() - started:.0f} s"
+              + (f" ({len(data.stream) - len(windows) // 2:,} pairs left out: no window holds the answer whole)"
+                 if data.companions else ""))
     return windows
 
 
@@ -233,7 +235,9 @@ def evaluate(model, tokenizer, examples: list[Example], settings: TrainingSettin
     """HasAns F1 of the best span given the paragraph, and the ROC AUC of (best span − null) between the
     answerable examples and the negatives, with the share of each negative kind refused at margin 0. With
     ``companions`` (a paragraph that does not answer, by question id), ``dev_open_f1``: HasAns F1 of the best
-    span of the paragraph and its companion read together, as serving chooses among passages."""
+    span of the paragraph and its companion read together, as serving chooses among passages (over the same
+    questions as ``dev_f1``: one without a companion reads its own paragraph alone). That costs a second read of
+    each answerable dev question at every evaluation, with or without ``--shared-norm``."""
     model.eval()
     margins: list[tuple[float, Example]] = []
     scores, open_scores = [], []
@@ -243,8 +247,11 @@ def evaluate(model, tokenizer, examples: list[Example], settings: TrainingSettin
             margins.append((best - best_null, example))
             if example.answerable:
                 scores.append(f1(example.answer_text, text))
-                if companions and example.qid in companions:
-                    other, _, other_text = _read(model, tokenizer, example.question, companions[example.qid], settings)
+                if companions is not None:
+                    other, other_text = -math.inf, ""
+                    if example.qid in companions:  # (a question whose article has no such paragraph reads its own)
+                        other, _, other_text = _read(model, tokenizer, example.question, companions[example.qid],
+                                                     settings)
                     open_scores.append(f1(example.answer_text, text if best >= other else other_text))
     model.train()
     positives = [m for m, e in margins if e.answerable]
@@ -436,13 +443,15 @@ class _Run:
 
 
 def pair_loss(model, batch: dict, torch):
-    """The loss of a batch of pairs (rows 2i, 2i + 1: an example's window and its companion's): half the usual
-    loss of each window alone, half that of one softmax over each pair's two windows, whose target is the
-    answer where the example's window holds it, else either window's "no answer" position (the first token)."""
+    """The loss of a batch of pairs (rows 2i, 2i + 1: an example's window and its companion's): half the loss of
+    each window alone (as the usual loss, but with padding masked), half that of one softmax over each pair's two
+    windows, whose target is the answer where the example's window holds it, else either window's "no answer"
+    position (the first token). The run's logged ``loss`` is this one under ``--shared-norm``."""
     output = model(**{k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")})
     padding = ~batch["attention_mask"].bool()
     halves = []
-    for logits, target in ((output.start_logits, batch["start_positions"]), (output.end_logits, batch["end_positions"])):
+    targets = ((output.start_logits, batch["start_positions"]), (output.end_logits, batch["end_positions"]))
+    for logits, target in targets:
         logits = logits.float().masked_fill(padding, -1e4)
         alone = torch.nn.functional.cross_entropy(logits, target)
         rows, width = logits.shape

@@ -111,7 +111,8 @@ def _as_windows(rows: list[tuple[list[int], list[int], int, int]], shape: Window
 def encode_pairs(pairs: list[tuple[Example, Example]], tokenizer, shape: WindowShape, seed: int) -> Windows:
     """One window of each example and one of its companion (:mod:`qa.training.companions`), as rows ``2i`` and
     ``2i + 1``: the example's window holds its answer where it has one (a pair whose answer no window holds
-    whole is left out), the others are chosen by the seed."""
+    whole is left out), the others are chosen by the seed. Unlike :func:`encode`, an answerable example gives
+    one window, never one of its own paragraph's windows without the answer: its companion is that negative."""
     rng = random.Random(seed)
     rows: list[tuple[list[int], list[int], int, int]] = []
     for begin in range(0, len(pairs), ENCODE_CHUNK):
@@ -204,12 +205,14 @@ class BatchOrder:
     pair's windows side by side."""
 
     def __init__(self, lengths: np.ndarray, batch_size: int, seed: int, group: int = 1) -> None:
-        if batch_size % group or len(lengths) % group:
+        if batch_size % group:
             raise ValueError(f"batches of {batch_size} windows cannot hold whole groups of {group}")
+        if len(lengths) % group:
+            raise ValueError(f"{len(lengths)} windows do not make whole groups of {group}")
         self.group = group
-        self.lengths = lengths.reshape(-1, group).max(axis=1)  # a group's width is its longest window's
-        self.batch_size, self.seed = batch_size // group, seed
-        self.per_pass = len(pass_batches(self.lengths, self.batch_size, seed, 0))
+        self.group_lengths = lengths.reshape(-1, group).max(axis=1)  # a group's width is its longest window's
+        self.groups_per_batch, self.seed = batch_size // group, seed
+        self.per_pass = len(pass_batches(self.group_lengths, self.groups_per_batch, seed, 0))
         if self.per_pass == 0:
             raise ValueError(f"{len(lengths)} windows make no full batch of {batch_size}: use more examples")
         self._pass_index, self._batches = -1, []
@@ -217,8 +220,8 @@ class BatchOrder:
     def __getitem__(self, step: int) -> np.ndarray:
         pass_index, within = divmod(step, self.per_pass)
         if pass_index != self._pass_index:
-            self._pass_index, self._batches = pass_index, pass_batches(self.lengths, self.batch_size, self.seed,
-                                                                       pass_index)
+            self._pass_index, self._batches = pass_index, pass_batches(self.group_lengths, self.groups_per_batch,
+                                                                       self.seed, pass_index)
         groups = self._batches[within]
         return (groups[:, None] * self.group + np.arange(self.group)[None, :]).reshape(-1)
 
