@@ -148,21 +148,10 @@ def _tokenised(examples: list[Example], tokenizer, shape: WindowShape):
 
 
 def _encode_chunk(examples: list[Example], tokenizer, shape: WindowShape, rng: random.Random):
-    encoded = _tokenised(examples, tokenizer, shape)
-    with_answer: dict[int, list[tuple]] = {}
-    without: dict[int, list[tuple]] = {}
-    for w, example_index in enumerate(encoded["overflow_to_sample_mapping"]):
-        example = examples[example_index]
-        row = (encoded["input_ids"][w], encoded["token_type_ids"][w])
-        span = _answer_tokens(example, encoded.sequence_ids(w), encoded["offset_mapping"][w])
-        if span:
-            with_answer.setdefault(example_index, []).append((*row, *span))
-        else:
-            without.setdefault(example_index, []).append((*row, 0, 0))
-    for i in range(len(examples)):
-        yield from with_answer.get(i, [])
-        if without.get(i):
-            yield rng.choice(without[i])
+    for with_answer, without in _windows_by_example(examples, tokenizer, shape):
+        yield from with_answer
+        if without:
+            yield rng.choice(without)
 
 
 def _answer_tokens(example: Example, sequence: list, offsets: list) -> tuple[int, int] | None:
