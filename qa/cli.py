@@ -33,6 +33,7 @@ TRAINING_COMMANDS = {
     "fit-combiner": "qa.training.combiner",  # fit the combiner and its threshold on held-apart training articles
     "fit-rendered": "qa.training.rendered",  # calibrate the span model on rendered questions (the Chinese path)
     "fit-leads": "qa.training.leads",  # fit each reader's lead floor (unsure outcomes) on held-apart training articles
+    "make-word-list": "qa.training.word_list",  # the English words the spelling corrector knows (qa/data/english_words.txt)
 }
 
 
@@ -65,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa", description="Cited, extractive answers from a portal's documents.",
-        epilog="Training: qa train-reader [--help], qa train-sentence-scorer [--help], qa fit-combiner [--help], qa fit-rendered [--help], qa fit-leads [--help] (see the model card, qa/models/reader/).",
+        epilog="Training: qa train-reader [--help], qa train-sentence-scorer [--help], qa fit-combiner [--help], qa fit-rendered [--help], qa fit-leads [--help], qa make-word-list [--help] (see the model card, qa/models/reader/).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is being done")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

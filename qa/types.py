@@ -161,6 +161,8 @@ class Answer:
     candidate: str | None = None
     passages: list[Passage] = field(default_factory=list)
     lead: Lead | None = None
+    # The question as it was read when its spelling was corrected (qa.ingest.spelling); else None.
+    read_as: str | None = None
 
     @property
     def outcome(self) -> str:
@@ -172,6 +174,7 @@ class Answer:
         """The public JSON shape of an answer (``qa ask --json`` and the HTTP API)."""
         return {
             "question": self.question,
+            "read_as": self.read_as,
             "answer": self.answer,
             "no_answer": self.no_answer,
             "outcome": self.outcome,

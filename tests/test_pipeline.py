@@ -4,7 +4,7 @@ import pytest
 
 from qa.errors import InvalidQuestionError
 
-ANSWER_KEYS = {"question", "answer", "no_answer", "outcome", "confidence", "sentence", "citations", "lead", "timings_ms"}
+ANSWER_KEYS = {"question", "read_as", "answer", "no_answer", "outcome", "confidence", "sentence", "citations", "lead", "timings_ms"}
 CITATION_KEYS = {"doc_id", "title", "source", "date", "start", "end", "passage_start", "passage_end", "quote", "score", "page"}
 
 

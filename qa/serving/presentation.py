@@ -59,6 +59,7 @@ class ChatMessages:
     quoted_note: str  # shown before an answer quoted from a document in another language ("" for none)
     invalid: str  # formatted with the reason (escaped)
     unavailable: str
+    read_as: str  # formatted with the question as it was read, when its spelling was corrected (escaped)
 
 
 MESSAGES: dict[str, ChatMessages] = {
@@ -70,6 +71,7 @@ MESSAGES: dict[str, ChatMessages] = {
         quoted_note="",
         invalid="Please type a question ({reason}).",
         unavailable="Sorry, I can't answer right now. Please try again in a moment.",
+        read_as="Read as: “{question}”",
     ),
     CHINESE: ChatMessages(
         no_answer="文档中没有找到答案，我不作猜测。",
@@ -79,6 +81,7 @@ MESSAGES: dict[str, ChatMessages] = {
         quoted_note="以下答案逐字引自英文原文：",
         invalid="请输入问题（{reason}）。",
         unavailable="抱歉，现在无法回答中文问题，请稍后再试，或用英文提问。",
+        read_as="按此理解：“{question}”",
     ),
 }
 
@@ -86,8 +89,19 @@ MESSAGES: dict[str, ChatMessages] = {
 def answer_html(
     answer: Answer, document: Callable[[str], Document], no_answer_hint: str = "", language: str = ENGLISH
 ) -> str:
-    """The chat message for an answer (or a kind "the documents don't say" with a hint), in ``language``."""
+    """The chat message for an answer (or a kind "the documents don't say" with a hint), in ``language``, led by
+    the question as it was read when its spelling was corrected."""
     messages = MESSAGES[language]
+    body = _answer_body(answer, document, no_answer_hint, language, messages)
+    if answer.read_as is None:
+        return body
+    read_as = messages.read_as.format(question=escape_text(answer.read_as))
+    return f"<small{lang_attribute(language)}>{read_as}</small><br><br>{body}"
+
+
+def _answer_body(
+    answer: Answer, document: Callable[[str], Document], no_answer_hint: str, language: str, messages: ChatMessages
+) -> str:
     own = lang_attribute(language)  # the chat's wording is in the question's language
     if answer.lead is not None:
         return _lead_html(answer, document, messages, language)

@@ -7,6 +7,7 @@ Takes ``../shared/data/qa_train`` (:mod:`~qa.training.data`), makes negatives (:
 visitor-style questions (:mod:`~qa.training.styles`), tokenises fixed-shape windows (:mod:`~qa.training.windows`)
 and trains (:mod:`~qa.training.train`); gives the shipped artefacts: the ONNX span model
 (:mod:`~qa.training.export`, :mod:`~qa.training.warm_start` back), the combiner (``qa fit-combiner``), the
-calibration of rendered questions (``qa fit-rendered``), the lead floors (``qa fit-leads``) and the model card
-(:mod:`~qa.training.card`).
+calibration of rendered questions (``qa fit-rendered``), the lead floors (``qa fit-leads``), the model card
+(:mod:`~qa.training.card`) and the spelling corrector's word list (``qa make-word-list``,
+:mod:`~qa.training.word_list`).
 """

@@ -104,7 +104,8 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         "",
         f"Combiner: fitted on {combiner['combiner']['fitted_on']}; threshold {combiner['combiner']['threshold']}"
         " (best overall F1 there). On the held-apart groups it was not fitted on (open book, near misses as the"
-        " unanswerable questions, a quarter of all questions in visitors' styles):",
+        " unanswerable questions, a quarter of all questions in visitors' styles, every question read as the"
+        " pipeline reads it: its slips of the keyboard corrected unless `QA_SPELLING_CORRECTION` was off):",
         "",
         *_table(combiner["check"]),
         "",

@@ -235,11 +235,12 @@ def collect(groups: list[HeldApartGroup]) -> list[Group]:
         rules = pipeline.reader.rules
         questions = []
         for example in held.examples:
-            passages = pipeline.retrieve(example.question)
-            vector = pipeline.embedder.encode([example.question])[0]
-            candidates = pipeline.reader.candidates(example.question, passages, vector)
+            question = pipeline.spelled(example.question).text  # as the pipeline reads it
+            passages = pipeline.retrieve(question)
+            vector = pipeline.embedder.encode([question])[0]
+            candidates = pipeline.reader.candidates(question, passages, vector)
             texts = [pipeline.document(c.doc_id).text[c.start : c.end] for c in candidates]
-            rule = rules.read(example.question, passages, vector)
+            rule = rules.read(question, passages, vector)
             rule_text = pipeline.document(rule.doc_id).text[rule.start : rule.end] if rule else ""
             rule_answer = rule_text if rule and rule.confidence >= held.settings.answer_threshold else None
             questions.append(Question(example, candidates, texts, rule_answer, rule_text))
