@@ -24,6 +24,8 @@ def analyse(rules_pipeline):
         ("What position does Ai Xuefeng hold?", rules.ROLE),  # head noun "position"
         ("Who is Du Ping?", rules.ROLE),  # "who is NAME": what the person is
         ("who is du ping", rules.ROLE),  # the name typed in lower case, known from the page's proper nouns
+        # a name the tagger takes for a verb on the page ("Ai Xuefeng, Vice Mayor ..."), known from its entities
+        ("who is ai xuefeng", rules.ROLE),
         ("who is director", rules.PERSON),  # a title is no name, even capitalised on the page
         ("How many universities sent experts?", rules.NUMBER),
         ("What time did the seminar start?", rules.TIME),
@@ -95,6 +97,7 @@ def test_question_terms_and_spelling(analyse):
         ("What position does Ai Xuefeng hold?", "Vice Mayor of the Shenzhen Municipal Government"),
         ("Who is Du Ping?", "Director of the Institute"),
         ("who is du ping", "Director of the Institute"),
+        ("who is ai xuefeng", "Vice Mayor of the Shenzhen Municipal Government"),
         # An "and" inside a name stays in the title; one before another title starts it ("... Administration
         # and Vice Director-General Wang Yaowen").
         ("What is Guo Ziping's position?", "Director-General of the Development and Reform Commission of Shenzhen"),

@@ -52,6 +52,9 @@ LABEL_FIT: dict[str, dict[str, float]] = {
     },
 }
 
+# The entities whose capitalised words are parts of names (spaCy's labels): people and places.
+NAME_ENTITY_LABELS = frozenset({"PERSON", "GPE", "LOC"})
+
 # Answer types for which a candidate of the wrong kind means the passage does not answer.
 STRICT_TYPES = frozenset({PERSON, DATE, WEEKDAY, DURATION, TIME, NUMBER, PLACE, SPEECH})
 

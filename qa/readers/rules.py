@@ -108,7 +108,18 @@ class RuleReader:
             words = [word_of(sentence, t) for t in sentence.tokens]
             seen = {t.lemma for t in sentence.tokens} | set(words)
             vocabulary |= seen
-            proper_nouns.update(word for word, t in zip(words, sentence.tokens) if t.pos == "PROPN")
+            # Parts of names: the tagger's proper nouns, and the capitalised words of the names of people and
+            # places the entity recogniser found (the tagger takes the "Ai" of "Ai Xuefeng, Vice Mayor" for a verb).
+            names = [e for e in sentence.entities if e.label in rules.NAME_ENTITY_LABELS]
+            proper_nouns.update(
+                word
+                for word, t in zip(words, sentence.tokens)
+                if t.pos == "PROPN"
+                or (
+                    sentence.text[t.start - sentence.start].isupper()
+                    and any(e.start <= t.start and t.end <= e.end for e in names)
+                )
+            )
             for lemma in seen:
                 document_frequency[lemma] = document_frequency.get(lemma, 0) + 1
         n = max(1, len(index.sentences))
