@@ -123,15 +123,15 @@ def english_lexicon(word_list: str, vocabulary_file: str) -> Lexicon:
     return Lexicon.build(common, lemmas, rules)
 
 
-def _edits(word: str) -> set[str]:
-    """Every string one edit from ``word``: a letter dropped, two neighbours swapped, a letter changed or added."""
+def edits1(word: str) -> list[str]:
+    """Every string one edit from ``word`` (``word`` itself may be among them): a letter dropped, two neighbours
+    swapped, a letter changed, a letter added, in that order."""
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    return (
-        {a + b[1:] for a, b in splits if b}
-        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-        | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
-        | {a + c + b for a, b in splits for c in _LETTERS}
-    ) - {word}
+    deletes = [a + b[1:] for a, b in splits if b]
+    transposes = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
+    replaces = [a + c + b[1:] for a, b in splits if b for c in _LETTERS]
+    inserts = [a + c + b for a, b in splits for c in _LETTERS]
+    return deletes + transposes + replaces + inserts
 
 
 class SpellingCorrector:
@@ -183,7 +183,7 @@ class SpellingCorrector:
         corpus_only = inside and word[0].isupper()  # a name: only the corpus's names are worth a guess
         candidates = [
             w
-            for w in _edits(lower)
+            for w in set(edits1(lower)) - {lower}
             if len(w) >= self.settings.min_word_chars
             and (w in self._corpus or (not corpus_only and self.lexicon.rank(w)))
         ]

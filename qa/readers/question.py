@@ -10,6 +10,7 @@ from typing import Iterable
 
 from qa.ingest import answer_types as rules
 from qa.ingest.annotation import load_spacy
+from qa.ingest.spelling import edits1
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,7 @@ class QuestionAnalyzer:
     def _correct(self, word: str) -> str:
         if not self.vocabulary or word in self.vocabulary or len(word) < 5 or not word.isalpha():
             return word
-        for candidate in _edits1(word):
+        for candidate in edits1(word):
             if candidate in self.vocabulary:
                 return candidate
         return word
@@ -294,18 +295,8 @@ def _verb_forms(lemma: str, word: str) -> set[str]:
     return forms
 
 
-def _edits1(word: str) -> list[str]:
-    letters = string.ascii_lowercase
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    deletes = [a + b[1:] for a, b in splits if b]
-    transposes = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
-    replaces = [a + c + b[1:] for a, b in splits if b for c in letters]
-    inserts = [a + c + b for a, b in splits for c in letters]
-    return deletes + transposes + replaces + inserts
-
-
 def _edit_distance_at_most_one(a: str, b: str) -> bool:
-    return a == b or a in set(_edits1(b))
+    return a == b or a in set(edits1(b))
 
 
 def _asked_count(lower: list[str], wh_at: int) -> int | None:
