@@ -247,8 +247,8 @@ class QAPipeline:
         """Answer several questions, encoding them in one batch. Raises on the first invalid question."""
         k = self._top_k(k)
         texts = [clean_question(q, self.settings.max_question_chars) for q in questions]
-        started = time.perf_counter()
         spelled = {t: self.spelled(t) for t in texts if not self.is_chinese(t)}
+        started = time.perf_counter()
         read_as = sorted({s.text for s in spelled.values()})
         vectors = dict(zip(read_as, self.embedder.encode(read_as)))
         encode_ms = (time.perf_counter() - started) * 1000 / max(1, len(read_as))

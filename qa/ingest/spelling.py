@@ -33,7 +33,7 @@ from qa.ingest.annotation import load_spacy
 
 _WORD = re.compile(r"[^\W\d_]+")  # a run of letters, in any script
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
-# Lexicon words not in the WordPiece vocabulary (WordNet's rarer lemmas) rank after all of its words.
+# WordNet's lemmas that neither the word list nor the WordPiece vocabulary has rank after all of their words.
 _WORDNET_RANK_OFFSET = 10_000
 
 

@@ -4,8 +4,9 @@ The corrector (:mod:`qa.ingest.spelling`) must know a word to leave it alone. Th
 vocabulary and WordNet's lemmas miss much of what people write today ("admin", "login", "username", "website"
 is there but "websites" only by a rule): an unknown word one edit from a known one is "corrected" into it
 ("admin" → "admit"). The training articles (Wikipedia, news, Reddit, Amazon reviews) are a broad sample of
-written English; every word their paragraphs use at least ``--min-count`` times is counted as known, in order of frequency
-(the order is the corrector's prior). Only the training part is counted: the held-apart articles stay unseen.
+written English; every word their paragraphs use at least ``--min-count`` times is counted as known, in order of
+frequency (the order is the corrector's prior). Only the training part is counted: the held-apart articles stay
+unseen.
 """
 
 from __future__ import annotations
