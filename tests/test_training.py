@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import os
@@ -213,7 +214,8 @@ def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path)
     resumed_state = torch.load(out / "checkpoint.pt", weights_only=False)["model"]
     straight_state = torch.load(straight / "checkpoint.pt", weights_only=False)["model"]
     assert all(torch.allclose(resumed_state[k], straight_state[k], atol=1e-5) for k in straight_state)
-    assert {"dev_rendered_f1", "dev_styled_f1", "windows_per_minute", "pass"} <= set(records[1])
+    assert {"dev_rendered_f1", "dev_styled_f1", "dev_keywords_f1", "dev_wordy_f1", "windows_per_minute",
+            "pass"} <= set(records[1])
     export = json.loads((out / "export.json").read_text())
     assert export["shipped"] in ("fp32", "fp32 + int8 (VNNI)") and export["model_bytes"] > 1_000_000
     model = OnnxSpanModel(ship)
@@ -395,7 +397,8 @@ def test_rendered_and_restyled_shares_are_fixed_by_id(tiny_data) -> None:
 
 
 def test_visitor_styles_keep_the_question_recognisable() -> None:
-    from qa.training.styles import STYLES, restyle, typo
+    from qa.training.data import Example
+    from qa.training.styles import STYLES, TYPING_STYLES, maybe_restyle, restyle, typo
 
     rng = random.Random(4)
     for _ in range(50):
@@ -406,7 +409,17 @@ def test_visitor_styles_keep_the_question_recognisable() -> None:
     assert restyle(question, "no_question_mark", rng) == "Which city opened the Engineering Laboratory"
     typed = restyle(question, "typos", rng)
     assert typed != question and typed.split()[1] == "city"  # words under five letters keep their spelling
+    assert restyle(question, "keywords", rng) == "city opened engineering laboratory"
+    assert restyle("How many people attended in 2019?", "keywords", rng) == "many people attended 2019"
+    assert restyle("Who is he?", "keywords", rng) == "Who is he?"  # no content word: left as asked
+    for seed in range(20):
+        wordy = restyle(question, "wordy", random.Random(seed))
+        assert len(wordy) > len(question) + 15 and question[1:] in wordy  # the question itself, whole, inside
     assert all(restyle(question, style, random.Random(1)) for style in STYLES)
+    asked = Example("q1", question, "Shenzhen opened it.", "Shenzhen", 0, "answerable", "a")
+    assert maybe_restyle(asked, 1.0, 13, ("keywords",)).question == "city opened engineering laboratory"
+    typed = {maybe_restyle(dataclasses.replace(asked, qid=f"q{i}"), 1.0, 13, TYPING_STYLES).question for i in range(40)}
+    assert all(len(q.split()) == len(question.split()) for q in typed)  # typing keeps every word
     with pytest.raises(ValueError):
         restyle(question, "shouting", rng)
 
@@ -485,7 +498,8 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
     (run / "log.jsonl").write_text("\n".join(json.dumps(
         {"step": s, "pass": round(s / 10574, 3), "loss": 2.0 - s / 1e4, "windows_per_minute": w, "dev_f1": 60 + s / 1e3,
          "dev_styled_f1": 55.0, "dev_rendered_f1": 40.0, "dev_auc": 0.8, "dev_refused_at_0": {"negation": 90.0},
-         **({"dev_roster_f1": 81.5, "dev_roster_refused_at_0": 64.0, "dev_open_f1": 63.0} if s > 1000 else {})})
+         **({"dev_roster_f1": 81.5, "dev_roster_refused_at_0": 64.0, "dev_open_f1": 63.0, "dev_keywords_f1": 50.0,
+             "dev_wordy_f1": 58.0} if s > 1000 else {})})
         for s, w in ((1000, 790), (2000, 812), (3000, 800))) + "\n" + "\n".join(json.dumps(
         {"step": s, "new_data": {"windows": 175000, "steps_per_pass": 10900}}) for s in (1500, 2500)))
     (run / "export.json").write_text(json.dumps({"step": 2000, "fp32_dev_f1": 70.1, "int8_dev_f1": 69.5, "shipped": "fp32 + int8 (VNNI)",
@@ -497,18 +511,21 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
     card = write_card(run, model).read_text()
     assert "2,000 of 21,148 (0.19 passes of 10,574 steps)" in card
     assert "avx512_bf16" in card and "bf16 autocast on" in card and "790–812 windows a minute" in card
-    assert "| 1000 | 0.095 | 1.9 | 61.0 | 55.0 | 40.0 |  |  | 0.8 |" in card
-    assert "| 2000 | 0.189 | 1.8 | 62.0 | 55.0 | 40.0 | 63.0 | 81.5 (64.0 %) | 0.8 |" in card
+    assert "| 1000 | 0.095 | 1.9 | 61.0 | 55.0 |  |  | 40.0 |  |  | 0.8 |" in card
+    assert "| 2000 | 0.189 | 1.8 | 62.0 | 55.0 | 50.0 | 58.0 | 40.0 | 63.0 | 81.5 (64.0 %) | 0.8 |" in card
     assert "From step 1,500 the stream changed (`--new-data`): 175,000 windows" in card
     assert "| 3000 |" not in card and "From step 2,500" not in card  # the run went on past the exported step
     assert "Made report paragraphs listing people" in card and "Shared normalisation" not in card
     assert "Started from" not in card
     data = json.loads((run / "data.json").read_text())
-    data["settings"].update(shared_norm=True, init_from="qa/models/reader/model.onnx", init_step=0)
+    data["settings"].update(shared_norm=True, init_from="qa/models/reader/model.onnx", init_step=0, max_steps=2000,
+                            out="build/elsewhere")
     (run / "data.json").write_text(json.dumps(data))
     card = write_card(run, model).read_text()
     assert "Shared normalisation (`--shared-norm`" in card and "batches of 8 pairs" in card
     assert "Started from `qa/models/reader/model.onnx` at step 0 of this schedule" in card
+    # the continuation's own command: its flags that differ from the defaults, its output folder aside
+    assert "`qa train-reader --max-steps 2000 --shared-norm --init-from qa/models/reader/model.onnx`" in card
     assert "mutual_exclusion 50.0 %" in card and "int8 23.0 MB, loaded where the CPU has VNNI" in card
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from qa.training.train import TrainingSettings
+
 CARD_FILE = "MODEL_CARD.md"
 
 
@@ -16,6 +18,18 @@ def _table(rows: dict[str, dict]) -> list[str]:
         lines.append(f"| {name} | {f['questions']} ({f['unanswerable']}) | {f['f1']} | {f['has_ans_f1']} | "
                      f"{f['no_ans_accuracy']} % | {kinds} |")
     return lines
+
+
+def _changed_flags(settings: dict) -> str:
+    """The run's ``qa train-reader`` flags that differ from the defaults (its output folders aside)."""
+    defaults = {k: str(v) if isinstance(v, Path) else v for k, v in vars(TrainingSettings()).items()}
+    flags = []
+    for name, value in settings.items():
+        if name in ("out", "ship_to") or name not in defaults or value == defaults[name]:
+            continue
+        flag = "--" + name.replace("_", "-")
+        flags.append(flag if value is True else f"{flag} {value}")
+    return " ".join(flags)
 
 
 def _roster_cell(record: dict) -> str:
@@ -61,7 +75,8 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         f" paragraph of its article without the answer (p={settings['other_paragraph_share']}), and one near miss"
         f" over its own paragraph (p={settings['near_miss_share']}): negation, antonym, entity swap, number swap."
         f" {settings['rendered_share']:.0%} of the questions rendered as the Chinese path renders them,"
-        f" {settings['style_share']:.0%} of the rest written as visitors type (lower case, no question mark, typos)."
+        f" {settings['style_share']:.0%} of the rest written as visitors type (lower case, no question mark, typos,"
+        " a search box's keywords, a long-winded request: `qa/training/styles.py`)."
         + (f" Made report paragraphs listing people with their titles and bodies (`qa/training/rosters.py`),"
            f" {settings['roster_share']:.0%} as many questions as the data's answerable ones (`roster`,"
            " `roster_mismatch`)." if settings.get("roster_share") else ""),
@@ -71,7 +86,8 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
            " softmax over both windows, so that span scores compare across passages; batches of"
            f" {settings['batch_size'] // 2} pairs."] if settings.get("shared_norm") else []),
         *([f"- Started from `{settings['init_from']}` at step {settings['init_step']:,} of this schedule, with a"
-           " fresh optimiser (the recipe of those weights is in that model's card, in the git history)."]
+           " fresh optimiser (the recipe of those weights is in that model's card, in the git history):"
+           f" `qa train-reader {_changed_flags(settings)}`."]
           if settings.get("init_from") not in (None, "", ".") else []),
         *[f"- From step {c['step']:,} the stream changed (`--new-data`): {c['new_data']['windows']:,} windows,"
           f" {c['new_data']['steps_per_pass']:,} steps a pass; the steps before were trained on the stream of the"
@@ -86,14 +102,16 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         "## Figures",
         "",
         "Training log (held-apart dev questions, given their paragraph: `dev F1` is HasAns F1 of the best span, as",
-        "written, in visitors' styles and rendered; `open` the best span of the paragraph and of its companion (the",
-        "nearest other paragraph of its article) read together, where logged; `AUC` how well span minus null score",
-        "separates answerable questions from made negatives):",
+        "written, in visitors' styles (a mix; and, where logged, all as a search box's keywords, all as long-winded",
+        "requests) and rendered; `open` the best span of the paragraph and of its companion (the nearest other",
+        "paragraph of its article) read together, where logged; `AUC` how well span minus null score separates",
+        "answerable questions from made negatives):",
         "",
-        "| step | pass | loss | dev F1 | styled | rendered | open | made rosters (near misses refused) | AUC |"
-        " negatives refused at margin 0 | windows/min |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| step | pass | loss | dev F1 | styled | keywords | long-winded | rendered | open |"
+        " made rosters (near misses refused) | AUC | negatives refused at margin 0 | windows/min |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *[f"| {r['step']} | {r.get('pass', '')} | {r['loss']} | {r['dev_f1']} | {r.get('dev_styled_f1', '')} |"
+          f" {r.get('dev_keywords_f1', '')} | {r.get('dev_wordy_f1', '')} |"
           f" {r.get('dev_rendered_f1', '')} | {r.get('dev_open_f1', '')} | {_roster_cell(r)} | {r['dev_auc']} |"
           f" {r['dev_refused_at_0']} |"
           f" {r.get('windows_per_minute', '')} |" for r in log],

@@ -1,9 +1,11 @@
-"""Questions as visitors type them: lower case, no question mark, a typo or two.
+"""Questions as visitors type them: lower case, no question mark, a typo or two, a few keywords, or the
+question wrapped in a sentence or two of politeness.
 
-The training data's questions were written carefully by crowd workers; visitors to a chat type fast. A share
-of the training questions is rewritten in one of these styles, chosen by the question's id (so a resumed run
-sees the same text), so that the span model does not learn that only well-typed questions have answers. The
-edits are generic and random: no word list, nothing taken from any evaluation set.
+The training data's questions were written carefully by crowd workers; visitors to a chat type fast, type a
+search box's keywords, or write a long-winded request. A share of the training questions is rewritten in one
+of these styles, chosen by the question's id (so a resumed run sees the same text), so that the span model does
+not learn that only well-typed questions have answers. The edits are generic and random: the only word lists
+are English function words and a few stock phrases of politeness, nothing taken from any evaluation set.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ import re
 
 from qa.training.data import Example
 
-STYLES = ("lower_case", "no_question_mark", "typos", "lower_case_typos")
+# How fast typing changes a question: its words stay, their case and spelling slip.
+TYPING_STYLES = ("lower_case", "no_question_mark", "typos", "lower_case_typos")
+# How a visitor may phrase it instead: a search box's keywords, or a long-winded request.
+PHRASING_STYLES = ("keywords", "wordy")
+STYLES = TYPING_STYLES + PHRASING_STYLES
 MIN_TYPO_WORD = 5  # shorter words keep their spelling: a typo in "who" or "city" changes the word
 MAX_TYPOS = 2
 _WORD = re.compile(r"[A-Za-z]{%d,}" % MIN_TYPO_WORD)
@@ -44,6 +50,43 @@ def with_typos(question: str, rng: random.Random) -> str:
     return "".join(pieces) + question[at:]
 
 
+# What a keyword query leaves out: question words, auxiliaries, articles, pronouns and the commonest
+# prepositions and conjunctions (English function words; the content words, names and figures stay).
+FUNCTION_WORDS = frozenset("""
+a an the what which who whom whose when where why how is are was were be been being am do does did done has
+have had having can could would should will shall may might must of to in on at by for from with about as into
+onto than that this these those it its they them their there here he she his her him we our you your i me my
+and or but if so not no nor also any some such very
+""".split())
+_TOKEN = re.compile(r"[\w'-]+|[^\w\s]")
+# Long-winded openings and closings of a request typed into a chat (generic; ``{q}`` is the question).
+WORDY_FRAMES = (
+    "I was wondering if you could help me with something: {q}",
+    "Hello, I have a question. {q} Thanks in advance!",
+    "Sorry if this is a silly question, but {q}",
+    "I read the article but I'm still not sure about one thing. {q}",
+    "Could you please tell me something? {q} I would really appreciate it.",
+    "Hi there! I'm trying to find out the following: {q}",
+    "Quick question for you: {q} Thank you.",
+    "I have been looking for this for a while and cannot find it anywhere. {q}",
+)
+
+
+def keywords(question: str) -> str:
+    """The question as typed into a search box: its content words, in order, lower case, no punctuation
+    (the question itself when it has no content word left)."""
+    words = [w for w in _TOKEN.findall(question) if re.match(r"\w", w) and w.lower() not in FUNCTION_WORDS]
+    return " ".join(words).lower() or question
+
+
+def wordy(question: str, rng: random.Random) -> str:
+    """The question inside a long-winded request (its first letter lower-cased after a "but")."""
+    frame = rng.choice(WORDY_FRAMES)
+    if frame.startswith("Sorry") and question[:1].isupper() and not question[1:2].isupper():
+        question = question[0].lower() + question[1:]
+    return frame.format(q=question.strip())
+
+
 def restyle(question: str, style: str, rng: random.Random) -> str:
     if style == "lower_case":
         return question.lower().rstrip(" ?")
@@ -53,12 +96,16 @@ def restyle(question: str, style: str, rng: random.Random) -> str:
         return with_typos(question, rng)
     if style == "lower_case_typos":
         return with_typos(question.lower().rstrip(" ?"), rng)
+    if style == "keywords":
+        return keywords(question)
+    if style == "wordy":
+        return wordy(question, rng)
     raise ValueError(f"unknown style {style!r}; known: {', '.join(STYLES)}")
 
 
-def maybe_restyle(example: Example, share: float, seed: int) -> Example:
-    """The example with its question in a visitor's style, for ``share`` of the examples (by id)."""
+def maybe_restyle(example: Example, share: float, seed: int, styles: tuple[str, ...] = STYLES) -> Example:
+    """The example with its question in one of ``styles``, for ``share`` of the examples (by id)."""
     rng = random.Random(f"style:{seed}:{example.qid}")
     if rng.random() >= share:
         return example
-    return dataclasses.replace(example, question=restyle(example.question, rng.choice(STYLES), rng))
+    return dataclasses.replace(example, question=restyle(example.question, rng.choice(styles), rng))

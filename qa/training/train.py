@@ -37,7 +37,7 @@ from qa.training.data import Example, answerable_examples, kind_counts, load_art
 from qa.training.export import export
 from qa.training.negatives import make_negatives
 from qa.training.rosters import ROSTER_MISMATCH, roster_examples
-from qa.training.styles import maybe_restyle
+from qa.training.styles import PHRASING_STYLES, maybe_restyle, restyle
 from qa.training.warm_start import load_onnx_weights
 from qa.training.windows import (
     WINDOWS_FILE,
@@ -370,6 +370,11 @@ def _scores(model, tokenizer, data: TrainingData, settings: TrainingSettings, to
     visitors' styles and rendered as the Chinese path renders them."""
     answerable = [e for e in data.dev if e.answerable]
     variants = {"styled": [maybe_restyle(e, 1.0, settings.seed) for e in answerable]}
+    for style in PHRASING_STYLES:  # the styles farthest from the data's own questions, each on its own
+        variants[style] = [
+            dataclasses.replace(e, question=restyle(e.question, style, random.Random(f"{settings.seed}:{e.qid}")))
+            for e in answerable
+        ]
     if settings.rendered_share > 0:
         renderer = _Renderer()
         variants["rendered"] = [renderer.maybe(e, 1.0, settings.seed) for e in answerable]
