@@ -82,7 +82,7 @@ def keywords(question: str) -> str:
 def wordy(question: str, rng: random.Random) -> str:
     """The question inside a long-winded request (its first letter lower-cased after a "but")."""
     frame = rng.choice(WORDY_FRAMES)
-    if frame.startswith("Sorry") and question[:1].isupper() and not question[1:2].isupper():
+    if "but {q}" in frame and question[:1].isupper() and not question[1:2].isupper():
         question = question[0].lower() + question[1:]
     return frame.format(q=question.strip())
 
