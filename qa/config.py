@@ -61,6 +61,9 @@ class Settings:
     spelling_word_list: Path = DEFAULT_WORD_LIST
     spelling_min_word_chars: int = 4
     spelling_corpus_weight: float = 0.5
+    # The question inside a visitor's message is read without its greeting, request wording ("could you tell me"),
+    # background sentences and thanks (qa.ingest.question_focus); QA_QUESTION_FOCUS=off reads the message whole.
+    question_focus: bool = True
     # Retrieval: passages handed to the reader, and the depth of each ranked list before fusion.
     top_k: int = 5
     max_top_k: int = 50

@@ -18,6 +18,7 @@ from qa.chinese.language import CHINESE, detect_language
 from qa.chinese.reader import ChineseReader, reference_words
 from qa.config import Settings
 from qa.errors import InvalidQuestionError, ModelError
+from qa.ingest.question_focus import focus
 from qa.ingest.spelling import CorrectedQuestion, SpellingCorrector, SpellingSettings, english_lexicon
 from qa.readers import LearnedReader, Reader, RuleReader, SpanPrediction, make_reader
 from qa.readers.leads import LeadFloors
@@ -260,8 +261,11 @@ class QAPipeline:
         ]
 
     def spelled(self, question: str) -> CorrectedQuestion:
-        """An English question with its slips corrected (:mod:`qa.ingest.spelling`), as it is read."""
-        return self.spelling.correct(question) if self.spelling is not None else CorrectedQuestion(question)
+        """An English question as it is read: the question inside the message (:mod:`qa.ingest.question_focus`),
+        its slips corrected (:mod:`qa.ingest.spelling`)."""
+        text = focus(question) if self.settings.question_focus else question
+        corrected = self.spelling.correct(text) if self.spelling is not None else CorrectedQuestion(text)
+        return dataclasses.replace(corrected, focused=True) if text != question else corrected
 
     def _top_k(self, k: int | None) -> int:
         if k is None:

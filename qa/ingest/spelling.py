@@ -60,10 +60,12 @@ class Correction:
 class CorrectedQuestion:
     text: str
     corrections: tuple[Correction, ...] = ()
+    # the message's greeting, request wording or background was set aside first (qa.ingest.question_focus)
+    focused: bool = False
 
     @property
     def changed(self) -> bool:
-        return bool(self.corrections)
+        return bool(self.corrections) or self.focused
 
 
 @dataclass(frozen=True)
