@@ -29,6 +29,7 @@ VISITORS = ROOT / "eval" / "questions" / "seminar_visitors.jsonl"
         "It was held in Shenzhen. Who hosted it?",  # the question refers back: both sentences stay
         "hi",
         "thanks",
+        "'; DROP TABLE feedback; --",  # punctuation at the ends is the visitor's
     ],
 )
 def test_a_plain_question_is_read_as_written(question):

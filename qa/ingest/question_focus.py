@@ -76,7 +76,7 @@ def focus(message: str) -> str:
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
     chosen = [s for s in (_trimmed(s) for s in _question_sentences(sentences)) if _WORD.search(s.rstrip("?"))]
     kept = " ".join(chosen)
-    kept = re.sub(r"\s+", " ", kept).strip(" ,;:-")
+    kept = re.sub(r"\s+", " ", kept).strip()
     if not _WORD.search(kept) or kept == re.sub(r"\s+", " ", text):
         return text
     return kept
