@@ -23,6 +23,7 @@ from qa.ingest.spelling import CorrectedQuestion, SpellingCorrector, SpellingSet
 from qa.readers import LearnedReader, Reader, RuleReader, SpanPrediction, make_reader
 from qa.readers.leads import LeadFloors
 from qa.readers.lookups import DefinitionReader, DocumentFactReader
+from qa.readers.rosters import RosterReader
 from qa.readers.rendered import RenderedQuestionReader
 from qa.retrieval.hybrid import HybridRetriever, RetrievalSettings, Retriever
 from qa.store.corpus import ensure_index
@@ -116,6 +117,7 @@ class QAPipeline:
     settings: Settings
     document_facts: DocumentFactReader
     definitions: DefinitionReader
+    rosters: RosterReader | None = None
     lead_floors: LeadFloors = field(default_factory=LeadFloors.load)
     spelling: SpellingCorrector | None = None
     _chinese: ChineseReader | None = field(default=None, init=False, repr=False)
@@ -142,6 +144,7 @@ class QAPipeline:
             index=index, embedder=embedder, retriever=retriever, reader=make_reader(settings, index), settings=settings,
             document_facts=DocumentFactReader(index, settings.document_fact_confidence),
             definitions=DefinitionReader(index, settings.document_fact_confidence),
+            rosters=RosterReader(index, settings.document_fact_confidence) if settings.roster_lookups else None,
             spelling=make_spelling_corrector(index, settings),
         )
 
@@ -285,6 +288,9 @@ class QAPipeline:
         started = time.perf_counter()
         looked_up = self._looked_up(spelled.text, passages)
         prediction = looked_up or (self.reader.read(spelled.text, passages, vector) if passages else None)
+        if looked_up is None and (prediction is None or prediction.confidence < self.answer_threshold):
+            looked_up = self._from_rosters(spelled.text, passages)
+            prediction = looked_up or prediction
         passages = _source_first(passages, looked_up, k)
         timings["read"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())
@@ -304,6 +310,11 @@ class QAPipeline:
     def _looked_up(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
         """The answer to a question about the page itself or a name it defines, or ``None`` for the reader."""
         return self.document_facts.read(question, passages) or self.definitions.read(question, passages)
+
+    def _from_rosters(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
+        """Who holds which title, from the report's rosters (:mod:`qa.readers.rosters`), for an English question the
+        reader declined: the reader's own answer stands where it gives one."""
+        return self.rosters.read(question, passages) if self.rosters is not None and passages else None
 
     def _cited_answer(
         self,

@@ -58,8 +58,8 @@ def asked_fact(question: str) -> str | None:
 
 
 @dataclass
-class _LookupReader:
-    """What both lookups share: the cited span as a :class:`SpanPrediction` in the chunk that holds it."""
+class LookupReader:
+    """What the lookups share: the cited span as a :class:`SpanPrediction` in the chunk that holds it."""
 
     index: CorpusIndex
     confidence: float
@@ -93,7 +93,7 @@ class _LookupReader:
 
 
 @dataclass
-class DocumentFactReader(_LookupReader):
+class DocumentFactReader(LookupReader):
     """Answers questions about a document's publication from its byline, with the given confidence."""
 
     def read(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
@@ -145,7 +145,7 @@ def _names(definition: Definition, asked: str) -> bool:
 
 
 @dataclass
-class DefinitionReader(_LookupReader):
+class DefinitionReader(LookupReader):
     """Answers "What does X stand for?" with the long name a document defines for X."""
 
     _full_names_by_word: dict[str, list[Definition]] = field(default_factory=dict, init=False, repr=False)
