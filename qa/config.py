@@ -84,7 +84,8 @@ class Settings:
     document_fact_confidence: float = 0.9
     # Who holds which title of which body, read from the rosters a report writes ("A, Director of the X Bureau and
     # B, Deputy Director"), answers "Who is the Deputy Director of the X Bureau?", "Who is A?" and "Which body
-    # does B work for?" with the same confidence where the reader declines them (qa.readers.rosters).
+    # does B work for?" with the same confidence where the reader declines them, or answers "Who is the Deputy
+    # Director ...?" with another listed person (qa.readers.rosters).
     roster_lookups: bool = True
     # Reader: "rules" (the rule reader, with answer_threshold), "learned" (the span model shipped in
     # reader_model_dir, run by ONNX Runtime, with its combiner; qa.readers.learned), or a local path to a

@@ -23,8 +23,8 @@ from qa.ingest.spelling import CorrectedQuestion, SpellingCorrector, SpellingSet
 from qa.readers import LearnedReader, Reader, RuleReader, SpanPrediction, make_reader
 from qa.readers.leads import LeadFloors
 from qa.readers.lookups import DefinitionReader, DocumentFactReader
-from qa.readers.rosters import RosterReader
 from qa.readers.rendered import RenderedQuestionReader
+from qa.readers.rosters import RosterReader
 from qa.retrieval.hybrid import HybridRetriever, RetrievalSettings, Retriever
 from qa.store.corpus import ensure_index
 from qa.store.embedding import (
@@ -288,9 +288,10 @@ class QAPipeline:
         started = time.perf_counter()
         looked_up = self._looked_up(spelled.text, passages)
         prediction = looked_up or (self.reader.read(spelled.text, passages, vector) if passages else None)
-        if looked_up is None and (prediction is None or prediction.confidence < self.answer_threshold):
-            looked_up = self._from_rosters(spelled.text, passages)
-            prediction = looked_up or prediction
+        roster = self._from_rosters(spelled.text, passages) if looked_up is None else None
+        if roster is not None and (prediction is None or prediction.confidence < self.answer_threshold
+                                   or self.rosters.names_another(roster, prediction)):
+            looked_up = prediction = roster
         passages = _source_first(passages, looked_up, k)
         timings["read"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())
@@ -312,8 +313,9 @@ class QAPipeline:
         return self.document_facts.read(question, passages) or self.definitions.read(question, passages)
 
     def _from_rosters(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
-        """Who holds which title, from the report's rosters (:mod:`qa.readers.rosters`), for an English question the
-        reader declined: the reader's own answer stands where it gives one."""
+        """Who holds which title, from the report's rosters (:mod:`qa.readers.rosters`): it answers an English
+        question the reader declined, or whose answer names another listed person than the one the roster says
+        holds the title asked; elsewhere the reader's own answer stands."""
         return self.rosters.read(question, passages) if self.rosters is not None and passages else None
 
     def _cited_answer(

@@ -11,6 +11,7 @@ import pytest
 from qa.ingest.annotation import annotate_documents
 from qa.ingest.rosters import find_roster_entries
 from qa.pipeline import QAPipeline
+from qa.readers.base import SpanPrediction
 from qa.readers.rosters import RosterReader
 from qa.types import Chunk, Document, Passage
 
@@ -120,3 +121,20 @@ def test_the_pipeline_asks_the_roster_where_the_reader_declines(seminar_pipeline
     # where the reader answers, its answer stands
     answered = "Who is the Vice Mayor of the Shenzhen Municipal Government?"
     assert seminar_pipeline.ask(answered).answer == without.ask(answered).answer
+
+
+def test_the_roster_overrules_a_reader_that_names_another_listed_person(forum):
+    index, passages = forum
+    reader = RosterReader(index, confidence=0.9)  # type: ignore[arg-type]
+    roster = reader.read("Who is the Deputy Director of the Regional Water Agency?", passages)
+    assert roster is not None
+
+    def naming(words: str) -> SpanPrediction:
+        start = FORUM.index(words)
+        return dataclasses.replace(roster, start=start, end=start + len(words), confidence=0.5)
+
+    assert reader.names_another(roster, naming("Marie Dubois"))  # listed with another title
+    assert not reader.names_another(roster, naming("Paul Martin"))  # the same person
+    assert not reader.names_another(roster, naming("Lyon"))  # not a listed person: the reader may know better
+    title = reader.read("Who is Marie Dubois?", passages)
+    assert title is not None and not reader.names_another(title, naming("Chen Jie"))  # only a person by title overrules

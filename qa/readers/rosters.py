@@ -106,6 +106,18 @@ class RosterReader(LookupReader):
             return None
         return self._person_by_title(words, entries, passages)
 
+    def names_another(self, roster_answer: SpanPrediction, prediction: SpanPrediction) -> bool:
+        """Whether ``prediction`` (a reader's) names a listed person other than the one the roster answers with:
+        the roster says who holds the title asked, and the reader gave someone listed with another."""
+        if roster_answer.label != "ROSTER_PERSON":
+            return False
+        answer = self.index.documents[roster_answer.doc_id].text[roster_answer.start : roster_answer.end]
+        return any(
+            e.doc_id == prediction.doc_id and e.person[0] < prediction.end and prediction.start < e.person[1]
+            and self._text(e, e.person) != answer
+            for e in self._entries
+        )
+
     def _person_by_title(self, words: list[str], entries: list[RosterEntry], passages: list[Passage]) -> SpanPrediction | None:
         asked_titles = {w for w in words if w in rules.TITLE_WORDS} | {w for w in words if w in _SAME_MODIFIER.values()}
         fitting = []
