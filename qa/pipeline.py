@@ -292,6 +292,9 @@ class QAPipeline:
         if roster is not None and (prediction is None or prediction.confidence < self.answer_threshold
                                    or self.rosters.names_another(roster, prediction)):
             looked_up = prediction = roster
+        elif (looked_up is None and prediction is not None and self.rosters is not None
+              and self.rosters.lacks_the_title_asked(spelled.text, passages, prediction)):
+            prediction = None  # the rosters list the title asked with another modifier only: a near miss
         passages = _source_first(passages, looked_up, k)
         timings["read"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())

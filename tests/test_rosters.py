@@ -138,3 +138,22 @@ def test_the_roster_overrules_a_reader_that_names_another_listed_person(forum):
     assert not reader.names_another(roster, naming("Lyon"))  # not a listed person: the reader may know better
     title = reader.read("Who is Marie Dubois?", passages)
     assert title is not None and not reader.names_another(title, naming("Chen Jie"))  # only a person by title overrules
+
+
+def test_a_title_the_rosters_list_only_with_another_modifier_is_a_near_miss(forum):
+    index, passages = forum
+    reader = RosterReader(index, confidence=0.9)  # type: ignore[arg-type]
+    answer = reader.read("Who is Olga Ivanova?", passages)
+    start = FORUM.index("Olga Ivanova")
+    olga = dataclasses.replace(answer, start=start, end=start + len("Olga Ivanova"))
+    assert reader.lacks_the_title_asked("Who is the Chairman of the Danube Commission?", passages, olga) is False  # Peter Novak
+    start = FORUM.index("Paul Martin")
+    paul = dataclasses.replace(answer, start=start, end=start + len("Paul Martin"))
+    assert reader.lacks_the_title_asked("Who is the Deputy Secretary-General?", passages, paul) is False  # other title
+    assert reader.lacks_the_title_asked("Who is the Director of the Agency?", passages, paul) is False  # Marie Dubois is
+    start = FORUM.index("Anna Weber")
+    anna = dataclasses.replace(answer, start=start, end=start + len("Anna Weber"))
+    assert reader.lacks_the_title_asked("Who is the Vice Secretary-General?", passages, anna) is False  # she is
+    # a Deputy Director named for a Director the rosters do not list for that body
+    assert reader.lacks_the_title_asked("Who is the Director of the Rhine Office?", passages, paul) is True
+    assert reader.lacks_the_title_asked("What did the Director of the Rhine Office say?", passages, paul) is False

@@ -12,6 +12,10 @@ Three kinds, each answered only when the roster settles it, and left to the read
 * a person's superior or deputy: "Whose deputy is Zeng Jianpeng?", "who is liu jiachen's deputy": the one person
   of the same body whose title is the named person's without its modifier ("Vice"), or with one.
 
+And one near miss they show: asked who holds a title that no roster read lists, a reader that names a person
+listed with that title and another modifier ("Who is the President of the SIC?" answered with its Vice
+President) is wrong (:meth:`RosterReader.lacks_the_title_asked`).
+
 A person is named in full, or by one of their names where it names no one else in the rosters read (written
 capitalised, or of four letters or more: "zheng", not "du"). A question with a word that neither the entry nor
 the short list of words such questions use (:data:`QUESTION_WORDS`) accounts for asks something else ("Who is
@@ -68,6 +72,7 @@ _WH = re.compile(r"\b(?:who|whom|whose|what|which|when|where|why|how)\b", re.IGN
 _NAME_WORD = re.compile(r"[A-Za-z]+")
 # Title modifiers compared as one: "Vice Director-General" and "Deputy Director-General" are the same post.
 _SAME_MODIFIER = {"deputy": "vice"}
+_MODIFIERS = rules.TITLE_MODIFIERS | {"vice"}
 SHORT_NAME_CHARS = 4  # a single name in lower case counts from this length ("zheng"; "du" must be "Du")
 
 
@@ -117,6 +122,25 @@ class RosterReader(LookupReader):
             and self._text(e, e.person) != answer
             for e in self._entries
         )
+
+    def lacks_the_title_asked(self, question: str, passages: list[Passage], prediction: SpanPrediction) -> bool:
+        """A near miss the rosters show: the question asks who holds a title, the rosters read list no one with
+        it, and ``prediction`` (a reader's) names a person they list with that title and another modifier (the
+        "Vice President" for "Who is the President of the SIC?")."""
+        entries = [e for e in self._entries if any(self._in_passage(e, p) for p in passages)]
+        if not entries or self._named(question, entries) or (_WH.search(question) and not _PERSON_ASKED.search(question)):
+            return False
+        words = _compared(title_words(question))
+        asked = {w for w in words if w in rules.TITLE_WORDS}
+        core = asked - _MODIFIERS
+        if not core or self._person_by_title(words, entries, passages) is not None:
+            return False
+        for entry in entries:
+            if entry.doc_id == prediction.doc_id and entry.person[0] < prediction.end and prediction.start < entry.person[1]:
+                title = set(_compared(title_words(self._text(entry, entry.title))))
+                if title - _MODIFIERS == core and title != asked:
+                    return True
+        return False
 
     def _person_by_title(self, words: list[str], entries: list[RosterEntry], passages: list[Passage]) -> SpanPrediction | None:
         asked_titles = {w for w in words if w in rules.TITLE_WORDS} | {w for w in words if w in _SAME_MODIFIER.values()}
