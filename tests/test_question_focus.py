@@ -30,6 +30,12 @@ VISITORS = ROOT / "eval" / "questions" / "seminar_visitors.jsonl"
         "hi",
         "thanks",
         "'; DROP TABLE feedback; --",  # punctuation at the ends is the visitor's
+        "Who is Dr. Du?",  # no sentence ends after an abbreviation
+        "What happened at 10 a.m. on Dec 15?",
+        "Which U.S. universities attended?",
+        "Who said thank you?",  # thanks are set aside after a comma, or as a sentence of their own
+        "A question arose: who spoke?",
+        "Hi-tech companies: which attended?",
     ],
 )
 def test_a_plain_question_is_read_as_written(question):
@@ -45,6 +51,9 @@ def test_a_plain_question_is_read_as_written(question):
         ("Could you tell me who hosted the seminar?", "who hosted the seminar?"),
         ("I'd like to know where the seminar was held.", "where the seminar was held."),
         ("Any idea who spoke first?", "who spoke first?"),
+        ("I’d like to know who spoke.", "who spoke."),  # a phone's curly apostrophe
+        ("Could you tell me please who spoke?", "who spoke?"),
+        ("im writing a report. who spoke at the seminar? thanks", "who spoke at the seminar?"),
         ("Do you happen to know when the Institute opened?", "when the Institute opened?"),
         (
             ("Hi, I'm writing a piece on local government for a civics class. Could you tell me who the District "

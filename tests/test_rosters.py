@@ -95,6 +95,11 @@ def test_questions_the_roster_settles(forum, question, answer):
         "Who is the Chairman's deputy and the Director's deputy?",
         "Whose deputy is Marie Dubois?",  # she is no one's deputy
         "When was the Forum held?",
+        "Who works for Paul Martin?",  # not what Paul Martin works for
+        "Who is the Chairman's deputy?",  # a relation of a title, not the title's holder
+        "Who attended with the Chairman?",  # someone beside the holder
+        "Was Paul Martin present?",  # yes or no
+        "martin",  # one lower-case name without a question word
     ],
 )
 def test_questions_the_roster_does_not_settle_are_left_to_the_reader(forum, question):

@@ -29,30 +29,34 @@ import re
 _QUESTION_WORDS = frozenset(["who", "whom", "whose", "what", "which", "when", "where", "why", "how", "name", "list"])
 _GREETING = re.compile(
     r"^\s*(?:(?:hi|hello|hey|hiya|greetings|dear\s+\w+)(?:\s+(?:there|all|everyone|team))?"
-    r"|good\s+(?:morning|afternoon|evening|day))\b[\s,.!:;-]*",
+    r"|good\s+(?:morning|afternoon|evening|day))\b(?!-)[\s,.!:;-]*",
     re.IGNORECASE,
 )
 # A request that wraps the question: removed from the front of the question's sentence.
 _REQUEST = re.compile(
     r"^\s*(?:(?:so|ok|okay|well|and|but|also|please)[\s,]+)*"
     r"(?:(?:i\s+was\s+wondering\s+)?if\s+you\s+(?:could|can)\s+help\s+me"
-    r"|(?:could|can|would|will)\s+(?:you|someone|anyone)\s+(?:please\s+)?(?:tell|show|let)\s+me(?:\s+know)?"
+    r"|(?:could|can|would|will)\s+(?:you|someone|anyone)\s+(?:please\s+)?(?:tell|show|let)\s+me(?:\s+know)?(?:\s+please)?"
     r"|(?:please\s+)?(?:tell|show)\s+me"
     r"|(?:do|does)\s+(?:you|anyone)\s+(?:happen\s+to\s+)?know(?=\s+(?:who|whom|whose|what|which|when|where|why|how|if|whether)\b)"
     r"|i(?:'d|\s+would)\s+(?:really\s+)?(?:like|love)\s+to\s+(?:know|find\s+out|learn)"
     r"|i\s+(?:want|wanted|need|needed)\s+to\s+(?:know|find\s+out|learn|check)"
     r"|i(?:'m|\s+am|\s+was)\s+(?:just\s+)?(?:wondering|curious|trying\s+to\s+find\s+out)(?:\s+(?:about|if|whether))?"
-    r"|(?:quick|one|a)\s+question(?:\s+for\s+you)?"
+    r"|(?:quick|one|a)\s+question(?:\s+for\s+you)?(?=\s*[:,-])"
     r"|sorry\b[^?]*?,\s*but"
     r"|any\s+idea"
     r")\b(?:\s+(?:with\s+)?(?:the\s+following|something|a\s+question))?\b[\s,:;-]*",
     re.IGNORECASE,
 )
 # Thanks and pleasantries at the end of the question's sentence (or as sentences of their own).
+_THANKS = (
+    r"(?:thanks(?:\s+(?:a\s+lot|so\s+much|in\s+advance))?|thank\s+you(?:\s+(?:very|so)\s+much)?(?:\s+in\s+advance)?"
+    r"|cheers|(?:much|really)\s+appreciated|i(?:'d|\s+would)\s+(?:really\s+)?appreciate\s+it)"
+)
+# "please" at the end of the question's sentence; thanks after a comma or a question mark, or as a sentence of
+# its own ("Who said thank you?" keeps its words).
 _CLOSING = re.compile(
-    r"[\s,;-]*\b(?:please|thanks(?:\s+(?:a\s+lot|so\s+much|in\s+advance))?|thank\s+you(?:\s+(?:very|so)\s+much)?"
-    r"(?:\s+in\s+advance)?|cheers|(?:much|really)\s+appreciated|i(?:'d|\s+would)\s+(?:really\s+)?appreciate\s+it)"
-    r"\s*[.!?]*\s*$",
+    rf"(?<![\s,;-])(?:[\s,;-]*\bplease|\s*[,;.!?-][\s,;-]*{_THANKS}(?:[\s,;-]+please)?|^\s*{_THANKS})\s*[.!?]*\s*$",
     re.IGNORECASE,
 )
 # A sentence of pure courtesy: never the antecedent of the question's pronoun.
@@ -65,7 +69,14 @@ _COURTESY = re.compile(
 # A pronoun that refers back to something said before: the sentence before the question is kept with it.
 _REFERS_BACK = re.compile(r"\b(?:it|its|they|them|their|he|him|his|she|her|this one|that one)\b|\b(?:that|this)\s*[?.!]?$",
                           re.IGNORECASE)
+# A sentence ends at . ! or ?, except after an abbreviation ("Dr. Du", "10 a.m. on", "U.S. universities") or an
+# initial (visitors start sentences in lower case too).
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=\S)")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:mr|mrs|ms|dr|prof|st|no|vs|etc|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|gen|gov|sen|rep)"
+    r"|\b[a-z]|\b(?:[a-z]\.){1,3}[a-z])\.$",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[A-Za-z']+")
 
 
@@ -73,13 +84,24 @@ def focus(message: str) -> str:
     """The question of ``message`` without its greeting, request wording, background and thanks; ``message``
     itself (stripped) where there is nothing to set aside or nothing would be left."""
     text = message.strip()
-    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    sentences = _sentences(text.replace("’", "'"))  # phones type the curly apostrophe
     chosen = [s for s in (_trimmed(s) for s in _question_sentences(sentences)) if _WORD.search(s.rstrip("?"))]
     kept = " ".join(chosen)
     kept = re.sub(r"\s+", " ", kept).strip()
-    if not _WORD.search(kept) or kept == re.sub(r"\s+", " ", text):
+    if not _WORD.search(kept) or kept == re.sub(r"\s+", " ", text.replace("’", "'")):
         return text
     return kept
+
+
+def _sentences(text: str) -> list[str]:
+    """The message's sentences, not split after an abbreviation."""
+    sentences, start = [], 0
+    for end in _SENTENCE_END.finditer(text):
+        if not _ABBREVIATION.search(text[start : end.start()].rstrip("\"'”’)")):
+            sentences.append(text[start : end.start()])
+            start = end.end()
+    sentences.append(text[start:])
+    return [s.strip() for s in sentences if s.strip()]
 
 
 def _question_sentences(sentences: list[str]) -> list[str]:

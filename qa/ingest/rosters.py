@@ -60,7 +60,8 @@ def title_words(text: str) -> list[str]:
 def is_title(text: str) -> bool:
     """A capitalised phrase with a title word in it ("Vice Mayor", "District Mayor", "Director-General")."""
     words = _WORD.findall(text)
-    return bool(words) and words[0][0].isupper() and any(w in rules.TITLE_WORDS for w in title_words(text))
+    return bool(words) and words[0][0].isupper() and any(
+        w in rules.TITLE_WORDS and w not in rules.TITLE_MODIFIERS for w in title_words(text))
 
 
 def find_roster_entries(sentences: list[Sentence], text_of: dict[str, str]) -> list[RosterEntry]:
@@ -68,10 +69,20 @@ def find_roster_entries(sentences: list[Sentence], text_of: dict[str, str]) -> l
     document's text, by id."""
     entries: list[RosterEntry] = []
     for sentence in sentences:
-        people = sorted((e.start, e.end) for e in sentence.entities if e.label == "PERSON")
+        text = text_of[sentence.doc_id]
+        people = sorted(p for p in (_bare_name(text, e.start, e.end) for e in sentence.entities if e.label == "PERSON")
+                        if p is not None and not re.match(r"['’]s\b", text[p[1] : p[1] + 3]))  # not "Obama's adviser"
         if people:
             entries += _entries(sentence, people, text_of[sentence.doc_id])
     return entries
+
+
+def _bare_name(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """A PERSON entity without the title words the tagger took into it ("Mayor Ai Xuefeng" → "Ai Xuefeng")."""
+    for match in _WORD.finditer(text[start:end]):
+        if not all(w in rules.TITLE_WORDS for w in title_words(match.group())):
+            return start + match.start(), end
+    return None
 
 
 def _entries(sentence: Sentence, people: list[tuple[int, int]], text: str) -> list[RosterEntry]:
@@ -153,5 +164,6 @@ def _body_after_run(sentence: Sentence, run_end: int) -> tuple[int, int] | None:
     others in charge of the X Bureau")."""
     for entity in sorted(sentence.entities, key=lambda e: e.start):
         if entity.label in ("ORG", "GPE") and run_end <= entity.start <= run_end + FORWARD_BODY_CHARS:
-            return entity.start, entity.end
+            between = [t for t in sentence.tokens if run_end <= t.start < entity.start]
+            return None if any(t.pos in ("VERB", "AUX") for t in between) else (entity.start, entity.end)
     return None

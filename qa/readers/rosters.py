@@ -67,6 +67,13 @@ _DEPUTY_ASKED = re.compile(r"\b(?:deputy|vice|assistant|number\s+two|second[\s-]
 RELATION_WORDS = frozenset(
     ["boss", "superior", "supervisor", "reports", "report", "vice", "assistant", "number", "two", "second", "command"]
 )
+# A relation asked of a title, not of a named person ("the Vice Mayor's deputy"): not a title's holder.
+_RELATION_OF_TITLE = re.compile(r"(?:'s|\b(?:his|her|their|whose))\s+(?:deputy|vice|assistant|boss|superior)\b|\bdeputy\s+(?:of|to)\b",
+                                re.IGNORECASE)
+# Someone asked beside a title's holder ("Who attended with the District Mayor?"): not the holder.
+_BESIDE = re.compile(r"\b(?:with|besides|beside|alongside|except|after|before|than|apart\s+from|other\s+than)\b", re.IGNORECASE)
+# A yes-or-no question ("Was Zhou Min present?"): no title answers it.
+_YES_NO = re.compile(r"^\s*(?:is|was|are|were|did|does|do|has|have|had|can|could|will|would)\b", re.IGNORECASE)
 _PERSON_ASKED = re.compile(r"\bwho(?:m)?\b|\bname\b|\bwhich\s+(?:person|official|leader|one)\b", re.IGNORECASE)
 _WH = re.compile(r"\b(?:who|whom|whose|what|which|when|where|why|how)\b", re.IGNORECASE)
 _NAME_WORD = re.compile(r"[A-Za-z]+")
@@ -87,10 +94,10 @@ class RosterReader(LookupReader):
 
     def read(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
         entries = [e for e in self._entries if any(self._in_passage(e, p) for p in passages)]
-        if not entries:
+        if not entries or (_YES_NO.match(question) and not _WH.search(question)):
             return None
         words = _compared(title_words(question))
-        named = self._named(question, entries)
+        named = self._named(question, entries, passages)
         if len(named) > 1:
             return None  # a question about two people ("Whose deputy is ...?") is the reader's
         if named:
@@ -98,8 +105,9 @@ class RosterReader(LookupReader):
             relation = _SUPERIOR_ASKED.search(question) or _DEPUTY_ASKED.search(question)
             if relation is not None:
                 return self._related(words, entry, entries, superior=relation.re is _SUPERIOR_ASKED, passages=passages)
-            if _BODY_ASKED.search(question) and entry.body is not None:
-                if self._unexplained(words, entry):
+            body_asked = _BODY_ASKED.search(question)
+            if body_asked is not None and entry.body is not None:
+                if self._unexplained(words, entry) or not self._subject(question, entry, body_asked):
                     return None
                 return self._answer(entry, entry.body, passages, "ROSTER_BODY")
             if _ROLE_ASKED.search(question) or not _WH.search(question):
@@ -107,9 +115,19 @@ class RosterReader(LookupReader):
                     return None
                 return self._answer(entry, entry.role, passages, "ROSTER_TITLE")
             return None
-        if _WH.search(question) and not _PERSON_ASKED.search(question):
+        if (_WH.search(question) and not _PERSON_ASKED.search(question)) or _RELATION_OF_TITLE.search(question) \
+                or _BESIDE.search(question):
             return None
         return self._person_by_title(words, entries, passages)
+
+    def _subject(self, question: str, entry: RosterEntry, body_asked: re.Match[str]) -> bool:
+        """Whether the named person is who the body is asked of: "Which body does Zeng work for?", "Zeng works for
+        which body?", not "Who works for Zeng?"."""
+        if body_asked.group(0).lower().startswith(("which", "what")):
+            return True
+        first_name_at = min((m.start() for part in self._text(entry, entry.person).lower().split()
+                             for m in re.finditer(rf"\b{re.escape(part)}\b", question.lower())), default=len(question))
+        return first_name_at < body_asked.start()
 
     def names_another(self, roster_answer: SpanPrediction, prediction: SpanPrediction) -> bool:
         """Whether ``prediction`` (a reader's) names a listed person other than the one the roster answers with:
@@ -128,7 +146,7 @@ class RosterReader(LookupReader):
         it, and ``prediction`` (a reader's) names a person they list with that title and another modifier (the
         "Vice President" for "Who is the President of the SIC?")."""
         entries = [e for e in self._entries if any(self._in_passage(e, p) for p in passages)]
-        if not entries or self._named(question, entries) or (_WH.search(question) and not _PERSON_ASKED.search(question)):
+        if not entries or self._named(question, entries, passages) or (_WH.search(question) and not _PERSON_ASKED.search(question)):
             return False
         words = _compared(title_words(question))
         asked = {w for w in words if w in rules.TITLE_WORDS}
@@ -150,7 +168,7 @@ class RosterReader(LookupReader):
             title_asked = {w for w in title if w in rules.TITLE_WORDS or w in rules.TITLE_MODIFIERS}
             if not title <= set(words) or title_asked != asked_titles:
                 continue
-            body = set(title_words(self._text(entry, entry.body))) if entry.body else set()
+            body = set(title_words(self._text(entry, entry.body))) - STOPWORDS if entry.body else set()
             if self._unexplained(words, entry):
                 continue
             fitting.append((len(body & set(words)), entry))
@@ -184,12 +202,14 @@ class RosterReader(LookupReader):
         other = next(iter(related.values()))
         return self._answer(other, other.person, passages, "ROSTER_PERSON")
 
-    def _named(self, question: str, entries: list[RosterEntry]) -> list[RosterEntry]:
-        """The entries of the people the question names (one entry per person: the first)."""
+    def _named(self, question: str, entries: list[RosterEntry], passages: list[Passage]) -> list[RosterEntry]:
+        """The entries of the people the question names (one entry per person: the first). One name names a
+        person only where no one else listed in the retrieved documents has it ("Wei": Wei Ying or Huang Wei)."""
         asked = {w.lower(): w for w in _NAME_WORD.findall(question)}
         names = {self._text(e, e.person): e for e in reversed(entries)}
+        documents = {p.chunk.doc_id for p in passages}
         by_word: dict[str, set[str]] = {}
-        for name in names:
+        for name in {self._text(e, e.person) for e in self._entries if e.doc_id in documents}:
             for word in name.lower().split():
                 by_word.setdefault(word, set()).add(name)
         named = set()
@@ -201,7 +221,7 @@ class RosterReader(LookupReader):
             for part in parts:
                 written = asked.get(part)
                 if (written is not None and by_word[part] == {name} and part not in STOPWORDS
-                        and (written[:1].isupper() or len(part) >= SHORT_NAME_CHARS)):
+                        and (written[:1].isupper() or (len(part) >= SHORT_NAME_CHARS and _WH.search(question)))):
                     named.add(name)
         return [names[n] for n in sorted(named)]
 
