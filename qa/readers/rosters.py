@@ -34,7 +34,7 @@ from qa.ingest.rosters import RosterEntry, find_roster_entries, title_words
 from qa.readers.base import SpanPrediction
 from qa.readers.lookups import LookupReader
 from qa.retrieval.hybrid import STOPWORDS
-from qa.types import Passage
+from qa.types import Chunk, Passage
 
 # Words a question about a roster uses beside the names, titles and bodies it asks about.
 QUESTION_WORDS = frozenset(
@@ -93,7 +93,7 @@ class RosterReader(LookupReader):
         return find_roster_entries(self.index.sentences, texts)
 
     def read(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
-        entries = [e for e in self._entries if any(self._in_passage(e, p) for p in passages)]
+        entries = self._retrieved(passages)
         if not entries or (_YES_NO.match(question) and not _WH.search(question)):
             return None
         words = _compared(title_words(question))
@@ -135,17 +135,13 @@ class RosterReader(LookupReader):
         if roster_answer.label != "ROSTER_PERSON":
             return False
         answer = self.index.documents[roster_answer.doc_id].text[roster_answer.start : roster_answer.end]
-        return any(
-            e.doc_id == prediction.doc_id and e.person[0] < prediction.end and prediction.start < e.person[1]
-            and self._text(e, e.person) != answer
-            for e in self._entries
-        )
+        return any(self._text(e, e.person) != answer for e in self._listed_at(prediction, self._entries))
 
     def lacks_the_title_asked(self, question: str, passages: list[Passage], prediction: SpanPrediction) -> bool:
         """A near miss the rosters show: the question asks who holds a title, the rosters read list no one with
         it, and ``prediction`` (a reader's) names a person they list with that title and another modifier (the
         "Vice President" for "Who is the President of the SIC?")."""
-        entries = [e for e in self._entries if any(self._in_passage(e, p) for p in passages)]
+        entries = self._retrieved(passages)
         if not entries or self._named(question, entries, passages) or (_WH.search(question) and not _PERSON_ASKED.search(question)):
             return False
         words = _compared(title_words(question))
@@ -153,15 +149,14 @@ class RosterReader(LookupReader):
         core = asked - _MODIFIERS
         if not core or self._person_by_title(words, entries, passages) is not None:
             return False
-        for entry in entries:
-            if entry.doc_id == prediction.doc_id and entry.person[0] < prediction.end and prediction.start < entry.person[1]:
-                title = set(_compared(title_words(self._text(entry, entry.title))))
-                if title - _MODIFIERS == core and title != asked:
-                    return True
+        for entry in self._listed_at(prediction, entries):
+            title = set(_compared(title_words(self._text(entry, entry.title))))
+            if title - _MODIFIERS == core and title != asked:
+                return True
         return False
 
     def _person_by_title(self, words: list[str], entries: list[RosterEntry], passages: list[Passage]) -> SpanPrediction | None:
-        asked_titles = {w for w in words if w in rules.TITLE_WORDS} | {w for w in words if w in _SAME_MODIFIER.values()}
+        asked_titles = {w for w in words if w in rules.TITLE_WORDS}
         fitting = []
         for entry in entries:
             title = set(_compared(title_words(self._text(entry, entry.title))))
@@ -191,8 +186,7 @@ class RosterReader(LookupReader):
         wanted = [w for w in title if w != "vice"] if superior else ["vice", *title]
         if superior == ("vice" not in title):
             return None  # a superior asked of someone without a modifier, or a deputy of a deputy
-        own = set(_compared(title_words(self._text(entry, entry.person)))) | set(title) | set(title_words(body))
-        if any(w not in own and w not in RELATION_WORDS and w not in QUESTION_WORDS and w not in STOPWORDS for w in words):
+        if self._unexplained(words, entry, RELATION_WORDS):
             return None
         related = {self._text(e, e.person): e for e in entries
                    if e.body is not None and self._text(e, e.body) == body
@@ -225,19 +219,28 @@ class RosterReader(LookupReader):
                     named.add(name)
         return [names[n] for n in sorted(named)]
 
-    def _unexplained(self, words: list[str], entry: RosterEntry) -> bool:
+    def _unexplained(self, words: list[str], entry: RosterEntry, also: frozenset[str] = frozenset()) -> bool:
         """Whether the question has a word that neither the entry (its name, title and body) nor the words such
-        questions use account for: then it asks something the roster does not say."""
-        known = set()
+        questions use (and ``also``) account for: then it asks something the roster does not say."""
+        known = set(also)
         for part in (entry.person, entry.role, entry.body):
             if part is not None:
                 known |= set(_compared(title_words(self._text(entry, part))))
         return any(w not in known and w not in QUESTION_WORDS and w not in STOPWORDS for w in words)
 
-    def _in_passage(self, entry: RosterEntry, passage: Passage) -> bool:
-        sentence = self.index.sentences[entry.sentence_id]
-        chunk = passage.chunk
-        return chunk.doc_id == entry.doc_id and chunk.start < sentence.end and sentence.start < chunk.end
+    def _retrieved(self, passages: list[Passage]) -> list[RosterEntry]:
+        """The entries whose sentence the passages hold (a part of it is enough)."""
+        def held(entry: RosterEntry, chunk: Chunk) -> bool:
+            sentence = self.index.sentences[entry.sentence_id]
+            return chunk.doc_id == entry.doc_id and chunk.start < sentence.end and sentence.start < chunk.end
+
+        return [e for e in self._entries if any(held(e, p.chunk) for p in passages)]
+
+    @staticmethod
+    def _listed_at(prediction: SpanPrediction, entries: list[RosterEntry]) -> list[RosterEntry]:
+        """The entries whose person's name the prediction's span touches."""
+        return [e for e in entries
+                if e.doc_id == prediction.doc_id and e.person[0] < prediction.end and prediction.start < e.person[1]]
 
     def _text(self, entry: RosterEntry, span: tuple[int, int]) -> str:
         return self.index.documents[entry.doc_id].text[span[0] : span[1]]
