@@ -288,13 +288,8 @@ class QAPipeline:
         started = time.perf_counter()
         looked_up = self._looked_up(spelled.text, passages)
         prediction = looked_up or (self.reader.read(spelled.text, passages, vector) if passages else None)
-        roster = self._from_rosters(spelled.text, passages) if looked_up is None else None
-        if roster is not None and (prediction is None or prediction.confidence < self.answer_threshold
-                                   or self.rosters.names_another(roster, prediction)):
-            looked_up = prediction = roster
-        elif (looked_up is None and prediction is not None and self.rosters is not None
-              and self.rosters.lacks_the_title_asked(spelled.text, passages, prediction)):
-            prediction = None  # the rosters list the title asked with another modifier only: a near miss
+        if looked_up is None and self.rosters is not None and passages:
+            looked_up, prediction = self._checked_by_rosters(self.rosters, spelled.text, passages, prediction)
         passages = _source_first(passages, looked_up, k)
         timings["read"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())
@@ -315,11 +310,21 @@ class QAPipeline:
         """The answer to a question about the page itself or a name it defines, or ``None`` for the reader."""
         return self.document_facts.read(question, passages) or self.definitions.read(question, passages)
 
-    def _from_rosters(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
-        """Who holds which title, from the report's rosters (:mod:`qa.readers.rosters`): it answers an English
-        question the reader declined, or whose answer names another listed person than the one the roster says
-        holds the title asked; elsewhere the reader's own answer stands."""
-        return self.rosters.read(question, passages) if self.rosters is not None and passages else None
+    def _checked_by_rosters(
+        self, rosters: RosterReader, question: str, passages: list[Passage], prediction: SpanPrediction | None
+    ) -> tuple[SpanPrediction | None, SpanPrediction | None]:
+        """The reader's prediction as the report's rosters (:mod:`qa.readers.rosters`) leave it, with the roster's
+        answer where it takes the reader's place (else ``None``): the roster answers an English question the
+        reader declined, or whose answer names another listed person than the one the roster says holds the title
+        asked; a reader's answer naming someone listed with the asked title and another modifier only is a near
+        miss (no prediction); elsewhere the reader's own answer stands."""
+        roster = rosters.read(question, passages)
+        if roster is not None and (prediction is None or prediction.confidence < self.answer_threshold
+                                   or rosters.names_another(roster, prediction)):
+            return roster, roster
+        if prediction is not None and rosters.lacks_the_title_asked(question, passages, prediction):
+            return None, None
+        return None, prediction
 
     def _cited_answer(
         self,

@@ -89,7 +89,7 @@ def test_questions_the_roster_settles(forum, question, answer):
     [
         "Who is the Director of the River Basin Council?",  # a title the Council's list does not have
         "Who is the Vice Chairman of the Rhine Commission?",  # a body the roster does not name
-        "Who is the Secretary-General?" + " And the Director?",  # two titles
+        "Who is the Secretary-General? And the Director?",  # two titles
         "What did Marie Dubois say about the drought?",  # something the roster does not say
         "Who is the Director-General of the Regional Water Agency?",  # the bare "Director" is not a Director-General
         "Who is the Chairman's deputy and the Director's deputy?",

@@ -73,7 +73,7 @@ def find_roster_entries(sentences: list[Sentence], text_of: dict[str, str]) -> l
         people = sorted(p for p in (_bare_name(text, e.start, e.end) for e in sentence.entities if e.label == "PERSON")
                         if p is not None and not re.match(r"['’]s\b", text[p[1] : p[1] + 3]))  # not "Obama's adviser"
         if people:
-            entries += _entries(sentence, people, text_of[sentence.doc_id])
+            entries += _entries(sentence, people, text)
     return entries
 
 

@@ -88,9 +88,13 @@ class RosterReader(LookupReader):
     """Answers questions of a person by title, of a person's title, and of a person's body from the rosters."""
 
     @cached_property
-    def _entries(self) -> list[RosterEntry]:
+    def _entries(self) -> dict[str, list[RosterEntry]]:
+        """Every roster entry of the corpus, by document: a question reads those of its retrieved documents only."""
         texts = {doc_id: document.text for doc_id, document in self.index.documents.items()}
-        return find_roster_entries(self.index.sentences, texts)
+        by_document: dict[str, list[RosterEntry]] = {}
+        for entry in find_roster_entries(self.index.sentences, texts):
+            by_document.setdefault(entry.doc_id, []).append(entry)
+        return by_document
 
     def read(self, question: str, passages: list[Passage]) -> SpanPrediction | None:
         entries = self._retrieved(passages)
@@ -135,7 +139,8 @@ class RosterReader(LookupReader):
         if roster_answer.label != "ROSTER_PERSON":
             return False
         answer = self.index.documents[roster_answer.doc_id].text[roster_answer.start : roster_answer.end]
-        return any(self._text(e, e.person) != answer for e in self._listed_at(prediction, self._entries))
+        return any(self._text(e, e.person) != answer
+                   for e in self._listed_at(prediction, self._entries.get(prediction.doc_id, [])))
 
     def lacks_the_title_asked(self, question: str, passages: list[Passage], prediction: SpanPrediction) -> bool:
         """A near miss the rosters show: the question asks who holds a title, the rosters read list no one with
@@ -203,7 +208,7 @@ class RosterReader(LookupReader):
         names = {self._text(e, e.person): e for e in reversed(entries)}
         documents = {p.chunk.doc_id for p in passages}
         by_word: dict[str, set[str]] = {}
-        for name in {self._text(e, e.person) for e in self._entries if e.doc_id in documents}:
+        for name in {self._text(e, e.person) for d in documents for e in self._entries.get(d, [])}:
             for word in name.lower().split():
                 by_word.setdefault(word, set()).add(name)
         named = set()
@@ -234,7 +239,8 @@ class RosterReader(LookupReader):
             sentence = self.index.sentences[entry.sentence_id]
             return chunk.doc_id == entry.doc_id and chunk.start < sentence.end and sentence.start < chunk.end
 
-        return [e for e in self._entries if any(held(e, p.chunk) for p in passages)]
+        documents = dict.fromkeys(p.chunk.doc_id for p in passages)  # in retrieval order, once each
+        return [e for d in documents for e in self._entries.get(d, []) if any(held(e, p.chunk) for p in passages)]
 
     @staticmethod
     def _listed_at(prediction: SpanPrediction, entries: list[RosterEntry]) -> list[RosterEntry]:
