@@ -103,8 +103,9 @@ class Settings:
     reader_spans_per_window: int = 3
     # The span model reads the best reader_first_passages passages first, and the rest of the top_k only when
     # the combiner's best probability is under reader_early_exit (its time grows with the tokens it reads).
+    # Unset: the early exit fitted with the combiner (combiner.json: the lowest that cost its fit groups no F1).
     reader_first_passages: int = 2
-    reader_early_exit: float = 0.9
+    reader_early_exit: float | None = None
     # On: the span model reads one window packed with the passages' best sentences (the rule reader's evidence)
     # and their neighbours instead of the passages themselves (qa.readers.sentence_windows), with the combiner
     # fitted for that reading (combiner-sentence-windows.json): ~2.5x faster, ~1 F1 point lower on the sets

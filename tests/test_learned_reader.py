@@ -72,6 +72,20 @@ def test_the_threshold_can_be_overridden(learned_pipeline) -> None:
     assert pipeline.ask("When was the seminar held?").no_answer
 
 
+def test_the_early_exit_is_the_combiners_unless_set(learned_pipeline) -> None:
+    """The rest of the passages are read under the early exit fitted with the combiner; the setting overrides it,
+    and a combiner file written before the early exit was fitted loads with the old fixed value."""
+    from qa.readers.combiner import DEFAULT_EARLY_EXIT
+
+    fitted = Combiner.load(MODEL_DIR / "combiner.json")
+    assert learned_pipeline.reader.early_exit == fitted.early_exit
+    assert fitted.threshold <= fitted.early_exit <= DEFAULT_EARLY_EXIT
+    settings = dataclasses.replace(learned_pipeline.settings, reader_early_exit=1.0)
+    pipeline = QAPipeline.from_index(learned_pipeline.index, learned_pipeline.embedder, settings)
+    assert pipeline.reader.early_exit == 1.0
+    assert pipeline.ask("When was the seminar held?").answer == learned_pipeline.ask("When was the seminar held?").answer
+
+
 def test_each_way_of_reading_has_its_own_combiner(learned_pipeline, tmp_path) -> None:
     from qa.readers.combiner import SENTENCE_WINDOWS_COMBINER_FILE
 
@@ -148,6 +162,8 @@ def test_best_spans_stay_in_the_context_and_within_length() -> None:
 
 
 def test_combiner_round_trips_and_refuses_unknown_features(tmp_path) -> None:
+    from qa.readers.combiner import DEFAULT_EARLY_EXIT
+
     names = FEATURES[:3]
     chooser = LinearModel({"span_vs_null": 1.0}, 0.0, {"span_vs_null": 0.0}, {"span_vs_null": 1.0})
     confidence = LinearModel({n: 1.0 for n in names}, -0.5, {n: 0.0 for n in names}, {n: 2.0 for n in names})
@@ -162,6 +178,10 @@ def test_combiner_round_trips_and_refuses_unknown_features(tmp_path) -> None:
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     with pytest.raises(ModelError, match="shoe_size"):
         Combiner.load(tmp_path / "bad.json")
+    old = json.loads((tmp_path / "c.json").read_text())
+    del old["early_exit"]  # a file fitted before the early exit was
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert Combiner.load(tmp_path / "old.json").early_exit == DEFAULT_EARLY_EXIT
     for broken in ("{", '{"weights": {}, "bias": 0, "means": {}, "scales": {}, "threshold": 0.5}'):  # the old flat form too
         (tmp_path / "broken.json").write_text(broken)
         with pytest.raises(ModelError, match="cannot load"):

@@ -187,6 +187,35 @@ def test_the_combiner_is_fitted_to_choose_and_to_abstain() -> None:
     assert len(given) >= 0.9 * sum(q.example.answerable for q in questions)
 
 
+def test_the_early_exit_is_the_lowest_that_never_costs_an_answer() -> None:
+    """The first reading's choice stands where the combiner is sure enough; the early exit is fitted as low as it
+    can go without losing a question that reading the rest of the passages answers right."""
+    from qa.readers.combiner import Combiner, LinearModel
+    from qa.readers.learned import Candidate
+    from qa.training.combiner import Question, fit_early_exit
+    from qa.training.data import Example
+
+    def candidate(margin: float) -> Candidate:
+        return Candidate("d", 0, 1, None, None, {"span_vs_null": margin}, "MODEL")
+
+    def question(i: int, first: list[tuple[str, float]], full: list[tuple[str, float]]) -> Question:
+        example = Example(str(i), "q?", "", "right answer", 0, "answerable", "a")
+        return Question(example, [candidate(m) for _, m in full], [t for t, _ in full], None, "",
+                        [candidate(m) for _, m in first], [t for t, _ in first])
+
+    margin = LinearModel({"span_vs_null": 1.0}, 0.0, {"span_vs_null": 0.0}, {"span_vs_null": 1.0})
+    combiner = Combiner(margin, margin, threshold=0.3)  # probability: the logistic of the margin
+    settled = [question(i, [("right answer", 3.0)], [("right answer", 3.0)]) for i in range(20)]  # p 0.95
+    unsettled = [question(i, [("wrong", 0.0)], [("wrong", 0.0)]) for i in range(20, 30)]  # p 0.5, no better later
+    assert fit_early_exit(combiner, settled + unsettled) == 0.3  # more reading never helps: exit at the threshold
+    # the first reading picks wrong at p 0.70; the rest of the passages hold the right answer
+    misled = [question(i, [("wrong", 0.85)], [("wrong", 0.85), ("right answer", 2.0)]) for i in range(30, 40)]
+    early_exit = fit_early_exit(combiner, settled + unsettled + misled)
+    assert 0.70 < early_exit <= 0.72
+    # without a first reading (sentence windows), the full reading's choice is the one served
+    assert fit_early_exit(combiner, [dataclasses.replace(q, first_candidates=[], first_texts=[]) for q in misled]) == 0.3
+
+
 def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path) -> None:
     """A few real steps on the packaged MiniLM: the recipe works end to end (not a quality check)."""
     from qa.readers.span_model import OnnxSpanModel

@@ -50,7 +50,8 @@ def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
                              f"{model_dir / SCORER_FOLDER} is missing")
         reader = LearnedReader(
             index, span_model, combiner, RuleReader(index), spans_per_window=settings.reader_spans_per_window,
-            first_passages=settings.reader_first_passages, early_exit=settings.reader_early_exit,
+            first_passages=settings.reader_first_passages,
+            early_exit=combiner.early_exit if settings.reader_early_exit is None else settings.reader_early_exit,
             sentence_windows=settings.reader_sentence_windows, sentence_scorer=scorer,
         )
         if settings.reader_answer_threshold is not None:

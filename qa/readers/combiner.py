@@ -28,6 +28,10 @@ COMBINER_FILE = "combiner.json"
 SENTENCE_WINDOWS_COMBINER_FILE = "combiner-sentence-windows.json"
 
 
+# The early exit of a combiner file written before it was fitted.
+DEFAULT_EARLY_EXIT = 0.9
+
+
 def combiner_file(sentence_windows: bool) -> str:
     """The file, in the model folder, of the combiner fitted for this way of reading."""
     return SENTENCE_WINDOWS_COMBINER_FILE if sentence_windows else COMBINER_FILE
@@ -83,6 +87,9 @@ class Combiner:
     confidence: LinearModel  # logistic: the chance that the chosen candidate is right
     threshold: float  # answer when the chosen candidate's probability reaches this
     fitted_on: str = ""  # what the weights and threshold were fitted on (never an evaluation set)
+    # The reader reads the rest of the passages when its choice among the first ones' candidates is under this
+    # (qa.readers.learned); fitted with the rest: the lowest value that costs the fit groups no F1.
+    early_exit: float = DEFAULT_EARLY_EXIT
 
     def probability(self, features: dict[str, float]) -> float:
         z = self.confidence.logit(features)

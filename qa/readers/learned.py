@@ -29,7 +29,7 @@ import numpy as np
 
 from qa.ingest.loading import byline_offsets
 from qa.readers.base import SpanPrediction, sentence_at
-from qa.readers.combiner import Combiner
+from qa.readers.combiner import DEFAULT_EARLY_EXIT, Combiner
 from qa.readers.question import QuestionAnalysis
 from qa.readers.rules import RuleAssessment, RuleReader
 from qa.readers.sentence_scorer import OnnxSentenceScorer
@@ -67,7 +67,7 @@ class LearnedReader:
         rules: RuleReader,
         spans_per_window: int = 3,
         first_passages: int = 2,
-        early_exit: float = 0.9,
+        early_exit: float = DEFAULT_EARLY_EXIT,
         sentence_windows: bool = False,
         sentence_scorer: OnnxSentenceScorer | None = None,
     ) -> None:
@@ -141,16 +141,20 @@ class LearnedReader:
             return []
         return self._candidates(question, analysis, assessment, [p.passage for p in pieces], windows, {})
 
-    def candidates(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> list[Candidate]:
+    def candidates(self, question: str, passages: list[Passage], question_vector: np.ndarray,
+                   first_reading: bool = False) -> list[Candidate]:
         """Every candidate of a full reading, with its features: what the combiner is fit on. A full reading is
-        every passage, or with ``sentence_windows`` the one packed window (the combiner is fit for what it reads)."""
+        every passage, or with ``sentence_windows`` the one packed window (the combiner is fit for what it reads).
+        ``first_reading``: only the candidates of the first ``first_passages`` passages, as :meth:`read` sees them
+        before its early exit (what the early exit is fitted on)."""
         if not passages:
             return []
         analysis = self.rules.analyse(question)
         assessment = self.rules.assess(analysis, passages, question_vector, self.index.sentence_vectors)
         if self.sentence_windows:
             return self._best_sentence_candidates(question, analysis, assessment, passages)
-        windows = self.span_model.score(question, [p.chunk.text for p in passages])
+        read = passages[: self.first_passages] if first_reading else passages
+        windows = self.span_model.score(question, [p.chunk.text for p in read])
         return self._candidates(question, analysis, assessment, passages, windows, {})
 
     def _choose(self, candidates: list[Candidate]) -> tuple[float, Candidate] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from qa.readers.combiner import DEFAULT_EARLY_EXIT
 from qa.training.train import TrainingSettings
 
 CARD_FILE = "MODEL_CARD.md"
@@ -121,7 +122,9 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         " beside fp32 when within 1 point.",
         "",
         f"Combiner: fitted on {combiner['combiner']['fitted_on']}; threshold {combiner['combiner']['threshold']}"
-        " (best overall F1 there). On the held-apart groups it was not fitted on (open book, near misses as the"
+        f" (best overall F1 there); early exit {combiner['combiner'].get('early_exit', DEFAULT_EARLY_EXIT)} (the"
+        " rest of the passages read only under it: the lowest that costs those questions at most"
+        f" {100 * combiner.get('early_exit_tolerance', 0):g} points of F1). On the held-apart groups it was not fitted on (open book, near misses as the"
         " unanswerable questions, a quarter of all questions in visitors' styles, every question read as the"
         " pipeline reads it: its slips of the keyboard corrected unless `QA_SPELLING_CORRECTION` was off):",
         "",

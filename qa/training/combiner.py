@@ -20,12 +20,13 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.config import Settings
 from qa.evaluation.metrics import f1
-from qa.readers.combiner import FEATURES, Combiner, LinearModel, combiner_file
+from qa.readers.combiner import DEFAULT_EARLY_EXIT, FEATURES, Combiner, LinearModel, combiner_file
 from qa.readers.learned import Candidate
 from qa.training.card import write_card
 from qa.training.data import Article, Example, answerable_examples, load_articles, shuffled, split_articles
@@ -33,10 +34,19 @@ from qa.training.negatives import HELD_APART_NEAR_MISS_KINDS, make_negatives
 from qa.training.styles import TYPING_STYLES, maybe_restyle
 from qa.training.train import DEFAULT_DATA, TrainingSettings
 
+if TYPE_CHECKING:
+    from qa.pipeline import QAPipeline
+
 RIGHT_F1 = 0.5  # a candidate with at least this F1 against the gold answer counts as right
 # The chooser's L2 penalty (standardised features). Stronger than the confidence model's: the softmax is fitted on
 # fewer, grouped rows (one group per answerable question); 1 and 10 chose alike on the held-apart check groups.
 CHOICE_L2 = 10.0
+EARLY_EXIT_STEP = 0.01  # the early exit's grid, from DEFAULT_EARLY_EXIT down to the threshold
+# How much overall F1 (a fraction) the early exit may cost the fit groups: half a point, three of ~600 questions.
+# The F1 of the fit groups wanders by a question or two (±0.3 points) as the early exit moves; with no tolerance
+# the fit stopped at the first such dip (0.68: a 1.5 ms gain in p50), with half a point it reaches the threshold
+# (a third of the span model's time; docs/reader-and-training.md).
+EARLY_EXIT_TOLERANCE = 0.005
 
 
 @dataclass
@@ -46,6 +56,9 @@ class Question:
     texts: list[str]
     rule_answer: str | None  # the rule reader's answer at its own threshold
     rule_text: str  # the rule reader's best span, answered or not
+    # The candidates of the first reading alone (the first passages: what the early exit decides on), and texts.
+    first_candidates: list[Candidate] = dataclasses.field(default_factory=list)
+    first_texts: list[str] = dataclasses.field(default_factory=list)
 
     def labels(self) -> list[float]:
         if not self.example.answerable:
@@ -125,16 +138,43 @@ def fit_combiner(questions: list[Question], description: str) -> Combiner:
     weights, bias = fit_logistic(np.vstack([x for x, _ in groups]), np.concatenate([y for _, y in groups]))
     combiner = Combiner(chooser, _linear_model(weights, bias, means, scales), 0.5, description)
     decisions = [_best(combiner, q) for q in questions]
-    threshold = max(np.linspace(0.05, 0.95, 91), key=lambda t: _overall_f1(questions, decisions, t))
-    return dataclasses.replace(combiner, threshold=round(float(threshold), 3))
+    threshold = round(float(max(np.linspace(0.05, 0.95, 91), key=lambda t: _overall_f1(questions, decisions, t))), 3)
+    combiner = dataclasses.replace(combiner, threshold=threshold)
+    if not any(q.first_candidates for q in questions):  # a reading without an early exit (sentence windows)
+        return combiner
+    return dataclasses.replace(combiner, early_exit=fit_early_exit(combiner, questions))
 
 
-def _best(combiner: Combiner, question: Question) -> tuple[float, str]:
-    """The combiner's choice for the question (its probability and text)."""
-    chosen = combiner.choose([c.features for c in question.candidates])
+def fit_early_exit(combiner: Combiner, questions: list[Question], tolerance: float = EARLY_EXIT_TOLERANCE) -> float:
+    """The lowest early exit (from ``DEFAULT_EARLY_EXIT`` down to the threshold, in steps of ``EARLY_EXIT_STEP``)
+    at which, and at every value above which, the fit questions' overall F1 stays within ``tolerance`` of
+    reading every passage: the first reading's choice stands wherever more reading would not improve the
+    answers by more than that."""
+    full = _overall_f1(questions, [_best(combiner, q) for q in questions], combiner.threshold)
+    chosen = DEFAULT_EARLY_EXIT
+    for early_exit in np.arange(DEFAULT_EARLY_EXIT, combiner.threshold - 1e-9, -EARLY_EXIT_STEP):
+        decisions = [_served(combiner, q, float(early_exit)) for q in questions]
+        if _overall_f1(questions, decisions, combiner.threshold) < full - tolerance - 1e-9:
+            break
+        chosen = round(float(early_exit), 3)
+    return chosen
+
+
+def _served(combiner: Combiner, question: Question, early_exit: float) -> tuple[float, str]:
+    """The choice as the reader serves it: the first reading's where it reaches ``early_exit``, else the full
+    reading's."""
+    first = _best(combiner, question, first_reading=True)
+    return first if first[0] >= early_exit and question.first_candidates else _best(combiner, question)
+
+
+def _best(combiner: Combiner, question: Question, first_reading: bool = False) -> tuple[float, str]:
+    """The combiner's choice for the question (its probability and text), of the full or the first reading."""
+    candidates, texts = ((question.first_candidates, question.first_texts) if first_reading
+                         else (question.candidates, question.texts))
+    chosen = combiner.choose([c.features for c in candidates])
     if chosen is None:
         return 0.0, ""
-    return combiner.probability(question.candidates[chosen].features), question.texts[chosen]
+    return combiner.probability(candidates[chosen].features), texts[chosen]
 
 
 def _overall_f1(questions: list[Question], decisions: list[tuple[float, str]], threshold: float) -> float:
@@ -243,13 +283,19 @@ def collect(groups: list[HeldApartGroup]) -> list[Group]:
             passages = pipeline.retrieve(question)
             vector = pipeline.embedder.encode([question])[0]
             candidates = pipeline.reader.candidates(question, passages, vector)
-            texts = [pipeline.document(c.doc_id).text[c.start : c.end] for c in candidates]
+            first = [] if held.settings.reader_sentence_windows else pipeline.reader.candidates(
+                question, passages, vector, first_reading=True)
             rule = rules.read(question, passages, vector)
             rule_text = pipeline.document(rule.doc_id).text[rule.start : rule.end] if rule else ""
             rule_answer = rule_text if rule and rule.confidence >= held.settings.answer_threshold else None
-            questions.append(Question(example, candidates, texts, rule_answer, rule_text))
+            questions.append(Question(example, candidates, _texts(pipeline, candidates), rule_answer, rule_text,
+                                      first, _texts(pipeline, first)))
         collected.append(Group(held.settings, questions))
     return collected
+
+
+def _texts(pipeline: QAPipeline, candidates: list[Candidate]) -> list[str]:
+    return [pipeline.document(c.doc_id).text[c.start : c.end] for c in candidates]
 
 
 def served_answers(group: Group) -> list[str | None]:
@@ -295,11 +341,14 @@ def main(argv: list[str] | None = None) -> int:
     reading = ", read as one window of the best sentences" if sentence_windows else ""
     combiner = fit_combiner(fit, f"{len(fit)} questions of {args.fit_groups} groups of held-apart training articles{reading}")
     combiner.save(target)
-    report = {"combiner": dataclasses.asdict(combiner)}
+    report = {"combiner": dataclasses.asdict(combiner), "early_exit_tolerance": EARLY_EXIT_TOLERANCE}
     for name, part in (("fit", fit), ("check", check)):
         learned = [(text if p >= combiner.threshold else None) for p, text in (_best(combiner, q) for q in part)]
+        exits = [(text if p >= combiner.threshold else None)
+                 for p, text in (_served(combiner, q, combiner.early_exit) for q in part)]
         report[name] = {
             f"learned reader, {'the packed window' if sentence_windows else 'all passages'} read": figures(part, learned),
+            f"learned reader, the rest read under the early exit {combiner.early_exit}": figures(part, exits),
             "span model alone (best span, always answers)": figures(part, [_model_alone(q) for q in part]),
             "rule reader alone": figures(part, [q.rule_answer for q in part]),
         }
