@@ -4,7 +4,8 @@ passages.
 transformers 5 no longer has a ``pipeline("question-answering")``, so the peer is what that pipeline did,
 written with transformers alone (:class:`qa.readers.transformers.TransformersReader`):
 ``AutoModelForQuestionAnswering`` in PyTorch on the trained span model (``build/reader/model``, written by
-``make train-reader``: the shipped ONNX graph is exported from it), each passage read in 384-token windows,
+``make train-reader``: the shipped ONNX graph is exported from it; where that is gone, the same weights rebuilt
+from the shipped fp32 graph into ``build/reader-peer/model``, :mod:`bench.peer_weights`), each passage read in 384-token windows,
 the best span taken, and no answer when the "no answer" score beats it (``handle_impossible_answer``). Its
 time is the project's retrieval (``pipeline.retrieve``) plus that reading; the project's is ``pipeline.ask``.
 """
@@ -12,24 +13,39 @@ time is the project's retrieval (``pipeline.retrieve``) plus that reading; the p
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from qa.config import Settings
+from qa.readers.span_model import MODEL_FILE
 from qa.readers.transformers import TransformersReader
+from qa.store.embedding import resolve_model_path
 
 from .common import ROOT, BenchContext, answer_quality, distribution, spread, table
+from .peer_weights import rebuild_checkpoint
 
-PEER_MODEL = ROOT / "build" / "reader" / "model"
+TRAINED_MODEL = ROOT / "build" / "reader" / "model"  # make train-reader's checkpoint
+REBUILT_MODEL = ROOT / "build" / "reader-peer" / "model"  # the same weights, rebuilt from the shipped graph
+
+
+def peer_model(settings: Settings) -> Path:
+    """The training run's checkpoint where it is there, else one rebuilt (once) from the shipped fp32 graph."""
+    if (TRAINED_MODEL / "config.json").exists():
+        return TRAINED_MODEL
+    if not (REBUILT_MODEL / "config.json").exists():
+        rebuild_checkpoint(Path(settings.reader_model_dir) / MODEL_FILE, resolve_model_path(settings.embedding_model),
+                           REBUILT_MODEL)
+    return REBUILT_MODEL
 
 
 def run(context: BenchContext) -> dict[str, Any]:
-    if not (PEER_MODEL / "config.json").exists():
-        return {"skipped": f"no PyTorch weights in {PEER_MODEL}: run `make train-reader` first"}
     results: dict[str, Any] = {}
     for workload in context.workloads():
         pipeline = workload.pipeline
-        peer = TransformersReader(str(PEER_MODEL), pipeline.index, threshold=0.5)
+        weights = peer_model(pipeline.settings)
+        peer = TransformersReader(str(weights), pipeline.index, threshold=0.5)
 
         def peer_answer(text: str) -> str | None:
             passages = pipeline.retrieve(text)
@@ -61,6 +77,7 @@ def run(context: BenchContext) -> dict[str, Any]:
         p50 = {system: figures[system]["latency_ms"]["p50"] for system in figures}
         results[workload.name] = {
             "questions": len(workload.texts),
+            "peer_weights": str(weights.relative_to(ROOT)),
             **figures,
             "speed_up_p50": round(p50["plain_transformers"] / p50["project"], 2),
         }
@@ -79,5 +96,6 @@ def render(result: dict[str, Any]) -> list[str]:
                 system, latency["p50"], latency["p95"], quality.get("has_ans_f1"), quality.get("no_ans_acc"),
             ])
     lines = table(["set", "system", "p50 ms", "p95 ms", "HasAns F1", "NoAns acc %"], rows)
-    lines += [f"  {name}: the project is x{f['speed_up_p50']:.2f} faster at p50" for name, f in result.items()]
+    lines += [f"  {name}: the project is x{f['speed_up_p50']:.2f} faster at p50 (peer weights: {f['peer_weights']})"
+              for name, f in result.items()]
     return lines

@@ -1,0 +1,78 @@
+"""The plain-transformers peer's weights, rebuilt from the shipped ONNX graph.
+
+The ``qa_peer`` section reads with ``AutoModelForQuestionAnswering`` in PyTorch on the same weights as the
+learned reader. ``make train-reader`` leaves them in ``build/reader/model``; where that build folder is gone
+(a fresh clone, a machine that never trained), the fp32 graph ``qa/models/reader/model.onnx`` holds them all:
+the embeddings, layer norms and biases under their PyTorch names, and each linear layer's weight, transposed,
+as the unnamed constant of the MatMul whose output its bias is added to. They are put back into a
+``BertForQuestionAnswering`` of the base model's configuration, with the base model's tokenizer files (the
+span model keeps its vocabulary), and the result is checked against the graph's own logits.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+PREFIX = "inner."  # the export wraps the model: its parameters are named inner.<PyTorch name>
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+MAX_LOGIT_DIFFERENCE = 1e-3  # the rebuilt model must give the graph's logits within this
+
+
+def state_dict_from_onnx(graph_path: Path) -> dict[str, np.ndarray]:
+    """The PyTorch parameters of the exported span model, by name."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(graph_path)).graph
+    constants = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    state = {name[len(PREFIX) :]: value for name, value in constants.items() if name.startswith(PREFIX)}
+    for node in graph.node:
+        if node.op_type != "MatMul" or node.input[1] not in constants or node.input[1].startswith(PREFIX):
+            continue
+        adds = [n for n in consumers.get(node.output[0], []) if n.op_type == "Add"]
+        biases = [i for n in adds for i in n.input if i.startswith(PREFIX) and i.endswith(".bias")]
+        if len(biases) != 1:
+            raise ValueError(f"cannot tell which layer the MatMul {node.name} belongs to")
+        state[biases[0][len(PREFIX) : -len(".bias")] + ".weight"] = constants[node.input[1]].T
+    return state
+
+
+def rebuild_checkpoint(graph_path: Path, base_model: str | Path, out_dir: Path) -> Path:
+    """Write a transformers checkpoint of the span model to ``out_dir`` (config, weights, tokenizer files), after
+    checking that it gives the graph's logits. ``base_model``: the folder of the model it was fine-tuned from."""
+    base_model = Path(base_model)
+    import onnxruntime
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    config = BertConfig.from_pretrained(str(base_model), local_files_only=True)
+    config.num_labels = 2
+    model = BertForQuestionAnswering(config).eval()
+    state = {name: torch.tensor(value) for name, value in state_dict_from_onnx(graph_path).items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [m for m in missing if not m.endswith("position_ids")]
+    if missing or unexpected:
+        raise ValueError(f"the graph's weights do not fit the model: missing {missing}, unexpected {unexpected}")
+    ids = np.array([[101, 2040, 2003, 1996, 3664, 1029, 102, 1996, 3664, 2001, 2182, 1012, 102]], dtype=np.int64)
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": (np.arange(ids.shape[1]) > 6)[None].astype(np.int64)}
+    session = onnxruntime.InferenceSession(str(graph_path), providers=["CPUExecutionProvider"])
+    expected = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})
+    with torch.no_grad():
+        output = model(**{name: torch.from_numpy(value) for name, value in feeds.items()})
+    got = (output.start_logits.numpy(), output.end_logits.numpy())
+    difference = max(float(np.abs(g - e).max()) for g, e in zip(got, expected))
+    if difference > MAX_LOGIT_DIFFERENCE:
+        raise ValueError(f"the rebuilt model's logits differ from the graph's by {difference}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(out_dir))
+    for name in TOKENIZER_FILES:
+        if (base_model / name).is_file():
+            shutil.copy(base_model / name, out_dir / name)
+    return out_dir
