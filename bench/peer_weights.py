@@ -11,6 +11,7 @@ span model keeps its vocabulary), and the result is checked against the graph's 
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 PREFIX = "inner."  # the export wraps the model: its parameters are named inner.<PyTorch name>
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 MAX_LOGIT_DIFFERENCE = 1e-3  # the rebuilt model must give the graph's logits within this
+DIGEST_FILE = "graph.sha256"  # the SHA-256 of the graph a checkpoint was rebuilt from: a new graph, a new rebuild
 
 
 def state_dict_from_onnx(graph_path: Path) -> dict[str, np.ndarray]:
@@ -44,14 +46,49 @@ def state_dict_from_onnx(graph_path: Path) -> dict[str, np.ndarray]:
     return state
 
 
-def rebuild_checkpoint(graph_path: Path, base_model: str | Path, out_dir: Path) -> Path:
-    """Write a transformers checkpoint of the span model to ``out_dir`` (config, weights, tokenizer files), after
-    checking that it gives the graph's logits. ``base_model``: the folder of the model it was fine-tuned from."""
-    base_model = Path(base_model)
+def logit_difference(model, graph_path: Path) -> float:  # type: ignore[no-untyped-def]
+    """The largest difference between a PyTorch span model's logits and the graph's, on a batch of two inputs
+    (one padded: the attention mask counts)."""
     import onnxruntime
+    import torch
+
+    ids = np.array([[101, 2040, 2003, 1996, 3664, 1029, 102, 1996, 3664, 2001, 2182, 1012, 102],
+                    [101, 2043, 1029, 102, 2009, 2001, 1999, 2286, 1012, 102, 0, 0, 0]], dtype=np.int64)
+    feeds = {
+        "input_ids": ids,
+        "attention_mask": (ids != 0).astype(np.int64),
+        "token_type_ids": np.array([[0] * 7 + [1] * 6, [0] * 4 + [1] * 6 + [0] * 3], dtype=np.int64),
+    }
+    session = onnxruntime.InferenceSession(str(graph_path), providers=["CPUExecutionProvider"])
+    expected = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})
+    with torch.no_grad():
+        output = model(**{name: torch.from_numpy(value) for name, value in feeds.items()})
+    mask = feeds["attention_mask"].astype(bool)
+    return max(float(np.abs(g[mask] - e[mask]).max())
+               for g, e in zip((output.start_logits.numpy(), output.end_logits.numpy()), expected))
+
+
+def matches_graph(checkpoint: Path, graph_path: Path) -> bool:
+    """Whether a transformers checkpoint gives the graph's logits (the same weights)."""
+    from transformers import AutoModelForQuestionAnswering
+
+    model = AutoModelForQuestionAnswering.from_pretrained(str(checkpoint), local_files_only=True).eval()
+    return logit_difference(model, graph_path) <= MAX_LOGIT_DIFFERENCE
+
+
+def graph_digest(graph_path: Path) -> str:
+    return hashlib.sha256(Path(graph_path).read_bytes()).hexdigest()
+
+
+def rebuild_checkpoint(graph_path: Path, base_model: str | Path, out_dir: Path) -> Path:
+    """Write a transformers checkpoint of the span model to ``out_dir`` (config, weights, tokenizer files, and
+    the graph's SHA-256 in ``DIGEST_FILE``), after checking that it gives the graph's logits; written beside it
+    and moved into place, so that an interrupted rebuild leaves no half checkpoint. ``base_model``: the folder of
+    the model it was fine-tuned from."""
     import torch
     from transformers import BertConfig, BertForQuestionAnswering
 
+    base_model = Path(base_model)
     config = BertConfig.from_pretrained(str(base_model), local_files_only=True)
     config.num_labels = 2
     model = BertForQuestionAnswering(config).eval()
@@ -60,19 +97,23 @@ def rebuild_checkpoint(graph_path: Path, base_model: str | Path, out_dir: Path) 
     missing = [m for m in missing if not m.endswith("position_ids")]
     if missing or unexpected:
         raise ValueError(f"the graph's weights do not fit the model: missing {missing}, unexpected {unexpected}")
-    ids = np.array([[101, 2040, 2003, 1996, 3664, 1029, 102, 1996, 3664, 2001, 2182, 1012, 102]], dtype=np.int64)
-    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": (np.arange(ids.shape[1]) > 6)[None].astype(np.int64)}
-    session = onnxruntime.InferenceSession(str(graph_path), providers=["CPUExecutionProvider"])
-    expected = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})
-    with torch.no_grad():
-        output = model(**{name: torch.from_numpy(value) for name, value in feeds.items()})
-    got = (output.start_logits.numpy(), output.end_logits.numpy())
-    difference = max(float(np.abs(g - e).max()) for g, e in zip(got, expected))
+    difference = logit_difference(model, graph_path)
     if difference > MAX_LOGIT_DIFFERENCE:
         raise ValueError(f"the rebuilt model's logits differ from the graph's by {difference}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out_dir))
+    staging = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    model.save_pretrained(str(staging))
     for name in TOKENIZER_FILES:
         if (base_model / name).is_file():
-            shutil.copy(base_model / name, out_dir / name)
+            shutil.copy(base_model / name, staging / name)
+    (staging / DIGEST_FILE).write_text(graph_digest(graph_path) + "\n")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    staging.rename(out_dir)
     return out_dir
+
+
+def is_rebuilt_from(checkpoint: Path, graph_path: Path) -> bool:
+    """Whether ``checkpoint`` was rebuilt from this very graph (its digest recorded there)."""
+    digest = checkpoint / DIGEST_FILE
+    return digest.is_file() and digest.read_text().strip() == graph_digest(graph_path)

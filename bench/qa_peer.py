@@ -19,24 +19,28 @@ from typing import Any
 import numpy as np
 
 from qa.config import Settings
+from qa.errors import ModelError
 from qa.readers.span_model import MODEL_FILE
 from qa.readers.transformers import TransformersReader
 from qa.store.embedding import resolve_model_path
 
 from .common import ROOT, BenchContext, answer_quality, distribution, spread, table
-from .peer_weights import rebuild_checkpoint
+from .peer_weights import is_rebuilt_from, matches_graph, rebuild_checkpoint
 
 TRAINED_MODEL = ROOT / "build" / "reader" / "model"  # make train-reader's checkpoint
 REBUILT_MODEL = ROOT / "build" / "reader-peer" / "model"  # the same weights, rebuilt from the shipped graph
 
 
 def peer_model(settings: Settings) -> Path:
-    """The training run's checkpoint where it is there, else one rebuilt (once) from the shipped fp32 graph."""
-    if (TRAINED_MODEL / "config.json").exists():
+    """The training run's checkpoint where it holds the shipped graph's weights, else one rebuilt from the shipped
+    fp32 graph (once per graph: the rebuild records the graph's digest)."""
+    from qa.training.train import TrainingSettings  # the base model the span model was fine-tuned from
+
+    graph = Path(settings.reader_model_dir) / MODEL_FILE
+    if (TRAINED_MODEL / "config.json").exists() and matches_graph(TRAINED_MODEL, graph):
         return TRAINED_MODEL
-    if not (REBUILT_MODEL / "config.json").exists():
-        rebuild_checkpoint(Path(settings.reader_model_dir) / MODEL_FILE, resolve_model_path(settings.embedding_model),
-                           REBUILT_MODEL)
+    if not is_rebuilt_from(REBUILT_MODEL, graph):
+        rebuild_checkpoint(graph, resolve_model_path(TrainingSettings().base_model), REBUILT_MODEL)
     return REBUILT_MODEL
 
 
@@ -44,7 +48,10 @@ def run(context: BenchContext) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for workload in context.workloads():
         pipeline = workload.pipeline
-        weights = peer_model(pipeline.settings)
+        try:
+            weights = peer_model(pipeline.settings)
+        except (ImportError, ModelError, OSError, ValueError) as exc:  # no PyTorch, no graph, weights that do not fit
+            return {"skipped": f"no peer weights: {exc}"}
         peer = TransformersReader(str(weights), pipeline.index, threshold=0.5)
 
         def peer_answer(text: str) -> str | None:

@@ -103,7 +103,9 @@ class Settings:
     reader_spans_per_window: int = 3
     # The span model reads the best reader_first_passages passages first, and the rest of the top_k only when
     # the combiner's best probability is under reader_early_exit (its time grows with the tokens it reads).
-    # Unset: the early exit fitted with the combiner (combiner.json: the lowest that cost its fit groups no F1).
+    # Unset: the early exit fitted with the combiner (combiner.json: the lowest that costs its fit groups at most
+    # half a point of F1, fitted for the reader_first_passages of the fit: refit when that changes). Never under
+    # the answer threshold: a choice that would be refused always reads on.
     reader_first_passages: int = 2
     reader_early_exit: float | None = None
     # On: the span model reads one window packed with the passages' best sentences (the rule reader's evidence)

@@ -33,7 +33,7 @@ def test_the_peer_gets_the_shipped_weights_back_from_the_graph(tmp_path):
 
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from bench.peer_weights import rebuild_checkpoint, state_dict_from_onnx
+    from bench.peer_weights import is_rebuilt_from, matches_graph, rebuild_checkpoint, state_dict_from_onnx
     from qa.config import Settings
     from qa.readers.span_model import MODEL_FILE
     from qa.store.embedding import resolve_model_path
@@ -46,3 +46,8 @@ def test_the_peer_gets_the_shipped_weights_back_from_the_graph(tmp_path):
     assert sum(name.endswith(".weight") for name in state) > 6 * 6  # six layers of six linear layers and norms
     out = rebuild_checkpoint(graph, resolve_model_path(settings.embedding_model), tmp_path / "peer")
     assert (out / "config.json").is_file() and (out / "vocab.txt").is_file()
+    assert not (tmp_path / "peer.partial").exists()
+    assert is_rebuilt_from(out, graph) and matches_graph(out, graph)
+    other = tmp_path / "other.onnx"  # another graph (here: the int8 one) is not what it was rebuilt from
+    other.write_bytes((settings.reader_model_dir / "model.int8.onnx").read_bytes())
+    assert not is_rebuilt_from(out, other)

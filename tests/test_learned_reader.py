@@ -84,6 +84,10 @@ def test_the_early_exit_is_the_combiners_unless_set(learned_pipeline) -> None:
     pipeline = QAPipeline.from_index(learned_pipeline.index, learned_pipeline.embedder, settings)
     assert pipeline.reader.early_exit == 1.0
     assert pipeline.ask("When was the seminar held?").answer == learned_pipeline.ask("When was the seminar held?").answer
+    # a raised threshold raises it: a first reading's choice that would be refused never stops the reading
+    settings = dataclasses.replace(learned_pipeline.settings, reader_answer_threshold=0.8)
+    raised = QAPipeline.from_index(learned_pipeline.index, learned_pipeline.embedder, settings)
+    assert raised.reader.early_exit == fitted.early_exit and raised.reader.reads_on_under == 0.8
 
 
 def test_each_way_of_reading_has_its_own_combiner(learned_pipeline, tmp_path) -> None:

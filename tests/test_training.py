@@ -212,6 +212,10 @@ def test_the_early_exit_is_the_lowest_that_never_costs_an_answer() -> None:
     misled = [question(i, [("wrong", 0.85)], [("wrong", 0.85), ("right answer", 2.0)]) for i in range(30, 40)]
     early_exit = fit_early_exit(combiner, settled + unsettled + misled)
     assert 0.70 < early_exit <= 0.72
+    # a threshold over 0.9 is the lowest it can be; where even 0.9 costs answers, every passage is read
+    assert fit_early_exit(dataclasses.replace(combiner, threshold=0.93), settled) == 0.93
+    assert fit_early_exit(combiner, [question(i, [("wrong", 3.0)], [("wrong", 3.0), ("right answer", 4.0)])
+                                     for i in range(10)]) == 1.0
     # without a first reading (sentence windows), the full reading's choice is the one served
     assert fit_early_exit(combiner, [dataclasses.replace(q, first_candidates=[], first_texts=[]) for q in misled]) == 0.3
 

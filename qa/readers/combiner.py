@@ -88,7 +88,8 @@ class Combiner:
     threshold: float  # answer when the chosen candidate's probability reaches this
     fitted_on: str = ""  # what the weights and threshold were fitted on (never an evaluation set)
     # The reader reads the rest of the passages when its choice among the first ones' candidates is under this
-    # (qa.readers.learned); fitted with the rest: the lowest value that costs the fit groups no F1.
+    # (qa.readers.learned); fitted with the rest, for the first passages read then (reader_first_passages): the
+    # lowest value that costs the fit groups at most half a point of F1 (qa.training.combiner).
     early_exit: float = DEFAULT_EARLY_EXIT
 
     def probability(self, features: dict[str, float]) -> float:

@@ -82,6 +82,12 @@ class LearnedReader:
         self.sentence_scorer = sentence_scorer
         self.threshold = combiner.threshold
 
+    @property
+    def reads_on_under(self) -> float:
+        """The probability under which the rest of the passages are read: the early exit, never under the answer
+        threshold (which a setting may raise): a choice that would be refused always reads on."""
+        return max(self.early_exit, self.threshold)
+
     def read(self, question: str, passages: list[Passage], question_vector: np.ndarray) -> SpanPrediction | None:
         if not passages:
             return None
@@ -114,7 +120,7 @@ class LearnedReader:
         scores: dict[int, float] = {}  # the sentence scorer's, by sentence id: the second choice reuses them
         windows = self.span_model.score(question, [p.chunk.text for p in first])
         best = self._choose(self._candidates(question, analysis, assessment, passages, windows, scores))
-        if (best is None or best[0] < self.early_exit) and len(passages) > len(first):
+        if (best is None or best[0] < self.reads_on_under) and len(passages) > len(first):
             rest = [p.chunk.text for p in passages[len(first) :]]
             windows += self.span_model.score(question, rest, first_index=len(first))
             best = self._choose(self._candidates(question, analysis, assessment, passages, windows, scores))

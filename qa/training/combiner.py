@@ -44,8 +44,8 @@ CHOICE_L2 = 10.0
 EARLY_EXIT_STEP = 0.01  # the early exit's grid, from DEFAULT_EARLY_EXIT down to the threshold
 # How much overall F1 (a fraction) the early exit may cost the fit groups: half a point, three of ~600 questions.
 # The F1 of the fit groups wanders by a question or two (±0.3 points) as the early exit moves; with no tolerance
-# the fit stopped at the first such dip (0.68: a 1.5 ms gain in p50), with half a point it reaches the threshold
-# (a third of the span model's time; docs/reader-and-training.md).
+# the fit stopped at the first such dip (0.68: a 1.5 ms gain in p50), with half a point at 0.34, a hundredth above
+# the threshold (a third of the span model's time; docs/reader-and-training.md).
 EARLY_EXIT_TOLERANCE = 0.005
 
 
@@ -146,17 +146,20 @@ def fit_combiner(questions: list[Question], description: str) -> Combiner:
 
 
 def fit_early_exit(combiner: Combiner, questions: list[Question], tolerance: float = EARLY_EXIT_TOLERANCE) -> float:
-    """The lowest early exit (from ``DEFAULT_EARLY_EXIT`` down to the threshold, in steps of ``EARLY_EXIT_STEP``)
-    at which, and at every value above which, the fit questions' overall F1 stays within ``tolerance`` of
-    reading every passage: the first reading's choice stands wherever more reading would not improve the
-    answers by more than that."""
+    """The lowest early exit (from ``DEFAULT_EARLY_EXIT``, or the threshold where that is higher, down to the
+    threshold, in steps of ``EARLY_EXIT_STEP``) at which, and at every value above which, the fit questions'
+    overall F1 stays within ``tolerance`` of reading every passage: the first reading's choice stands wherever
+    more reading would not improve the answers by more than that. 1.0 (every passage read) where even the
+    highest value costs more."""
     full = _overall_f1(questions, [_best(combiner, q) for q in questions], combiner.threshold)
-    chosen = DEFAULT_EARLY_EXIT
-    for early_exit in np.arange(DEFAULT_EARLY_EXIT, combiner.threshold - 1e-9, -EARLY_EXIT_STEP):
-        decisions = [_served(combiner, q, float(early_exit)) for q in questions]
+    top = max(DEFAULT_EARLY_EXIT, combiner.threshold)
+    steps = int(round((top - combiner.threshold) / EARLY_EXIT_STEP))
+    chosen = 1.0
+    for early_exit in (round(top - k * EARLY_EXIT_STEP, 3) for k in range(steps + 1)):
+        decisions = [_served(combiner, q, early_exit) for q in questions]
         if _overall_f1(questions, decisions, combiner.threshold) < full - tolerance - 1e-9:
             break
-        chosen = round(float(early_exit), 3)
+        chosen = early_exit
     return chosen
 
 
