@@ -2,11 +2,10 @@
 
 The ``qa_peer`` section reads with ``AutoModelForQuestionAnswering`` in PyTorch on the same weights as the
 learned reader. ``make train-reader`` leaves them in ``build/reader/model``; where that build folder is gone
-(a fresh clone, a machine that never trained), the fp32 graph ``qa/models/reader/model.onnx`` holds them all:
-the embeddings, layer norms and biases under their PyTorch names, and each linear layer's weight, transposed,
-as the unnamed constant of the MatMul whose output its bias is added to. They are put back into a
-``BertForQuestionAnswering`` of the base model's configuration, with the base model's tokenizer files (the
-span model keeps its vocabulary), and the result is checked against the graph's own logits.
+(a fresh clone, a machine that never trained), the fp32 graph ``qa/models/reader/model.onnx`` holds them all,
+read back as a resumed training run reads them (:mod:`qa.training.warm_start`) into a ``BertForQuestionAnswering``
+of the base model's configuration, with the base model's tokenizer files (the span model keeps its vocabulary),
+and checked against the graph's own logits.
 """
 
 from __future__ import annotations
@@ -17,33 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-PREFIX = "inner."  # the export wraps the model: its parameters are named inner.<PyTorch name>
+from qa.training.warm_start import load_onnx_weights
+
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 MAX_LOGIT_DIFFERENCE = 1e-3  # the rebuilt model must give the graph's logits within this
 DIGEST_FILE = "graph.sha256"  # the SHA-256 of the graph a checkpoint was rebuilt from: a new graph, a new rebuild
-
-
-def state_dict_from_onnx(graph_path: Path) -> dict[str, np.ndarray]:
-    """The PyTorch parameters of the exported span model, by name."""
-    import onnx
-    from onnx import numpy_helper
-
-    graph = onnx.load(str(graph_path)).graph
-    constants = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-    consumers: dict[str, list] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
-    state = {name[len(PREFIX) :]: value for name, value in constants.items() if name.startswith(PREFIX)}
-    for node in graph.node:
-        if node.op_type != "MatMul" or node.input[1] not in constants or node.input[1].startswith(PREFIX):
-            continue
-        adds = [n for n in consumers.get(node.output[0], []) if n.op_type == "Add"]
-        biases = [i for n in adds for i in n.input if i.startswith(PREFIX) and i.endswith(".bias")]
-        if len(biases) != 1:
-            raise ValueError(f"cannot tell which layer the MatMul {node.name} belongs to")
-        state[biases[0][len(PREFIX) : -len(".bias")] + ".weight"] = constants[node.input[1]].T
-    return state
 
 
 def logit_difference(model, graph_path: Path) -> float:  # type: ignore[no-untyped-def]
@@ -92,11 +69,7 @@ def rebuild_checkpoint(graph_path: Path, base_model: str | Path, out_dir: Path) 
     config = BertConfig.from_pretrained(str(base_model), local_files_only=True)
     config.num_labels = 2
     model = BertForQuestionAnswering(config).eval()
-    state = {name: torch.tensor(value) for name, value in state_dict_from_onnx(graph_path).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [m for m in missing if not m.endswith("position_ids")]
-    if missing or unexpected:
-        raise ValueError(f"the graph's weights do not fit the model: missing {missing}, unexpected {unexpected}")
+    load_onnx_weights(model, graph_path, torch)  # the warm start's reading of the graph (qa.training.warm_start)
     difference = logit_difference(model, graph_path)
     if difference > MAX_LOGIT_DIFFERENCE:
         raise ValueError(f"the rebuilt model's logits differ from the graph's by {difference}")

@@ -33,17 +33,13 @@ def test_the_peer_gets_the_shipped_weights_back_from_the_graph(tmp_path):
 
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from bench.peer_weights import is_rebuilt_from, matches_graph, rebuild_checkpoint, state_dict_from_onnx
+    from bench.peer_weights import is_rebuilt_from, matches_graph, rebuild_checkpoint
     from qa.config import Settings
     from qa.readers.span_model import MODEL_FILE
     from qa.store.embedding import resolve_model_path
 
     settings = Settings()
     graph = settings.reader_model_dir / MODEL_FILE
-    state = state_dict_from_onnx(graph)
-    assert state["bert.encoder.layer.0.attention.self.query.weight"].shape == (384, 384)
-    assert state["qa_outputs.weight"].shape == (2, 384)
-    assert sum(name.endswith(".weight") for name in state) > 6 * 6  # six layers of six linear layers and norms
     out = rebuild_checkpoint(graph, resolve_model_path(settings.embedding_model), tmp_path / "peer")
     assert (out / "config.json").is_file() and (out / "vocab.txt").is_file()
     assert not (tmp_path / "peer.partial").exists()
