@@ -247,7 +247,7 @@ def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path)
     resumed_state = torch.load(out / "checkpoint.pt", weights_only=False)["model"]
     straight_state = torch.load(straight / "checkpoint.pt", weights_only=False)["model"]
     assert all(torch.allclose(resumed_state[k], straight_state[k], atol=1e-5) for k in straight_state)
-    assert {"dev_rendered_f1", "dev_styled_f1", "dev_keywords_f1", "dev_wordy_f1", "windows_per_minute",
+    assert {"dev_rendered_f1", "dev_styled_f1", "dev_keywords_f1", "dev_wordy_f1", "dev_synonyms_f1", "windows_per_minute",
             "pass"} <= set(records[1])
     export = json.loads((out / "export.json").read_text())
     assert export["shipped"] in ("fp32", "fp32 + int8 (VNNI)") and export["model_bytes"] > 1_000_000
@@ -450,6 +450,13 @@ def test_visitor_styles_keep_the_question_recognisable() -> None:
         assert len(wordy) > len(question) + 15 and question[1:] in wordy  # the question itself, whole, inside
     assert all(restyle(question, style, random.Random(1)) for style in STYLES)
     asked = Example("q1", question, "Shenzhen opened it.", "Shenzhen", 0, "answerable", "a")
+    # other words: a WordNet synonym of the commonest sense for one or two uninflected lower-case words
+    for seed in range(10):
+        other = restyle("What is the big lab called?", "synonyms", random.Random(seed))
+        assert other != "What is the big lab called?" and other.startswith("What is the ") and other.endswith(" called?")
+        assert set(other.split()[3:5]) <= {"big", "large", "lab", "laboratory"}
+    assert restyle("Who is Du Ping?", "synonyms", rng) == "Who is Du Ping?"  # names and function words stay
+    assert restyle("Which city opened it?", "synonyms", random.Random(2)) == "Which metropolis opened it?"  # "opened": inflected
     assert maybe_restyle(asked, 1.0, 13, ("keywords",)).question == "city opened engineering laboratory"
     typed = {maybe_restyle(dataclasses.replace(asked, qid=f"q{i}"), 1.0, 13, TYPING_STYLES).question for i in range(40)}
     assert all(len(q.split()) == len(question.split()) for q in typed)  # typing keeps every word
@@ -532,7 +539,7 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
         {"step": s, "pass": round(s / 10574, 3), "loss": 2.0 - s / 1e4, "windows_per_minute": w, "dev_f1": 60 + s / 1e3,
          "dev_styled_f1": 55.0, "dev_rendered_f1": 40.0, "dev_auc": 0.8, "dev_refused_at_0": {"negation": 90.0},
          **({"dev_roster_f1": 81.5, "dev_roster_refused_at_0": 64.0, "dev_open_f1": 63.0, "dev_keywords_f1": 50.0,
-             "dev_wordy_f1": 58.0} if s > 1000 else {})})
+             "dev_wordy_f1": 58.0, "dev_synonyms_f1": 61.5} if s > 1000 else {})})
         for s, w in ((1000, 790), (2000, 812), (3000, 800))) + "\n" + "\n".join(json.dumps(
         {"step": s, "new_data": {"windows": 175000, "steps_per_pass": 10900}}) for s in (1500, 2500)))
     (run / "export.json").write_text(json.dumps({"step": 2000, "fp32_dev_f1": 70.1, "int8_dev_f1": 69.5, "shipped": "fp32 + int8 (VNNI)",
@@ -544,8 +551,8 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
     card = write_card(run, model).read_text()
     assert "2,000 of 21,148 (0.19 passes of 10,574 steps)" in card
     assert "avx512_bf16" in card and "bf16 autocast on" in card and "790–812 windows a minute" in card
-    assert "| 1000 | 0.095 | 1.9 | 61.0 | 55.0 |  |  | 40.0 |  |  | 0.8 |" in card
-    assert "| 2000 | 0.189 | 1.8 | 62.0 | 55.0 | 50.0 | 58.0 | 40.0 | 63.0 | 81.5 (64.0 %) | 0.8 |" in card
+    assert "| 1000 | 0.095 | 1.9 | 61.0 | 55.0 |  |  |  | 40.0 |  |  | 0.8 |" in card
+    assert "| 2000 | 0.189 | 1.8 | 62.0 | 55.0 | 50.0 | 58.0 | 61.5 | 40.0 | 63.0 | 81.5 (64.0 %) | 0.8 |" in card
     assert "From step 1,500 the stream changed (`--new-data`): 175,000 windows" in card
     assert "| 3000 |" not in card and "From step 2,500" not in card  # the run went on past the exported step
     assert "Made report paragraphs listing people" in card and "Shared normalisation" not in card

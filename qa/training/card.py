@@ -77,7 +77,7 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         f" over its own paragraph (p={settings['near_miss_share']}): negation, antonym, entity swap, number swap."
         f" {settings['rendered_share']:.0%} of the questions rendered as the Chinese path renders them,"
         f" {settings['style_share']:.0%} of the rest written as visitors type (lower case, no question mark, typos,"
-        " a search box's keywords, a long-winded request: `qa/training/styles.py`)."
+        " a search box's keywords, a long-winded request, WordNet synonyms for a word or two: `qa/training/styles.py`)."
         + (f" Made report paragraphs listing people with their titles and bodies (`qa/training/rosters.py`),"
            f" {settings['roster_share']:.0%} as many questions as the data's answerable ones (`roster`,"
            " `roster_mismatch`)." if settings.get("roster_share") else ""),
@@ -104,15 +104,15 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         "",
         "Training log (held-apart dev questions, given their paragraph: `dev F1` is HasAns F1 of the best span, as",
         "written, in visitors' styles (a mix; and, where logged, all as a search box's keywords, all as long-winded",
-        "requests) and rendered; `open` the best span of the paragraph and of its companion (the nearest other",
+        "requests, all with a synonym for a word or two) and rendered; `open` the best span of the paragraph and of its companion (the nearest other",
         "paragraph of its article) read together, where logged; `AUC` how well span minus null score separates",
         "answerable questions from made negatives):",
         "",
-        "| step | pass | loss | dev F1 | styled | keywords | long-winded | rendered | open |"
+        "| step | pass | loss | dev F1 | styled | keywords | long-winded | synonyms | rendered | open |"
         " made rosters (near misses refused) | AUC | negatives refused at margin 0 | windows/min |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *[f"| {r['step']} | {r.get('pass', '')} | {r['loss']} | {r['dev_f1']} | {r.get('dev_styled_f1', '')} |"
-          f" {r.get('dev_keywords_f1', '')} | {r.get('dev_wordy_f1', '')} |"
+          f" {r.get('dev_keywords_f1', '')} | {r.get('dev_wordy_f1', '')} | {r.get('dev_synonyms_f1', '')} |"
           f" {r.get('dev_rendered_f1', '')} | {r.get('dev_open_f1', '')} | {_roster_cell(r)} | {r['dev_auc']} |"
           f" {r['dev_refused_at_0']} |"
           f" {r.get('windows_per_minute', '')} |" for r in log],

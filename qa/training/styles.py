@@ -1,11 +1,11 @@
-"""Questions as visitors type them: lower case, no question mark, a typo or two, a few keywords, or the
-question wrapped in a sentence or two of politeness.
+"""Questions as visitors type them: lower case, no question mark, a typo or two, a few keywords, other words
+than the paragraph's (WordNet synonyms), or the question wrapped in a sentence or two of politeness.
 
 The training data's questions were written carefully by crowd workers; visitors to a chat type fast, type a
 search box's keywords, or write a long-winded request. A share of the training questions is rewritten in one
 of these styles, chosen by the question's id (so a resumed run sees the same text), so that the span model does
 not learn that only well-typed questions have answers. The edits are generic and random: the only word lists
-are English function words and a few stock phrases of politeness, nothing taken from any evaluation set.
+are English function words, a few stock phrases of politeness and WordNet, nothing taken from any evaluation set.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from qa.training.data import Example
 
 # How fast typing changes a question: its words stay, their case and spelling slip.
 TYPING_STYLES = ("lower_case", "no_question_mark", "typos", "lower_case_typos")
-# How a visitor may phrase it instead: a search box's keywords, or a long-winded request.
-PHRASING_STYLES = ("keywords", "wordy")
+# How a visitor may phrase it instead: a search box's keywords, a long-winded request, or other words than the
+# paragraph's (a WordNet synonym for one or two of its words, qa.training.synonyms).
+PHRASING_STYLES = ("keywords", "wordy", "synonyms")
 STYLES = TYPING_STYLES + PHRASING_STYLES
 MIN_TYPO_WORD = 5  # shorter words keep their spelling: a typo in "who" or "city" changes the word
 MAX_TYPOS = 2
@@ -87,6 +88,32 @@ def wordy(question: str, rng: random.Random) -> str:
     return frame.format(q=question.strip())
 
 
+MAX_SYNONYMS = 2  # words of a question swapped for a synonym
+# Penn tags of the uninflected forms WordNet's lemmas stand for as they are: singular nouns, base and present
+# verbs, plain adjectives (an inflected word would need its synonym inflected: "released" → "relinquished").
+UNINFLECTED_TAGS = frozenset({"NN", "VB", "VBP", "JJ"})
+
+
+def with_synonyms(question: str, rng: random.Random) -> str:
+    """The question with one or two of its uninflected content words (lower case: names stay) swapped for a
+    synonym of their commonest sense; the question itself where none has one."""
+    from qa.ingest.annotation import load_spacy  # the tagger, loaded once for this style
+    from qa.training.synonyms import synonyms
+
+    tokens = load_spacy()(question)
+    swappable = [(t, found) for t in tokens
+                 if t.tag_ in UNINFLECTED_TAGS and not t.is_stop and t.text.islower()
+                 and t.lower_ not in FUNCTION_WORDS and (found := synonyms(t.lemma_, t.pos_))]
+    if not swappable:
+        return question
+    chosen = sorted(rng.sample(swappable, min(len(swappable), rng.randint(1, MAX_SYNONYMS))), key=lambda c: c[0].idx)
+    pieces, at = [], 0
+    for token, found in chosen:
+        pieces += [question[at : token.idx], rng.choice(found)]
+        at = token.idx + len(token.text)
+    return "".join(pieces) + question[at:]
+
+
 def restyle(question: str, style: str, rng: random.Random) -> str:
     if style == "lower_case":
         return question.lower().rstrip(" ?")
@@ -100,6 +127,8 @@ def restyle(question: str, style: str, rng: random.Random) -> str:
         return keywords(question)
     if style == "wordy":
         return wordy(question, rng)
+    if style == "synonyms":
+        return with_synonyms(question, rng)
     raise ValueError(f"unknown style {style!r}; known: {', '.join(STYLES)}")
 
 
