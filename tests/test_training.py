@@ -464,6 +464,21 @@ def test_visitor_styles_keep_the_question_recognisable() -> None:
         restyle(question, "shouting", rng)
 
 
+def test_the_held_apart_groups_styles_are_chosen_by_a_flag() -> None:
+    import argparse
+
+    from qa.training.combiner import add_group_arguments
+    from qa.training.styles import TYPING_STYLES
+
+    parser = argparse.ArgumentParser()
+    add_group_arguments(parser, "the combiner")
+    assert parser.parse_args([]).group_styles == TYPING_STYLES  # the default: how visitors type, not phrase
+    assert parser.parse_args(["--group-styles", "typos, synonyms"]).group_styles == ("typos", "synonyms")
+    for wrong in ("shouting", ",", "typos,shouting"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--group-styles", wrong])
+
+
 def test_a_collection_is_split_by_paragraph() -> None:
     from qa.training.data import Article
 

@@ -31,7 +31,7 @@ from qa.readers.learned import Candidate
 from qa.training.card import write_card
 from qa.training.data import Article, Example, answerable_examples, load_articles, shuffled, split_articles
 from qa.training.negatives import HELD_APART_NEAR_MISS_KINDS, make_negatives
-from qa.training.styles import TYPING_STYLES, maybe_restyle
+from qa.training.styles import STYLES, TYPING_STYLES, maybe_restyle
 from qa.training.train import DEFAULT_DATA, TrainingSettings
 
 if TYPE_CHECKING:
@@ -228,17 +228,17 @@ PIECE_PARAGRAPHS = 12  # an article is asked about in pieces of this many paragr
 
 def held_apart_groups(settings: TrainingSettings, work_dir: Path, articles_per_group: int, groups: int,
                       questions_per_group: int, near_miss_share: float, reader_settings: Settings,
-                      style_share: float = 0.25) -> list[HeldApartGroup]:
+                      style_share: float = 0.25, styles: tuple[str, ...] = TYPING_STYLES) -> list[HeldApartGroup]:
     """Groups of held-apart articles (the same for a seed), the sources taken in turn (Wikipedia, new Wikipedia,
     Reddit, Amazon reviews), each group ``articles_per_group`` pieces of ``PIECE_PARAGRAPHS`` paragraphs,
     written as a SQuAD file in ``work_dir/group-N/`` with settings whose index folder is beside it. Its
     questions: answerable ones, near misses of every kind (:data:`HELD_APART_NEAR_MISS_KINDS`), and
-    ``style_share`` of them written as visitors type (:mod:`qa.training.styles`), so that no fit learns to
+    ``style_share`` of them written in one of ``styles`` (:mod:`qa.training.styles`), so that no fit learns to
     distrust a question for its style.
 
-    Only the typing styles (case, question mark, slips), although the span model is trained on all: with keyword
-    and long-winded questions in the groups too, a refit answered more everywhere (threshold 0.33 → 0.27) and
-    lost overall F1 on SQuAD-small (docs/reader-and-training.md, the styles row)."""
+    By default only the typing styles (case, question mark, slips), although the span model is trained on all:
+    with keyword and long-winded questions in the groups too, a refit answered more everywhere (threshold
+    0.33 → 0.27) and lost overall F1 on SQuAD-small (docs/reader-and-training.md, the styles row)."""
     _, held = split_articles(load_articles(settings.data), settings.held_apart_share, settings.seed)
     pools = {source: shuffled([piece for a in held if source in a.source for piece in _pieces(a)], settings.seed)
              for source in SOURCES}
@@ -250,7 +250,7 @@ def held_apart_groups(settings: TrainingSettings, work_dir: Path, articles_per_g
             continue
         answerable = shuffled(answerable_examples(group), settings.seed)[:questions_per_group]
         negatives = make_negatives(group, answerable, 0.0, near_miss_share, settings.seed + 2, HELD_APART_NEAR_MISS_KINDS)
-        examples = [maybe_restyle(e, style_share, settings.seed, TYPING_STYLES) for e in answerable + negatives]
+        examples = [maybe_restyle(e, style_share, settings.seed, styles) for e in answerable + negatives]
         folder = work_dir / f"group-{len(made) + 1}"
         folder.mkdir(parents=True, exist_ok=True)
         corpus = folder / "held_apart.json"
@@ -318,6 +318,17 @@ def add_group_arguments(parser: argparse.ArgumentParser, fitted: str) -> None:
     parser.add_argument("--questions-per-group", type=int, default=110)
     parser.add_argument("--near-miss-share", type=float, default=0.8)
     parser.add_argument("--fit-groups", type=int, default=4, help=f"groups {fitted} is fitted on; the rest check it")
+    parser.add_argument("--group-styles", type=_styles, default=TYPING_STYLES,
+                        help="comma-separated styles a quarter of the groups' questions are written in (default: "
+                             f"{','.join(TYPING_STYLES)}; known: {','.join(STYLES)})")
+
+
+def _styles(value: str) -> tuple[str, ...]:
+    styles = tuple(s.strip() for s in value.split(",") if s.strip())
+    unknown = [s for s in styles if s not in STYLES]
+    if unknown or not styles:
+        raise argparse.ArgumentTypeError(f"unknown styles {unknown or value!r}; known: {', '.join(STYLES)}")
+    return styles
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -338,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         empty = LinearModel({}, 0.0, {}, {})
         Combiner(empty, empty, 0.5, "placeholder before the first fit").save(target)
     groups = collect(held_apart_groups(settings, args.out.parent / "held_apart", args.articles_per_group, args.groups,
-                                       args.questions_per_group, args.near_miss_share, reader_settings))
+                                       args.questions_per_group, args.near_miss_share, reader_settings,
+                                       styles=args.group_styles))
     fit = [q for g in groups[: args.fit_groups] for q in g.questions]
     check = [q for g in groups[args.fit_groups :] for q in g.questions]
     reading = ", read as one window of the best sentences" if sentence_windows else ""

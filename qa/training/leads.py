@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = TrainingSettings(data=args.data)
     groups = held_apart_groups(settings, args.work_dir / "held_apart", args.articles_per_group, args.groups,
-                               args.questions_per_group, args.near_miss_share, Settings.load())
+                               args.questions_per_group, args.near_miss_share, Settings.load(), styles=args.group_styles)
     floors = dict(LeadFloors.load(args.out).floors)
     for reader in [r.strip() for r in args.readers.split(",") if r.strip()]:
         rows, threshold = ask_groups(groups, reader)

@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     reader_settings = Settings.load(reader="rules")
     model = OnnxSpanModel(args.model_dir, reader_settings.reader_threads)
     groups = held_apart_groups(settings, args.work_dir, args.articles_per_group, args.groups,
-                               args.questions_per_group, args.near_miss_share, reader_settings)
+                               args.questions_per_group, args.near_miss_share, reader_settings, styles=args.group_styles)
     passages_read = reader_settings.chinese_span_passages
     read = [read_group(g, model, passages_read) for g in groups]
     fit_rows = [r for rows in read[: args.fit_groups] for r in rows]

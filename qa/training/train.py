@@ -96,7 +96,9 @@ class TrainingSettings:
     limit_examples: int = 0  # 0: all; else this many answerable questions (seeded): a smoke test, or a continuation
     # that needs fewer than all (its negatives and companions are made from those)
     threads: int = 0  # 0: all cores
-    ship_to: Path = Path("qa/models/reader")  # where the exported model goes (committed)
+    # where the exported model goes: beside the run, never over the shipped one (`make ship-reader` copies it
+    # there, with the combiners fitted for it, once it beats the shipped model)
+    ship_to: Path = Path("build/reader/candidate")
     export_only: bool = False  # skip training: export the last checkpoint as it is
     # Resume the checkpoint although the training stream changed (a kind of example was added, a share moved):
     # its weights, optimiser and schedule go on over the new stream's batches from the same step, and
