@@ -28,7 +28,7 @@ EXIT_INTERNAL = 70
 
 # Training commands (PyTorch and transformers, at training time only), each with its own flags.
 TRAINING_COMMANDS = {
-    "train-reader": "qa.training.train",  # fine-tune the span model, export it to ONNX (int8) into qa/models/reader
+    "train-reader": "qa.training.train",  # fine-tune the span model, export it to ONNX (int8) into <out>/candidate
     "train-sentence-scorer": "qa.training.sentence_training",  # the cross-encoder whose score the combiner weighs
     "fit-combiner": "qa.training.combiner",  # fit the combiner and its threshold on held-apart training articles
     "fit-rendered": "qa.training.rendered",  # calibrate the span model on rendered questions (the Chinese path)

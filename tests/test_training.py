@@ -9,6 +9,7 @@ import os
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -456,12 +457,26 @@ def test_visitor_styles_keep_the_question_recognisable() -> None:
         assert other != "What is the big lab called?" and other.startswith("What is the ") and other.endswith(" called?")
         assert set(other.split()[3:5]) <= {"big", "large", "lab", "laboratory"}
     assert restyle("Who is Du Ping?", "synonyms", rng) == "Who is Du Ping?"  # names and function words stay
+    assert restyle("who is bill gates", "synonyms", rng) == "who is bill gates"  # no capitals: no telling names
+    for seed in range(10):  # a hyphenated compound's words stay; only common words replace a word
+        assert "state-of-the-art" in restyle("Who built the state-of-the-art big lab?", "synonyms", random.Random(seed))
+        assert restyle("What form does the king take?", "synonyms", random.Random(seed)) == "What form does the king take?"
     assert restyle("Which city opened it?", "synonyms", random.Random(2)) == "Which metropolis opened it?"  # "opened": inflected
     assert maybe_restyle(asked, 1.0, 13, ("keywords",)).question == "city opened engineering laboratory"
     typed = {maybe_restyle(dataclasses.replace(asked, qid=f"q{i}"), 1.0, 13, TYPING_STYLES).question for i in range(40)}
     assert all(len(q.split()) == len(question.split()) for q in typed)  # typing keeps every word
     with pytest.raises(ValueError):
         restyle(question, "shouting", rng)
+
+
+def test_a_run_exports_beside_itself_unless_told_where() -> None:
+    from qa.training.train import TrainingSettings, export_folder
+
+    assert export_folder(TrainingSettings(out=Path("build/trial"))) == Path("build/trial/candidate")
+    assert export_folder(TrainingSettings(ship_to=Path("qa/models/reader"))) == Path("qa/models/reader")
+    assert TrainingSettings(styles="typos, synonyms").style_names == ("typos", "synonyms")
+    with pytest.raises(ValueError):
+        TrainingSettings(styles="typos,shouting").style_names
 
 
 def test_the_held_apart_groups_styles_are_chosen_by_a_flag() -> None:

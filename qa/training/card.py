@@ -76,8 +76,8 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         f" paragraph of its article without the answer (p={settings['other_paragraph_share']}), and one near miss"
         f" over its own paragraph (p={settings['near_miss_share']}): negation, antonym, entity swap, number swap."
         f" {settings['rendered_share']:.0%} of the questions rendered as the Chinese path renders them,"
-        f" {settings['style_share']:.0%} of the rest written as visitors type (lower case, no question mark, typos,"
-        " a search box's keywords, a long-winded request, WordNet synonyms for a word or two: `qa/training/styles.py`)."
+        f" {settings['style_share']:.0%} of the rest written as visitors type ({_styles(settings)}:"
+        " `qa/training/styles.py`)."
         + (f" Made report paragraphs listing people with their titles and bodies (`qa/training/rosters.py`),"
            f" {settings['roster_share']:.0%} as many questions as the data's answerable ones (`roster`,"
            " `roster_mismatch`)." if settings.get("roster_share") else ""),
@@ -210,3 +210,18 @@ def _fp32_nodes(export: dict) -> str:
     """The feed-forward MatMuls the export kept in fp32 (``layer.1/output/dense/MatMul``), as card text."""
     nodes = [n.split("/encoder/")[-1] for n in export.get("int8_fp32_nodes", [])]
     return "".join(f", {n}" for n in nodes)
+
+
+STYLE_WORDS = {"lower_case": "lower case", "no_question_mark": "no question mark", "typos": "typos",
+               "lower_case_typos": "lower case with typos", "keywords": "a search box's keywords",
+               "wordy": "a long-winded request", "synonyms": "WordNet synonyms for a word or two"}
+# A run that did not record its styles: the typing styles, all there were when the shipped model's run began
+# (the continuations of 2026-12-07 that added phrasing styles are in the docs, none shipped).
+UNRECORDED_STYLES = "lower_case,no_question_mark,typos,lower_case_typos"
+
+
+def _styles(settings: dict) -> str:
+    """The styles a run wrote questions in, in words."""
+    names = settings.get("styles", UNRECORDED_STYLES).split(",")
+    return ", ".join(STYLE_WORDS.get(n, n) for n in names)
+

@@ -223,12 +223,14 @@ class HeldApartGroup:
 
 
 SOURCES = ("squad-v1.1", "new_wiki", "reddit", "amazon")  # how each source's articles name it
+GROUP_STYLE_SHARE = 0.25  # of the held-apart groups' questions, written as visitors type (qa.training.styles)
 PIECE_PARAGRAPHS = 12  # an article is asked about in pieces of this many paragraphs, as one small corpus
 
 
 def held_apart_groups(settings: TrainingSettings, work_dir: Path, articles_per_group: int, groups: int,
                       questions_per_group: int, near_miss_share: float, reader_settings: Settings,
-                      style_share: float = 0.25, styles: tuple[str, ...] = TYPING_STYLES) -> list[HeldApartGroup]:
+                      style_share: float = GROUP_STYLE_SHARE, styles: tuple[str, ...] = TYPING_STYLES,
+                      ) -> list[HeldApartGroup]:
     """Groups of held-apart articles (the same for a seed), the sources taken in turn (Wikipedia, new Wikipedia,
     Reddit, Amazon reviews), each group ``articles_per_group`` pieces of ``PIECE_PARAGRAPHS`` paragraphs,
     written as a SQuAD file in ``work_dir/group-N/`` with settings whose index folder is beside it. Its
@@ -310,8 +312,8 @@ def served_answers(group: Group) -> list[str | None]:
 
 
 def add_group_arguments(parser: argparse.ArgumentParser, fitted: str) -> None:
-    """The training data and the held-apart groups' flags, shared by ``qa fit-combiner`` and ``qa fit-rendered``
-    (the same defaults: both are fitted and checked on the same groups)."""
+    """The training data and the held-apart groups' flags, shared by ``qa fit-combiner``, ``qa fit-leads`` and
+    ``qa fit-rendered`` (the same defaults: all are fitted and checked on the same groups)."""
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--groups", type=int, default=8, help="the sources take turns: 8 gives each two groups")
     parser.add_argument("--articles-per-group", type=int, default=2)
@@ -319,16 +321,23 @@ def add_group_arguments(parser: argparse.ArgumentParser, fitted: str) -> None:
     parser.add_argument("--near-miss-share", type=float, default=0.8)
     parser.add_argument("--fit-groups", type=int, default=4, help=f"groups {fitted} is fitted on; the rest check it")
     parser.add_argument("--group-styles", type=_styles, default=TYPING_STYLES,
-                        help="comma-separated styles a quarter of the groups' questions are written in (default: "
-                             f"{','.join(TYPING_STYLES)}; known: {','.join(STYLES)})")
+                        help=f"comma-separated styles {GROUP_STYLE_SHARE:.0%} of the groups' questions are written in"
+                             f" (default: {','.join(TYPING_STYLES)}; known: {','.join(STYLES)})")
 
 
 def _styles(value: str) -> tuple[str, ...]:
     styles = tuple(s.strip() for s in value.split(",") if s.strip())
+    if not styles:
+        raise argparse.ArgumentTypeError(f"no styles given; known: {', '.join(STYLES)}")
     unknown = [s for s in styles if s not in STYLES]
-    if unknown or not styles:
-        raise argparse.ArgumentTypeError(f"unknown styles {unknown or value!r}; known: {', '.join(STYLES)}")
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown styles {', '.join(unknown)}; known: {', '.join(STYLES)}")
     return styles
+
+
+def styles_note(styles: tuple[str, ...]) -> str:
+    """What a fit's description adds where its groups were not written in the default styles."""
+    return "" if tuple(styles) == TYPING_STYLES else f", {GROUP_STYLE_SHARE:.0%} of them in the styles {', '.join(styles)}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -354,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     fit = [q for g in groups[: args.fit_groups] for q in g.questions]
     check = [q for g in groups[args.fit_groups :] for q in g.questions]
     reading = ", read as one window of the best sentences" if sentence_windows else ""
-    combiner = fit_combiner(fit, f"{len(fit)} questions of {args.fit_groups} groups of held-apart training articles{reading}")
+    combiner = fit_combiner(fit, f"{len(fit)} questions of {args.fit_groups} groups of held-apart training articles{reading}"
+                                 f"{styles_note(args.group_styles)}")
     combiner.save(target)
     report = {"combiner": dataclasses.asdict(combiner), "early_exit_tolerance": EARLY_EXIT_TOLERANCE}
     for name, part in (("fit", fit), ("check", check)):

