@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from qa.readers.combiner import DEFAULT_EARLY_EXIT
+from qa.training.styles import TYPING_STYLES
 from qa.training.train import TrainingSettings
 
 CARD_FILE = "MODEL_CARD.md"
@@ -217,11 +218,10 @@ STYLE_WORDS = {"lower_case": "lower case", "no_question_mark": "no question mark
                "wordy": "a long-winded request", "synonyms": "WordNet synonyms for a word or two"}
 # A run that did not record its styles: the typing styles, all there were when the shipped model's run began
 # (the continuations of 2026-12-07 that added phrasing styles are in the docs, none shipped).
-UNRECORDED_STYLES = "lower_case,no_question_mark,typos,lower_case_typos"
+UNRECORDED_STYLES = ",".join(TYPING_STYLES)
 
 
 def _styles(settings: dict) -> str:
     """The styles a run wrote questions in, in words."""
     names = settings.get("styles", UNRECORDED_STYLES).split(",")
     return ", ".join(STYLE_WORDS.get(n, n) for n in names)
-

@@ -31,7 +31,7 @@ from qa.readers.learned import Candidate
 from qa.training.card import write_card
 from qa.training.data import Article, Example, answerable_examples, load_articles, shuffled, split_articles
 from qa.training.negatives import HELD_APART_NEAR_MISS_KINDS, make_negatives
-from qa.training.styles import STYLES, TYPING_STYLES, maybe_restyle
+from qa.training.styles import STYLES, TYPING_STYLES, maybe_restyle, parse_styles
 from qa.training.train import DEFAULT_DATA, TrainingSettings
 
 if TYPE_CHECKING:
@@ -326,13 +326,10 @@ def add_group_arguments(parser: argparse.ArgumentParser, fitted: str) -> None:
 
 
 def _styles(value: str) -> tuple[str, ...]:
-    styles = tuple(s.strip() for s in value.split(",") if s.strip())
-    if not styles:
-        raise argparse.ArgumentTypeError(f"no styles given; known: {', '.join(STYLES)}")
-    unknown = [s for s in styles if s not in STYLES]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown styles {', '.join(unknown)}; known: {', '.join(STYLES)}")
-    return styles
+    try:
+        return parse_styles(value)
+    except ValueError as exc:  # argparse shows an ArgumentTypeError's own message
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def styles_note(styles: tuple[str, ...]) -> str:

@@ -44,11 +44,16 @@ def with_typos(question: str, rng: random.Random) -> str:
     if not words:
         return question
     chosen = sorted(rng.sample(words, min(len(words), rng.randint(1, MAX_TYPOS))), key=lambda m: m.start())
+    return _spliced(question, [(m.start(), m.end(), typo(m.group(), rng)) for m in chosen])
+
+
+def _spliced(text: str, replacements: list[tuple[int, int, str]]) -> str:
+    """``text`` with each (start, end) span, in order and not overlapping, replaced by its new text."""
     pieces, at = [], 0
-    for match in chosen:
-        pieces += [question[at : match.start()], typo(match.group(), rng)]
-        at = match.end()
-    return "".join(pieces) + question[at:]
+    for start, end, new in replacements:
+        pieces += [text[at:start], new]
+        at = end
+    return "".join(pieces) + text[at:]
 
 
 # What a keyword query leaves out: question words, auxiliaries, articles, pronouns and the commonest
@@ -115,11 +120,18 @@ def with_synonyms(question: str, rng: random.Random) -> str:
     if not swappable:
         return question
     chosen = sorted(rng.sample(swappable, min(len(swappable), rng.randint(1, MAX_SYNONYMS))), key=lambda c: c[0].idx)
-    pieces, at = [], 0
-    for token, found in chosen:
-        pieces += [question[at : token.idx], rng.choice(found)]
-        at = token.idx + len(token.text)
-    return "".join(pieces) + question[at:]
+    return _spliced(question, [(t.idx, t.idx + len(t.text), rng.choice(found)) for t, found in chosen])
+
+
+def parse_styles(value: str) -> tuple[str, ...]:
+    """Style names from a comma-separated list (a setting, a flag); a ValueError for none or an unknown one."""
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    if not names:
+        raise ValueError(f"no styles given; known: {', '.join(STYLES)}")
+    unknown = [n for n in names if n not in STYLES]
+    if unknown:
+        raise ValueError(f"unknown styles {', '.join(unknown)}; known: {', '.join(STYLES)}")
+    return names
 
 
 def restyle(question: str, style: str, rng: random.Random) -> str:

@@ -37,7 +37,7 @@ from qa.training.data import Example, answerable_examples, kind_counts, load_art
 from qa.training.export import export
 from qa.training.negatives import make_negatives
 from qa.training.rosters import ROSTER_MISMATCH, roster_examples
-from qa.training.styles import PHRASING_STYLES, STYLES, maybe_restyle, restyle
+from qa.training.styles import PHRASING_STYLES, STYLES, maybe_restyle, parse_styles, restyle
 from qa.training.warm_start import load_onnx_weights
 from qa.training.windows import (
     WINDOWS_FILE,
@@ -111,11 +111,7 @@ class TrainingSettings:
 
     @property
     def style_names(self) -> tuple[str, ...]:
-        names = tuple(n.strip() for n in self.styles.split(",") if n.strip())
-        unknown = [n for n in names if n not in STYLES]
-        if unknown or not names:
-            raise ValueError(f"unknown styles {unknown or self.styles!r}; known: {', '.join(STYLES)}")
-        return names
+        return parse_styles(self.styles)
 
     @property
     def shape(self) -> WindowShape:
