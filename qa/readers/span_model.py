@@ -113,6 +113,27 @@ class OnnxSpanModel:
         windows = []
         for row, (text_index, e) in enumerate(encodings):
             n = len(e.ids)
-            context = np.array([s == 1 for s in e.sequence_ids], dtype=bool)
-            windows.append(Window(text_index, start_logits[row, :n], end_logits[row, :n], context, list(e.offsets)))
+            passage = np.array([s == 1 for s in e.sequence_ids], dtype=bool)
+            offsets = trimmed_offsets(texts[text_index - first_index], e.offsets, passage)
+            context = passage & np.array([end > start for start, end in offsets], dtype=bool)
+            windows.append(Window(text_index, start_logits[row, :n], end_logits[row, :n], context, offsets))
         return windows
+
+
+def trimmed_offsets(text: str, offsets: list[tuple[int, int]], passage: np.ndarray) -> list[tuple[int, int]]:
+    """The offsets of the passage's tokens (``passage``, a mask) with the white space at their edges left out.
+
+    A SentencePiece tokenizer (multilingual-e5's, whose "▁" stands for the space before a word) gives a word's
+    token the offsets of that space too, so a span read from them would start with a space and miss the rule
+    reader's candidate for the same words. WordPiece offsets (MiniLM's) never hold white space: unchanged.
+    A token of white space alone becomes empty, and ``score`` never lets a span start or end on it.
+    """
+    trimmed = []
+    for (start, end), is_passage in zip(offsets, passage):
+        if is_passage:
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+        trimmed.append((start, end))
+    return trimmed
