@@ -82,7 +82,9 @@ class OnnxSpanModel:
 
     def passage_budget(self, question: str) -> int:
         """How many passage tokens fit in one window beside ``question`` (as cut) and the special tokens."""
-        return self.max_length - self.token_count(self._short_question(question)) - 3
+        processor = self._counter.post_processor  # adds the special tokens: 3 to BERT's pair, 4 to XLM-R's
+        special = processor.num_special_tokens_to_add(True) if processor is not None else 0
+        return self.max_length - self.token_count(self._short_question(question)) - special
 
     def _short_question(self, question: str) -> str:
         """The question cut to ``max_question_tokens`` (a 1,000-character question must still leave room)."""
