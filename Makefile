@@ -43,12 +43,15 @@ eval: install
 train-reader: install
 	$(BIN)/qa train-reader --ship-to build/reader/candidate
 
+# RUN: the training run's folder (its candidate/ is shipped, its log and records make the card), e.g.
+# `make ship-reader RUN=build/reader-e5` for the run on the e5 base.
+RUN ?= build/reader
 ship-reader: install
-	cp build/reader/candidate/model.onnx build/reader/candidate/tokenizer.json build/reader/candidate/reader.json qa/models/reader/
+	cp $(RUN)/candidate/model.onnx $(RUN)/candidate/tokenizer.json $(RUN)/candidate/reader.json qa/models/reader/
 	rm -f qa/models/reader/model.int8.onnx
-	if [ -f build/reader/candidate/model.int8.onnx ]; then cp build/reader/candidate/model.int8.onnx qa/models/reader/; fi
-	$(BIN)/qa fit-combiner
-	QA_READER_SENTENCE_WINDOWS=on $(BIN)/qa fit-combiner
+	if [ -f $(RUN)/candidate/model.int8.onnx ]; then cp $(RUN)/candidate/model.int8.onnx qa/models/reader/; fi
+	$(BIN)/qa fit-combiner --out $(RUN)/combiner.json
+	QA_READER_SENTENCE_WINDOWS=on $(BIN)/qa fit-combiner --out $(RUN)/combiner-sentence-windows.json
 	$(BIN)/qa fit-leads --readers learned  # the rule reader's floor does not depend on the model
 
 # The sentence scorer (a cross-encoder: does this sentence hold the answer?) whose score the combiner weighs,
