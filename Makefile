@@ -47,7 +47,7 @@ train-reader: install
 # `make ship-reader RUN=build/reader-e5` for the run on the e5 base.
 RUN ?= build/reader
 ship-reader: install
-	cp $(RUN)/candidate/model.onnx $(RUN)/candidate/tokenizer.json $(RUN)/candidate/reader.json qa/models/reader/
+	cp $(addprefix $(RUN)/candidate/,model.onnx tokenizer.json reader.json config.json tokenizer_config.json) qa/models/reader/
 	rm -f qa/models/reader/model.int8.onnx
 	if [ -f $(RUN)/candidate/model.int8.onnx ]; then cp $(RUN)/candidate/model.int8.onnx qa/models/reader/; fi
 	$(BIN)/qa fit-combiner --out $(RUN)/combiner.json

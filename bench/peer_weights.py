@@ -4,8 +4,8 @@ The ``qa_peer`` section reads with ``AutoModelForQuestionAnswering`` in PyTorch 
 learned reader. ``make train-reader`` leaves them in ``build/reader/model``; where that build folder is gone
 (a fresh clone, a machine that never trained), the fp32 graph ``qa/models/reader/model.onnx`` holds them all,
 read back as a resumed training run reads them (:mod:`qa.training.warm_start`) into a ``BertForQuestionAnswering``
-of the base model's configuration, with the base model's tokenizer files (the span model keeps its vocabulary),
-and checked against the graph's own logits.
+of the configuration shipped beside the graph (``config.json``, whichever base it was trained from), with the
+tokenizer files shipped there, and checked against the graph's own logits.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from qa.training.warm_start import load_onnx_weights
 
-TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 MAX_LOGIT_DIFFERENCE = 1e-3  # the rebuilt model must give the graph's logits within this
 DIGEST_FILE = "graph.sha256"  # the SHA-256 of the graph a checkpoint was rebuilt from: a new graph, a new rebuild
 
@@ -57,16 +57,16 @@ def graph_digest(graph_path: Path) -> str:
     return hashlib.sha256(Path(graph_path).read_bytes()).hexdigest()
 
 
-def rebuild_checkpoint(graph_path: Path, base_model: str | Path, out_dir: Path) -> Path:
+def rebuild_checkpoint(graph_path: Path, model_dir: str | Path, out_dir: Path) -> Path:
     """Write a transformers checkpoint of the span model to ``out_dir`` (config, weights, tokenizer files, and
     the graph's SHA-256 in ``DIGEST_FILE``), after checking that it gives the graph's logits; written beside it
-    and moved into place, so that an interrupted rebuild leaves no half checkpoint. ``base_model``: the folder of
-    the model it was fine-tuned from."""
+    and moved into place, so that an interrupted rebuild leaves no half checkpoint. ``model_dir``: the folder
+    holding the model's ``config.json`` and tokenizer files (the shipped model's, :data:`qa.training.export.TRANSFORMERS_FILES`)."""
     import torch
     from transformers import BertConfig, BertForQuestionAnswering
 
-    base_model = Path(base_model)
-    config = BertConfig.from_pretrained(str(base_model), local_files_only=True)
+    model_dir = Path(model_dir)
+    config = BertConfig.from_pretrained(str(model_dir), local_files_only=True)
     config.num_labels = 2
     model = BertForQuestionAnswering(config).eval()
     load_onnx_weights(model, graph_path, torch)  # the warm start's reading of the graph (qa.training.warm_start)
@@ -78,8 +78,7 @@ def rebuild_checkpoint(graph_path: Path, base_model: str | Path, out_dir: Path) 
     staging.mkdir(parents=True)
     model.save_pretrained(str(staging))
     for name in TOKENIZER_FILES:
-        if (base_model / name).is_file():
-            shutil.copy(base_model / name, staging / name)
+        shutil.copy(model_dir / name, staging / name)
     (staging / DIGEST_FILE).write_text(graph_digest(graph_path) + "\n")
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)

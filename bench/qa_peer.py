@@ -22,7 +22,6 @@ from qa.config import Settings
 from qa.errors import ModelError
 from qa.readers.span_model import MODEL_FILE
 from qa.readers.transformers import TransformersReader
-from qa.store.embedding import resolve_model_path
 
 from .common import ROOT, BenchContext, answer_quality, distribution, spread, table
 from .peer_weights import is_rebuilt_from, matches_graph, rebuild_checkpoint
@@ -33,14 +32,12 @@ REBUILT_MODEL = ROOT / "build" / "reader-peer" / "model"  # the same weights, re
 
 def peer_model(settings: Settings) -> Path:
     """The training run's checkpoint where it holds the shipped graph's weights, else one rebuilt from the shipped
-    fp32 graph (once per graph: the rebuild records the graph's digest)."""
-    from qa.training.train import TrainingSettings  # the base model the span model was fine-tuned from
-
+    fp32 graph and the architecture shipped beside it (once per graph: the rebuild records the graph's digest)."""
     graph = Path(settings.reader_model_dir) / MODEL_FILE
     if (TRAINED_MODEL / "config.json").exists() and matches_graph(TRAINED_MODEL, graph):
         return TRAINED_MODEL
     if not is_rebuilt_from(REBUILT_MODEL, graph):
-        rebuild_checkpoint(graph, resolve_model_path(TrainingSettings().base_model), REBUILT_MODEL)
+        rebuild_checkpoint(graph, Path(settings.reader_model_dir), REBUILT_MODEL)
     return REBUILT_MODEL
 
 

@@ -36,12 +36,16 @@ def test_the_peer_gets_the_shipped_weights_back_from_the_graph(tmp_path):
     from bench.peer_weights import is_rebuilt_from, matches_graph, rebuild_checkpoint
     from qa.config import Settings
     from qa.readers.span_model import MODEL_FILE
-    from qa.store.embedding import resolve_model_path
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer
 
     settings = Settings()
     graph = settings.reader_model_dir / MODEL_FILE
-    out = rebuild_checkpoint(graph, resolve_model_path(settings.embedding_model), tmp_path / "peer")
-    assert (out / "config.json").is_file() and (out / "vocab.txt").is_file()
+    out = rebuild_checkpoint(graph, settings.reader_model_dir, tmp_path / "peer")  # the architecture shipped beside it
+    question, passage = "When was the seminar held?", "On December 15th, the seminar was held in Shenzhen."
+    ids = AutoTokenizer.from_pretrained(str(out))(question, passage)["input_ids"]
+    served = Tokenizer.from_file(str(settings.reader_model_dir / "tokenizer.json")).encode(question, passage).ids
+    assert ids == served  # the peer's tokenizer, special tokens included, is the served model's
     assert not (tmp_path / "peer.partial").exists()
     assert is_rebuilt_from(out, graph) and matches_graph(out, graph)
     other = tmp_path / "other.onnx"  # another graph (here: the int8 one) is not what it was rebuilt from

@@ -252,6 +252,7 @@ def test_training_runs_resumes_and_exports_a_servable_model(tiny_data, tmp_path)
             "pass"} <= set(records[1])
     export = json.loads((out / "export.json").read_text())
     assert export["shipped"] in ("fp32", "fp32 + int8 (VNNI)") and export["model_bytes"] > 1_000_000
+    assert {"config.json", "tokenizer_config.json"} <= {p.name for p in ship.iterdir()}  # what the peer rebuilds from
     model = OnnxSpanModel(ship)
     [window] = model.score("Which town does river number 1 flow through?", ["The river flows through Town11."])
     assert window.start_logits.shape == window.end_logits.shape == (len(window.offsets),)

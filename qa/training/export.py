@@ -28,6 +28,9 @@ from qa.training.data import Example
 
 OPSET = 17
 MAX_FP32_FEED_FORWARDS = 2  # feed-forward outputs kept in fp32 at most: past that, int8 saves little
+# Shipped beside the graph, unused when serving: the architecture and the tokenizer's special tokens, so that
+# transformers can rebuild the model from the graph whatever base it was trained from (bench.peer_weights).
+TRANSFORMERS_FILES = ("config.json", "tokenizer_config.json")
 
 
 def export_onnx(model_dir: Path, target: Path) -> None:
@@ -133,6 +136,8 @@ def export(model_dir: Path, work_dir: Path, target: Path, max_length: int, strid
     target.mkdir(parents=True, exist_ok=True)
     for name in (MODEL_FILE, TOKENIZER_FILE, SETTINGS_FILE):
         shutil.copyfile(fp32_dir / name, target / name)
+    for name in TRANSFORMERS_FILES:
+        shutil.copyfile(model_dir / name, target / name)
     (target / INT8_MODEL_FILE).unlink(missing_ok=True)
     if with_int8:
         shutil.copyfile(int8_dir / MODEL_FILE, target / INT8_MODEL_FILE)
